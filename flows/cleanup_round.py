@@ -1,0 +1,202 @@
+"""The ``cleanup_round`` Prefect flow: it only wires the core functions into tasks.
+
+Tasks that touch person-level data take paths, never frames, and persist no result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.round_context import RoundContext
+from hashing.keys import load_key_file
+from ingest.inventory import InputFile, inventory
+from ingest.stage import FileReport, stage_extract, staged_paths
+from linkage.store import link_round, open_store, round_totals
+from reports.files import AuditLog, build_manifest, sha256_bytes, write_json_atomic
+from reports.insurers import write_insurer_outputs
+from reports.providers import DeliveryResult, deliver_packages, provider_packages
+
+
+@task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
+def list_inputs(input_dir: str) -> list[InputFile]:
+    """Return the round's input files with their hashes."""
+    return inventory(Path(input_dir))
+
+
+@task(retries=1, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
+def stage_file(input_file: InputFile, context: RoundContext) -> FileReport:
+    """Read, validate and pseudonymise one file; return its report (counts only)."""
+    if input_file.duplicate_of is not None:
+        return FileReport(
+            file=input_file.path.name,
+            sha256=input_file.sha256,
+            size=input_file.size,
+            status="rejected",
+            reason="duplicate_content",
+            detail=f"same content as {input_file.duplicate_of}",
+        )
+    settings = context.settings()
+    return stage_extract(
+        input_file.path,
+        input_file.sha256,
+        aliases=settings.merged_aliases(),
+        reference_date=context.reference_date,
+        key=load_key_file(context.key_file),
+        staging_dir=context.staging_dir,
+        csv_encoding=settings.csv_encoding,
+    )
+
+
+@task(persist_result=False, cache_policy=NO_CACHE)
+def link_entries(context: RoundContext, reports: list[FileReport]) -> dict[str, int]:
+    """Load the staged entries into the round's DuckDB store, link them; return totals."""
+    settings = context.settings()
+    staged = [staged_paths(context.staging_dir, r.sha256)[0] for r in reports if r.status == "accepted"]
+    with open_store(context.store_path) as con:
+        link_round(
+            con,
+            staged,
+            match_scope=settings.match_scope,
+            norm_days=settings.norm_days(),
+            locations=settings.locations,
+            reference_date=context.reference_date,
+        )
+        return round_totals(con)
+
+
+@task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
+def write_insurer_reports(context: RoundContext) -> list[str]:
+    """Write the suppressed insurer tables; return their paths relative to the round."""
+    settings = context.settings()
+    with open_store(context.store_path) as con:
+        written = write_insurer_outputs(
+            con, context.round_dir / "insurers", settings.disclosure_threshold, context.round_id
+        )
+    audit = AuditLog(context.audit_path)
+    for path in written:
+        audit.append(
+            "file_produced",
+            object=path.relative_to(context.round_dir).as_posix(),
+            sha256=sha256_bytes(path.read_bytes()),
+            recipient="insurers",
+            round=context.round_id,
+        )
+    return [path.relative_to(context.round_dir).as_posix() for path in written]
+
+
+@task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
+def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> tuple[DeliveryResult, int]:
+    """Encrypt and write each provider's files; return deliveries and unrouted rejections."""
+    settings = context.settings()
+    rejected_files = [staged_paths(context.staging_dir, r.sha256)[1] for r in reports if r.status == "accepted"]
+    rejected = (
+        pl.concat([pl.read_parquet(p) for p in rejected_files])
+        if rejected_files
+        else pl.DataFrame(
+            schema={
+                "source_row": pl.Int64,
+                "client_id": pl.Utf8,
+                "agb_code": pl.Utf8,
+                "reden": pl.Utf8,
+                "source_file": pl.Utf8,
+                "file_sha256": pl.Utf8,
+            }
+        )
+    )
+    with open_store(context.store_path) as con:
+        packages = provider_packages(con, rejected, settings.locations)
+    result = deliver_packages(
+        packages,
+        context.round_dir / "providers",
+        settings.paths.recipients,
+        context.round_id,
+        AuditLog(context.audit_path),
+    )
+    return result, int(rejected["agb_code"].is_null().sum())
+
+
+@task(persist_result=False, cache_policy=NO_CACHE)
+def write_summary(context: RoundContext, summary: dict[str, Any]) -> None:
+    """Write ``run_summary.json`` and ``manifest.json`` and publish totals as artifacts."""
+    write_json_atomic(context.round_dir / "run_summary.json", summary)
+    write_json_atomic(context.round_dir / "manifest.json", build_manifest(context.round_dir))
+    totals = {
+        "bestanden ontvangen": summary["files"]["received"],
+        "bestanden afgewezen": summary["files"]["rejected"],
+        "rijen ontvangen": summary["rows"]["received"],
+        "rijen afgewezen": summary["rows"]["rejected"],
+        "wachtenden": summary["entries"],
+        "personen": summary["persons"],
+        "dubbel wachtenden": summary["double_waiters"],
+        "interne dubbelingen": summary["internal_duplicates"],
+        "aanbieders": summary["providers"],
+        "niet geleverd": len(summary["undelivered"]),
+    }
+    create_table_artifact(
+        key="round-totals",
+        table=[{"totaal": k, "aantal": v} for k, v in totals.items()],
+        description=f"Totals of round {context.round_id}",
+    )
+    lines = "\n".join(f"| {k} | {v} |" for k, v in totals.items())
+    create_markdown_artifact(
+        key="round-summary",
+        markdown=f"# Round {context.round_id}\n\n| | |\n|---|---|\n{lines}\n",
+        description="Totals only; no person-level data",
+    )
+
+
+ROUND_TASK_RUNNER: Any = ThreadPoolTaskRunner(max_workers=2)
+
+
+@flow(name="cleanup_round", task_runner=ROUND_TASK_RUNNER, persist_result=False)
+def cleanup_round(
+    input_dir: str,
+    output_dir: str,
+    round_id: str,
+    key_file: str,
+    config_file: str | None = None,
+    reference_date: str | None = None,
+) -> dict[str, Any]:
+    """Run one cleanup round and return its summary (totals only)."""
+    started = time.perf_counter()
+    context = RoundContext.create(
+        input_dir=Path(input_dir),
+        output_dir=Path(output_dir),
+        round_id=round_id,
+        key_file=Path(key_file),
+        config_file=Path(config_file) if config_file else None,
+        reference_date=dt.date.fromisoformat(reference_date) if reference_date else None,
+    )
+    logger = get_run_logger()
+    key_id = load_key_file(context.key_file).key_id
+    audit = AuditLog(context.audit_path)
+    audit.append("round_started", round=round_id, key_id=key_id, reference_date=context.reference_date.isoformat())
+    inputs = list_inputs(str(context.input_dir))
+    for item in inputs:
+        audit.append("file_received", object=item.path.name, sha256=item.sha256, size=item.size, round=round_id)
+    reports = list(stage_file.map(inputs, context=context).result())
+    for report in reports:
+        if report.status == "rejected":
+            audit.append(
+                "file_rejected", object=report.file, sha256=report.sha256, reason=report.reason, round=round_id
+            )
+            logger.warning("file %s rejected: %s", report.file, report.reason)
+    if not any(r.status == "accepted" for r in reports):
+        raise RuntimeError("no usable input file in this round")
+    totals = link_entries(context, reports)
+    write_insurer_reports(context)
+    delivery, unrouted = deliver_provider_files(context, reports)
+    summary = context.summary(reports, totals, delivery, unrouted, key_id, time.perf_counter() - started)
+    write_summary(context, summary)
+    audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])
+    logger.info("round %s: %d entries, %d double waiters", round_id, totals["entries"], totals["double_waiters"])
+    return summary

@@ -1,0 +1,301 @@
+"""The ``wachtlijst`` command line: run a round, manage keys, decrypt deliveries, demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.settings import SettingsError, load_settings
+
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_KEY = 4
+EXIT_INPUT = 5
+EXIT_DECRYPT = 6
+EXIT_ROUND_FAILED = 1
+
+app = typer.Typer(
+    help="Find double waiters on Dutch healthcare waiting lists, as a trusted third party.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+keys_app = typer.Typer(help="Create the TTP's pseudonymisation key and providers' delivery keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+console = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print one clear error line and exit with ``code``."""
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def prepare_prefect_environment(prefect_home: Path) -> None:
+    """Point Prefect at a workspace folder and switch off what does not work offline.
+
+    Must run before ``prefect`` is imported. An explicit ``PREFECT_HOME`` is respected.
+    """
+    os.environ.setdefault("PREFECT_HOME", str(prefect_home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def run_round(
+    *,
+    input_dir: Path,
+    output_dir: Path,
+    round_id: str,
+    key_file: Path,
+    config_file: Path | None,
+    recipients: Path | None,
+    reference_date: dt.date | None,
+) -> dict[str, Any]:
+    """Validate everything a round needs, then run the Prefect flow; return its summary."""
+    from flows.round_context import ROUND_ID_PATTERN, work_dir_for
+    from hashing.keys import KeyError_, load_key_file
+
+    try:
+        overrides: dict[str, Any] = {}
+        settings = load_settings(config_file)
+        if recipients is not None:
+            overrides["paths"] = settings.paths.model_copy(update={"recipients": recipients.resolve()})
+            os.environ["WACHTLIJST_PATHS__RECIPIENTS"] = str(recipients.resolve())
+            settings = load_settings(config_file)
+    except SettingsError as error:
+        fail(str(error), EXIT_CONFIG)
+    if not ROUND_ID_PATTERN.match(round_id):
+        fail("round id must be 1-64 letters, digits, '.', '_' or '-'", EXIT_USAGE)
+    try:
+        load_key_file(key_file)
+    except KeyError_ as error:
+        fail(str(error), EXIT_KEY)
+    if not input_dir.is_dir():
+        fail(f"input folder {input_dir} does not exist", EXIT_INPUT)
+    if not any(p.is_file() and not p.name.startswith(".") for p in input_dir.rglob("*")):
+        fail(f"input folder {input_dir} holds no files", EXIT_INPUT)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
+    from flows.cleanup_round import cleanup_round
+
+    return cleanup_round(
+        input_dir=str(input_dir.resolve()),
+        output_dir=str(output_dir.resolve()),
+        round_id=round_id,
+        key_file=str(key_file.resolve()),
+        config_file=str(config_file.resolve()) if config_file else None,
+        reference_date=reference_date.isoformat() if reference_date else None,
+    )
+
+
+def print_summary(summary: dict[str, Any], round_dir: Path) -> None:
+    """Print the closing table of a round."""
+    table = Table(title=f"Round {summary['round']} (peildatum {summary['reference_date']})")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    rows = [
+        (
+            "files received / accepted / rejected",
+            f"{summary['files']['received']} / {summary['files']['accepted']} / {summary['files']['rejected']}",
+        ),
+        (
+            "rows received / accepted / rejected",
+            f"{summary['rows']['received']} / {summary['rows']['accepted']} / {summary['rows']['rejected']}",
+        ),
+        ("entries (wachtenden)", str(summary["entries"])),
+        ("persons", str(summary["persons"])),
+        ("double waiters", str(summary["double_waiters"])),
+        ("internal duplicates", str(summary["internal_duplicates"])),
+        ("providers delivered / undelivered", f"{len(summary['delivered'])} / {len(summary['undelivered'])}"),
+        ("duration (s)", str(summary["duration_s"])),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    out.print(table)
+    for detail in summary["files"]["details"]:
+        if detail["status"] == "rejected":
+            out.print(
+                f"  rejected file {detail['file']}: {detail['reason']}"
+                + (f" ({detail['detail']})" if detail.get("detail") else "")
+            )
+    out.print(f"outputs in {round_dir}")
+
+
+@app.command()
+def run(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with the providers' extracts of this round.")],
+    output_dir: Annotated[Path, typer.Option("--output", help="Folder for outputs; the round goes to OUTPUT/ROUND.")],
+    round_id: Annotated[str, typer.Option("--round", help="Round id, e.g. 2026-11.")],
+    config: Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")] = None,
+    key_file: Annotated[
+        Path | None, typer.Option("--key-file", envvar="WACHTLIJST_KEY_FILE", help="Pseudonymisation key file.")
+    ] = None,
+    recipients: Annotated[
+        Path | None, typer.Option("--recipients", help="Folder with <agb_code>.pub provider keys.")
+    ] = None,
+    reference_date: Annotated[
+        str | None,
+        typer.Option("--reference-date", help="Peildatum YYYY-MM-DD (default: config, else the round id, else today)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
+) -> None:
+    """Run one cleanup round over a folder of provider extracts."""
+    if key_file is None:
+        fail("no pseudonymisation key: pass --key-file or set WACHTLIJST_KEY_FILE", EXIT_KEY)
+    try:
+        peildatum = dt.date.fromisoformat(reference_date) if reference_date else None
+    except ValueError:
+        fail(f"--reference-date {reference_date!r} is not a date YYYY-MM-DD", EXIT_USAGE)
+    summary = run_round(
+        input_dir=input_dir,
+        output_dir=output_dir,
+        round_id=round_id,
+        key_file=key_file,
+        config_file=config,
+        recipients=recipients,
+        reference_date=peildatum,
+    )
+    if as_json:
+        out.print_json(json.dumps(summary))
+    else:
+        print_summary(summary, output_dir / round_id)
+
+
+@keys_app.command("init")
+def keys_init(out_file: Annotated[Path, typer.Option("--out", help="Where to write the new key file.")]) -> None:
+    """Create a new pseudonymisation key file (32 random bytes, permissions 0600)."""
+    from hashing.keys import KeyError_, create_key_file
+
+    if out_file.exists():
+        fail(f"{out_file} already exists; a key is never overwritten", EXIT_KEY)
+    try:
+        key = create_key_file(out_file)
+    except KeyError_ as error:
+        fail(str(error), EXIT_KEY)
+    out.print(f"key {key.key_id} written to {out_file}")
+
+
+@keys_app.command("recipient")
+def keys_recipient(
+    agb: Annotated[str, typer.Option("--agb", help="AGB code of the provider (8 digits).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for <agb>.pub and <agb>.key.")],
+) -> None:
+    """Create a provider's delivery key pair: <agb>.pub for the TTP, <agb>.key for the provider."""
+    from reports.delivery import DeliveryError, create_recipient_keys
+
+    if not (len(agb) == 8 and agb.isdigit()):
+        fail("--agb must be 8 digits", EXIT_USAGE)
+    try:
+        public_path, private_path = create_recipient_keys(agb, out_dir)
+    except DeliveryError as error:
+        fail(str(error), EXIT_KEY)
+    out.print(f"public key {public_path} (put in the TTP's recipients folder)")
+    out.print(f"private key {private_path} (for the provider only)")
+
+
+@app.command()
+def decrypt(
+    file: Annotated[Path, typer.Argument(help="A delivered (encrypted) file.")],
+    key: Annotated[Path, typer.Option("--key", help="The provider's private key (<agb>.key).")],
+) -> None:
+    """Decrypt a delivered file to standard output."""
+    from reports.delivery import DeliveryError, load_private_key
+    from reports.delivery import decrypt as decrypt_blob
+
+    if not file.is_file():
+        fail(f"{file} does not exist", EXIT_INPUT)
+    try:
+        plaintext = decrypt_blob(file.read_bytes(), load_private_key(key))
+    except DeliveryError as error:
+        fail(f"{file}: {error}", EXIT_DECRYPT)
+    sys.stdout.buffer.write(plaintext)
+    sys.stdout.buffer.flush()
+
+
+@app.command()
+def sample(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for input/, config.toml and truth/.")],
+    entries: Annotated[int, typer.Option(help="About how many entries.")] = 5000,
+    providers: Annotated[int, typer.Option(help="How many providers.")] = 24,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 20261101,
+) -> None:
+    """Generate a realistic round of provider extracts with its ground truth."""
+    from sample_data.generate import RoundSpec, generate_round
+
+    generated = generate_round(out_dir, RoundSpec(entries=entries, providers=providers, seed=seed))
+    out.print(f"extracts in {generated.input_dir}, config {generated.config_file}, truth in {generated.truth_dir}")
+
+
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="Scratch folder (emptied first).")] = Path("demo"),
+    entries: Annotated[int, typer.Option(help="About how many entries.")] = 5000,
+) -> None:
+    """Generate sample data and keys in a scratch folder and run a round on them end to end."""
+    from hashing.keys import create_key_file
+    from reports.delivery import create_recipient_keys
+    from sample_data.generate import RoundSpec, generate_round
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    round_id = "2026-11"
+    generated = generate_round(folder, RoundSpec(entries=entries))
+    key_file = folder / "keys" / "ttp.key"
+    create_key_file(key_file)
+    provider_keys = folder / "provider_keys"
+    recipients = folder / "recipients"
+    for agb in generated.providers[:-2]:
+        public_path, _ = create_recipient_keys(agb, provider_keys)
+        recipients.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(public_path, recipients / public_path.name)
+    output = folder / "output"
+    summary = run_round(
+        input_dir=generated.input_dir,
+        output_dir=output,
+        round_id=round_id,
+        key_file=key_file,
+        config_file=generated.config_file,
+        recipients=recipients,
+        reference_date=None,
+    )
+    print_summary(summary, output / round_id)
+    first = generated.providers[0]
+    out.print(
+        "\n".join(
+            [
+                "",
+                f"insurer table:        {output / round_id / 'insurers' / 'national.csv'} (and .html, per UZOVI)",
+                f"operator summary:     {output / round_id / 'run_summary.json'}",
+                f"audit log:            {output / 'audit.jsonl'}",
+                f"a provider's list:    wachtlijst decrypt --key {provider_keys / (first + '.key')} "
+                f"{output / round_id / 'providers' / first / 'contactlijst.csv'}",
+                f"ground truth:         {generated.truth_dir}",
+                "two providers have no key on purpose: see 'undelivered' in the summary",
+            ]
+        )
+    )
+
+
+def main() -> None:
+    """Entry point of the ``wachtlijst`` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

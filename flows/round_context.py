@@ -1,0 +1,126 @@
+"""Where a round reads and writes, and on which reference date it measures waiting times."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flows.settings import Settings, load_settings
+from ingest.stage import FileReport
+from reports.providers import DeliveryResult
+from reports.summary import build_summary
+
+ROUND_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def resolve_reference_date(
+    explicit: dt.date | None, configured: dt.date | None, round_id: str, today: dt.date
+) -> dt.date:
+    """Return the reference date: given, else configured, else the round id as a date
+    (``2026-11-01``, or ``2026-11`` for the first of the month), else ``today``."""
+    if explicit is not None:
+        return explicit
+    if configured is not None:
+        return configured
+    for pattern, suffix in ((r"^\d{4}-\d{2}-\d{2}", ""), (r"^\d{4}-\d{2}$", "-01")):
+        match = re.match(pattern, round_id)
+        if match:
+            try:
+                return dt.date.fromisoformat(match.group(0) + suffix)
+            except ValueError:
+                break
+    return today
+
+
+def work_dir_for(settings: Settings, output_dir: Path) -> Path:
+    """Return the TTP's working folder (pseudonymised store, staging, Prefect state)."""
+    return settings.paths.work_dir or output_dir / "_ttp"
+
+
+@dataclass(frozen=True)
+class RoundContext:
+    """Paths and dates of one round. Holds no secret and no data, only locations."""
+
+    input_dir: Path
+    output_dir: Path
+    round_id: str
+    key_file: Path
+    config_file: Path | None
+    reference_date: dt.date
+    work_dir: Path
+    audit_path: Path
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        input_dir: Path,
+        output_dir: Path,
+        round_id: str,
+        key_file: Path,
+        config_file: Path | None,
+        reference_date: dt.date | None,
+    ) -> RoundContext:
+        """Return the context of a round after validating its id and settings."""
+        if not ROUND_ID_PATTERN.match(round_id):
+            raise ValueError("round id must be 1-64 letters, digits, '.', '_' or '-'")
+        settings = load_settings(config_file)
+        return cls(
+            input_dir=input_dir,
+            output_dir=output_dir,
+            round_id=round_id,
+            key_file=key_file,
+            config_file=config_file,
+            reference_date=resolve_reference_date(reference_date, settings.reference_date, round_id, dt.date.today()),
+            work_dir=work_dir_for(settings, output_dir),
+            audit_path=settings.paths.audit_log or output_dir / "audit.jsonl",
+        )
+
+    def settings(self) -> Settings:
+        """Return the validated settings of this round."""
+        return load_settings(self.config_file)
+
+    @property
+    def round_dir(self) -> Path:
+        """The folder of the round's deliverables."""
+        return self.output_dir / self.round_id
+
+    @property
+    def staging_dir(self) -> Path:
+        """The folder of pseudonymised staged extracts."""
+        return self.work_dir / self.round_id / "staging"
+
+    @property
+    def store_path(self) -> Path:
+        """The round's DuckDB store (pseudonymised data only)."""
+        return self.work_dir / self.round_id / "round.duckdb"
+
+    def summary(
+        self,
+        reports: list[FileReport],
+        totals: dict[str, int],
+        delivery: DeliveryResult,
+        unrouted: int,
+        key_id: str,
+        duration_s: float,
+    ) -> dict[str, Any]:
+        """Return the run summary of this round."""
+        settings = self.settings()
+        return build_summary(
+            round_id=self.round_id,
+            reference_date=self.reference_date.isoformat(),
+            key_id=key_id,
+            file_reports=reports,
+            totals=totals,
+            delivery=delivery,
+            unrouted_rejections=unrouted,
+            settings_used={
+                "disclosure_threshold": settings.disclosure_threshold,
+                "norms_weeks": settings.norms_weeks,
+                "match_scope": settings.match_scope,
+            },
+            duration_s=duration_s,
+        )

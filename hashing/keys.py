@@ -1,0 +1,98 @@
+"""The TTP's pseudonymisation key: creation, loading with checks, and per-purpose subkeys."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+MIN_KEY_BYTES = 32
+KEY_FILE_FORMAT = "wachtlijst-key/1"
+HKDF_SALT = b"wachtlijst/pseudonym/v1"
+KEY_ID_LABEL = b"wachtlijst/key-id/v1"
+
+
+class KeyError_(Exception):
+    """A key file is missing, malformed, too short or too widely readable."""
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """A secret key with its public id. ``repr`` never shows the secret."""
+
+    key_id: str
+    secret: bytes = field(repr=False)
+    created: str = ""
+
+    def subkey(self, purpose: str) -> bytes:
+        """Return a 32-byte subkey for ``purpose`` derived with HKDF-SHA-256."""
+        return HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=HKDF_SALT,
+            info=f"wachtlijst/{purpose}".encode(),
+        ).derive(self.secret)
+
+
+def key_id_for(secret: bytes) -> str:
+    """Return the public id of a key: a short HMAC of a fixed label, safe to log."""
+    return "k" + hmac.new(secret, KEY_ID_LABEL, hashlib.sha256).hexdigest()[:15]
+
+
+def create_key_file(path: Path, *, n_bytes: int = MIN_KEY_BYTES) -> PseudonymKey:
+    """Write a new random key to ``path`` with permissions 0600 and return it.
+
+    Refuses to overwrite an existing file.
+    """
+    if n_bytes < MIN_KEY_BYTES:
+        raise KeyError_(f"a key needs at least {MIN_KEY_BYTES} bytes")
+    secret = os.urandom(n_bytes)
+    key = PseudonymKey(
+        key_id=key_id_for(secret),
+        secret=secret,
+        created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+    )
+    document = {
+        "format": KEY_FILE_FORMAT,
+        "key_id": key.key_id,
+        "created": key.created,
+        "purpose": "pseudonymisation",
+        "key": base64.b64encode(secret).decode(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+    return key
+
+
+def load_key_file(path: Path) -> PseudonymKey:
+    """Return the key stored in ``path`` after checking format, length, id and permissions."""
+    if not path.is_file():
+        raise KeyError_(f"key file {path} does not exist")
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyError_(
+            f"key file {path} is readable by group or others (mode {oct(mode & 0o777)}); run chmod 600 on it"
+        )
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        secret = base64.b64decode(document["key"], validate=True)
+        stated_id = str(document["key_id"])
+    except (ValueError, KeyError, TypeError):
+        raise KeyError_(f"key file {path} is not a wachtlijst key file") from None
+    if len(secret) < MIN_KEY_BYTES:
+        raise KeyError_(f"key in {path} is shorter than {MIN_KEY_BYTES} bytes")
+    if key_id_for(secret) != stated_id:
+        raise KeyError_(f"key file {path} is damaged: its key id does not match the key")
+    return PseudonymKey(key_id=stated_id, secret=secret, created=str(document.get("created", "")))

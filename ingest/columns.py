@@ -1,0 +1,86 @@
+"""The columns of the extract format (version 1) and the reason codes of validation."""
+
+from __future__ import annotations
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "agb_code",
+    "client_id",
+    "geboortedatum",
+    "achternaam",
+    "uzovi",
+    "sector",
+    "aanmelddatum",
+    "wachtfase",
+)
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "bsn",
+    "tussenvoegsel",
+    "voornaam",
+    "voorletters",
+    "geslacht",
+    "postcode",
+    "huisnummer",
+    "zorgvraag",
+    "verwijsdatum",
+    "peildatum",
+)
+ALL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+DATE_COLUMNS: tuple[str, ...] = ("geboortedatum", "verwijsdatum", "aanmelddatum", "peildatum")
+SECTORS: tuple[str, ...] = ("ggz", "msz")
+WACHTFASEN: tuple[str, ...] = ("aanmelding", "behandeling")
+GESLACHTEN: tuple[str, ...] = ("M", "V", "X", "O")
+PLAIN_IDENTIFIER_COLUMNS: tuple[str, ...] = (
+    "bsn",
+    "geboortedatum",
+    "achternaam",
+    "tussenvoegsel",
+    "voornaam",
+    "voorletters",
+    "geslacht",
+    "postcode",
+    "huisnummer",
+)
+
+ROW_REASONS: dict[str, str] = {
+    "agb_code_missing": "agb_code is empty",
+    "agb_code_invalid": "agb_code is not 8 digits",
+    "client_id_missing": "client_id is empty",
+    "client_id_invalid": "client_id is longer than 64 characters",
+    "geboortedatum_missing": "geboortedatum is empty",
+    "geboortedatum_invalid": "geboortedatum is not a possible date in a supported format",
+    "geboortedatum_future": "geboortedatum lies after the peildatum",
+    "achternaam_missing": "achternaam is empty",
+    "uzovi_missing": "uzovi is empty",
+    "uzovi_invalid": "uzovi is not 4 digits",
+    "sector_missing": "sector is empty",
+    "sector_invalid": "sector is not ggz or msz",
+    "aanmelddatum_missing": "aanmelddatum is empty",
+    "aanmelddatum_invalid": "aanmelddatum is not a possible date in a supported format",
+    "aanmelddatum_future": "aanmelddatum lies after the peildatum",
+    "aanmelddatum_before_geboortedatum": "aanmelddatum lies before geboortedatum",
+    "wachtfase_missing": "wachtfase is empty",
+    "wachtfase_invalid": "wachtfase is not aanmelding or behandeling",
+    "verwijsdatum_invalid": "verwijsdatum is not a possible date in a supported format",
+    "verwijsdatum_future": "verwijsdatum lies after the peildatum",
+    "peildatum_invalid": "peildatum is not a possible date in a supported format",
+}
+"""Reason codes of rejected rows, in the order they are checked: a row gets its first."""
+
+ROW_WARNINGS: dict[str, str] = {
+    "bsn_missing": "no BSN delivered; the row is linked on other identifiers",
+    "bsn_invalid": "BSN fails the 11-check or is malformed; treated as missing",
+    "postcode_invalid": "postcode is not a Dutch postcode; treated as missing",
+    "geslacht_invalid": "geslacht is not M, V, X or O; treated as missing",
+}
+"""Counted but not rejected."""
+
+FILE_REASONS: dict[str, str] = {
+    "unsupported_format": "the file is not .csv, .xlsx or .parquet",
+    "unreadable": "the file could not be parsed as its format",
+    "unreadable_encoding": "the file's text encoding could not be read",
+    "empty": "the file holds no header or no data rows",
+    "missing_columns": "required columns are missing",
+    "ambiguous_columns": "two columns map to the same extract column",
+    "duplicate_content": "the same content was already delivered in this round",
+}
+"""Reason codes of files rejected whole."""

@@ -1,0 +1,32 @@
+"""The files of a round's input folder, with content hashes and duplicate detection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.read import file_sha256
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One delivered file; ``duplicate_of`` names an earlier file with the same content."""
+
+    path: Path
+    sha256: str
+    size: int
+    duplicate_of: str | None = None
+
+
+def inventory(input_dir: Path) -> list[InputFile]:
+    """Return every visible regular file in ``input_dir`` (recursively), sorted by path.
+
+    A file whose content hash equals an earlier file's is marked as its duplicate.
+    """
+    seen: dict[str, str] = {}
+    files = []
+    for path in sorted(p for p in input_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        digest = file_sha256(path)
+        files.append(InputFile(path, digest, path.stat().st_size, seen.get(digest)))
+        seen.setdefault(digest, path.relative_to(input_dir).as_posix())
+    return files

@@ -1,0 +1,38 @@
+-- Per entry: its person, its scope, whether the person waits at another provider
+-- (double) or twice here (internal) in that scope, its waiting time and whether it is
+-- over the norm, and whether it is the one entry counted in boven_norm_geschoond.
+CREATE OR REPLACE TABLE entry_facts AS
+WITH scoped AS (
+    SELECT e.*, p.person_id, p.link_method, {scope_key} AS scope_key,
+           date_diff('day', e.aanmelddatum, $reference_date::DATE) AS waiting_days
+    FROM entries AS e
+    JOIN entry_person AS p USING (entry_id)
+),
+person_scope AS (
+    SELECT person_id, scope_key,
+           count(DISTINCT provider) AS n_providers,
+           bool_and(link_method = 'bsn') AS all_bsn
+    FROM scoped
+    GROUP BY person_id, scope_key
+),
+person_scope_provider AS (
+    SELECT person_id, scope_key, provider, count(*) AS n_here
+    FROM scoped
+    GROUP BY person_id, scope_key, provider
+)
+SELECT
+    s.*,
+    ps.n_providers >= 2 AS is_double,
+    psp.n_here >= 2 AS is_internal,
+    ps.n_providers - 1 AS other_providers,
+    CASE WHEN ps.all_bsn THEN 'bsn' ELSE 'probabilistisch' END AS koppeling,
+    CASE WHEN ps.all_bsn THEN 1.0 ELSE NULL END AS zekerheid,
+    s.waiting_days > n.norm_days AS over_norm,
+    ps.n_providers < 2 OR row_number() OVER (
+        PARTITION BY s.person_id, s.scope_key
+        ORDER BY s.waiting_days DESC, s.provider, s.client_id, s.entry_id
+    ) = 1 AS counted_once
+FROM scoped AS s
+JOIN person_scope AS ps USING (person_id, scope_key)
+JOIN person_scope_provider AS psp USING (person_id, scope_key, provider)
+JOIN norms AS n USING (sector, wachtfase);

@@ -1,0 +1,128 @@
+"""The round's DuckDB store of pseudonymised entries, and the linking SQL run on it.
+
+Only pseudonymised staging files enter the store; no plain identifier ever does.
+SQL lives in ``linkage/sql``; values are always bound parameters. The only text put into
+SQL is the scope expression, built from a closed set of column names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+SCOPE_COLUMNS: frozenset[str] = frozenset({"sector", "zorgvraag", "wachtfase"})
+LINK_STEPS: tuple[str, ...] = ("01_entries.sql", "02_persons.sql", "03_entry_facts.sql")
+
+
+def sql_text(name: str) -> str:
+    """Return the text of one SQL file from ``linkage/sql``."""
+    return resources.files("linkage").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def scope_key_sql(match_scope: Mapping[str, Sequence[str]]) -> str:
+    """Return a SQL expression giving each entry's scope key from the configured columns.
+
+    Raises ValueError for a column outside :data:`SCOPE_COLUMNS`; sector names are
+    checked to be plain lower-case words before they are quoted into the CASE.
+    """
+    branches = []
+    for sector, columns in sorted(match_scope.items()):
+        unknown = set(columns) - SCOPE_COLUMNS
+        if unknown or not sector.isalpha() or not sector.islower():
+            raise ValueError(f"invalid match scope for {sector!r}: {sorted(unknown)}")
+        parts = ", ".join(f"coalesce(e.{column}, '')" for column in columns)
+        branches.append(f"WHEN '{sector}' THEN concat_ws('|', {parts})")
+    return f"CASE e.sector {' '.join(branches)} END"
+
+
+def open_store(path: Path, *, threads: int = 2, memory_limit: str = "4GB") -> duckdb.DuckDBPyConnection:
+    """Return a connection to the DuckDB file at ``path``, created if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET memory_limit = ?", [memory_limit])
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def load_reference_tables(
+    con: duckdb.DuckDBPyConnection,
+    norm_days: Mapping[tuple[str, str], int],
+    locations: Mapping[str, str],
+) -> None:
+    """Create the ``norms`` and ``locations`` tables from the settings."""
+    con.execute("CREATE OR REPLACE TABLE norms (sector VARCHAR, wachtfase VARCHAR, norm_days INTEGER)")
+    con.executemany(
+        "INSERT INTO norms VALUES (?, ?, ?)",
+        [[sector, phase, days] for (sector, phase), days in sorted(norm_days.items())],
+    )
+    con.execute("CREATE OR REPLACE TABLE locations (location VARCHAR, organisation VARCHAR)")
+    if locations:
+        con.executemany("INSERT INTO locations VALUES (?, ?)", [[k, v] for k, v in sorted(locations.items())])
+
+
+def link_round(
+    con: duckdb.DuckDBPyConnection,
+    staged_files: Sequence[Path],
+    *,
+    match_scope: Mapping[str, Sequence[str]],
+    norm_days: Mapping[tuple[str, str], int],
+    locations: Mapping[str, str],
+    reference_date: dt.date,
+) -> None:
+    """Load staged entries, link them into persons and compute per-entry facts.
+
+    Leaves the tables ``entries``, ``entry_person`` and ``entry_facts`` in the store.
+    """
+    load_reference_tables(con, norm_days, locations)
+    files = [str(path) for path in sorted(staged_files)]
+    if not files:
+        raise ValueError("no staged entries to link")
+    con.execute(sql_text("01_entries.sql"), {"files": files})
+    con.execute(sql_text("02_persons.sql"))
+    facts_sql = sql_text("03_entry_facts.sql").replace("{scope_key}", scope_key_sql(match_scope))
+    con.execute(facts_sql, {"reference_date": reference_date})
+    con.execute("CHECKPOINT")
+
+
+def query_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, object] | None = None
+) -> pl.DataFrame:
+    """Return the result of one query as a polars frame."""
+    frame = pl.from_arrow(con.sql(sql, params=dict(parameters or {})).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def provider_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> pl.DataFrame:
+    """Return the unsuppressed insurer table (one row per provider), for one UZOVI or all."""
+    return query_frame(con, sql_text("provider_counts.sql"), {"uzovi": uzovi})
+
+
+def total_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> pl.DataFrame:
+    """Return the unsuppressed totals row of the insurer table, for one UZOVI or all."""
+    return query_frame(con, sql_text("total_counts.sql"), {"uzovi": uzovi})
+
+
+def insurer_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Return the UZOVI codes present in the round, sorted."""
+    return [row[0] for row in con.execute("SELECT DISTINCT uzovi FROM entries ORDER BY uzovi").fetchall()]
+
+
+def contact_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Return the contact-list rows of every provider, with a ``provider`` column."""
+    return query_frame(con, sql_text("contact_rows.sql"))
+
+
+def round_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Return the round's totals: entries, persons, double waiters, links, ..."""
+    cursor = con.execute(sql_text("round_totals.sql"))
+    names = [column[0] for column in cursor.description]
+    row = cursor.fetchone()
+    assert row is not None
+    return {name: int(value or 0) for name, value in zip(names, row, strict=True)}

@@ -1,0 +1,68 @@
+"""Small-cell suppression with complementary suppression for the insurer tables."""
+
+from __future__ import annotations
+
+import polars as pl
+
+COUNT_COLUMNS: tuple[str, ...] = (
+    "wachtenden",
+    "unieke_personen",
+    "dubbel_wachtenden",
+    "interne_dubbelingen",
+    "boven_norm",
+    "boven_norm_geschoond",
+)
+
+
+def _suppressed_column(values: list[int], total: int, threshold: int) -> list[bool]:
+    """Return which cells of one column to suppress, given the published column total."""
+    hidden = [1 <= value < threshold for value in values]
+    total_hidden = 1 <= total < threshold
+    if total_hidden:
+        return hidden
+
+    def exposed() -> bool:
+        hidden_values = [v for v, h in zip(values, hidden, strict=True) if h]
+        if not hidden_values:
+            return False
+        # One hidden cell is total minus the rest; several that add up to less than the
+        # threshold narrow each other down. Either way: hide one more.
+        return len(hidden_values) == 1 or sum(hidden_values) < threshold
+
+    while exposed():
+        candidates = [
+            (value, index) for index, (value, h) in enumerate(zip(values, hidden, strict=True)) if not h and value > 0
+        ]
+        if not candidates:
+            break
+        hidden[min(candidates)[1]] = True
+    return hidden
+
+
+def suppress(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return (table, totals) with small counts and their complements set to null.
+
+    A count from 1 to ``threshold - 1`` is suppressed. Where the column total is published,
+    a column with one suppressed cell (or suppressed cells adding up to less than the
+    threshold) gets the smallest other non-zero cell suppressed too. Zero stays published.
+    """
+    table_columns = []
+    for column in COUNT_COLUMNS:
+        values = table.get_column(column).to_list()
+        total = int(totals.get_column(column)[0]) if totals.height else 0
+        hidden = _suppressed_column(values, total, threshold)
+        table_columns.append(
+            pl.Series(column, [None if h else v for v, h in zip(values, hidden, strict=True)], dtype=pl.Int64)
+        )
+    suppressed_table = table.with_columns(table_columns)
+    suppressed_totals = totals.with_columns(
+        [
+            pl.when(pl.col(column).is_between(1, threshold - 1))
+            .then(None)
+            .otherwise(pl.col(column))
+            .cast(pl.Int64)
+            .alias(column)
+            for column in COUNT_COLUMNS
+        ]
+    )
+    return suppressed_table, suppressed_totals

@@ -1,0 +1,124 @@
+"""Atomic file writing, the round manifest and the append-only audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+CSV_SEPARATOR = ";"
+GENESIS_HASH = "0" * 64
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """Return ``frame`` as CSV for Dutch spreadsheet users: UTF-8 with BOM, ``;``, ISO dates."""
+    return b"\xef\xbb\xbf" + frame.write_csv(separator=CSV_SEPARATOR, date_format="%Y-%m-%d").encode("utf-8")
+
+
+def parquet_bytes(frame: pl.DataFrame) -> bytes:
+    """Return ``frame`` as Parquet bytes (deterministic for the same frame)."""
+    import io
+
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=False)
+    return buffer.getvalue()
+
+
+def write_json_atomic(path: Path, document: Any) -> None:
+    """Write ``document`` as indented, key-sorted JSON, atomically."""
+    write_atomic(path, (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Return the SHA-256 hex digest of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def build_manifest(round_dir: Path, exclude: tuple[str, ...] = ("manifest.json",)) -> dict[str, Any]:
+    """Return {"files": [{path, size, sha256}]} for every file below ``round_dir``."""
+    files = []
+    for path in sorted(p for p in round_dir.rglob("*") if p.is_file()):
+        relative = path.relative_to(round_dir).as_posix()
+        if relative in exclude or path.name.startswith("."):
+            continue
+        data = path.read_bytes()
+        files.append({"path": relative, "size": len(data), "sha256": sha256_bytes(data)})
+    return {"files": files}
+
+
+class AuditLog:
+    """Append-only JSON-lines log; each line carries the SHA-256 of the line before it.
+
+    Lines name events, files, recipients and key ids, never identifiers or row content.
+    """
+
+    def __init__(self, path: Path, actor: str = "wachtlijst") -> None:
+        self.path = path
+        self.actor = actor
+
+    def _last_hash(self) -> str:
+        if not self.path.exists():
+            return GENESIS_HASH
+        last = b""
+        with self.path.open("rb") as handle:
+            for line in handle:
+                if line.strip():
+                    last = line.rstrip(b"\n")
+        return sha256_bytes(last) if last else GENESIS_HASH
+
+    def append(self, event: str, **fields: Any) -> None:
+        """Append one event line with time, actor and the previous line's hash."""
+        record = {
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            "actor": self.actor,
+            "event": event,
+            **fields,
+            "prev": self._last_hash(),
+        }
+        line = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def verify_audit_log(path: Path) -> list[str]:
+    """Return the problems found in the hash chain of an audit log (empty when intact)."""
+    problems = []
+    previous = GENESIS_HASH
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            raw = line.rstrip(b"\n")
+            if not raw:
+                continue
+            try:
+                stated = json.loads(raw)["prev"]
+            except (ValueError, KeyError):
+                problems.append(f"line {number}: not an audit record")
+                stated = None
+            if stated != previous:
+                problems.append(f"line {number}: chain broken (line edited, removed or reordered)")
+            previous = sha256_bytes(raw)
+    return problems

@@ -1,0 +1,112 @@
+"""Provider outputs: each provider's contact list and rejected rows, encrypted to its key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from linkage.store import contact_rows
+from reports.delivery import DeliveryError, encrypt_for, load_public_key
+from reports.files import AuditLog, csv_bytes, sha256_bytes, write_atomic
+
+CONTACT_COLUMNS: tuple[str, ...] = (
+    "client_id",
+    "aanmelddatum",
+    "wachtfase",
+    "zorgvraag",
+    "soort",
+    "aantal_andere_aanbieders",
+    "koppeling",
+    "zekerheid",
+    "agb_code",
+)
+REJECTED_COLUMNS: tuple[str, ...] = ("bestand", "rij", "client_id", "reden")
+CONTACT_LIST = "contactlijst.csv"
+REJECTED_LIST = "afgewezen.csv"
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """Which providers got their files and which did not, with the reason."""
+
+    delivered: dict[str, list[str]]
+    undelivered: dict[str, str]
+
+
+def provider_packages(
+    con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, locations: Mapping[str, str]
+) -> dict[str, dict[str, bytes]]:
+    """Return {provider AGB: {file name: plaintext CSV}} for every provider in the round.
+
+    Every provider with accepted or rejected rows gets both files (possibly header-only).
+    ``rejected`` holds the round's rejected rows; those without a valid AGB are not routed.
+    """
+    contacts = contact_rows(con)
+    routed = rejected.filter(pl.col("agb_code").is_not_null()).with_columns(
+        pl.col("agb_code").replace(dict(locations)).alias("provider")
+    )
+    providers = sorted(
+        set(contacts["provider"].to_list())
+        | set(routed["provider"].to_list())
+        | {row[0] for row in con.execute("SELECT DISTINCT provider FROM entries").fetchall()}
+    )
+    packages: dict[str, dict[str, bytes]] = {}
+    for provider in providers:
+        own_contacts = contacts.filter(pl.col("provider") == provider).select(CONTACT_COLUMNS)
+        own_rejected = (
+            routed.filter(pl.col("provider") == provider)
+            .sort("source_file", "source_row")
+            .select(
+                pl.col("source_file").alias("bestand"),
+                pl.col("source_row").alias("rij"),
+                "client_id",
+                "reden",
+            )
+        )
+        packages[provider] = {CONTACT_LIST: csv_bytes(own_contacts), REJECTED_LIST: csv_bytes(own_rejected)}
+    return packages
+
+
+def deliver_packages(
+    packages: Mapping[str, Mapping[str, bytes]],
+    providers_dir: Path,
+    recipients_dir: Path | None,
+    round_id: str,
+    audit: AuditLog,
+) -> DeliveryResult:
+    """Encrypt each provider's files to ``<recipients_dir>/<agb>.pub`` and write them.
+
+    A provider without a usable public key gets nothing written; it is returned as
+    undelivered with the reason. Each written file is logged with its hash and recipient.
+    """
+    delivered: dict[str, list[str]] = {}
+    undelivered: dict[str, str] = {}
+    for provider, files in sorted(packages.items()):
+        key_path = recipients_dir / f"{provider}.pub" if recipients_dir else None
+        if key_path is None or not key_path.is_file():
+            undelivered[provider] = "no public key in the recipients folder"
+            audit.append("delivery_skipped", recipient=provider, reason="no_public_key")
+            continue
+        try:
+            public_key = load_public_key(key_path)
+        except DeliveryError:
+            undelivered[provider] = "public key is not a usable X25519 key"
+            audit.append("delivery_skipped", recipient=provider, reason="bad_public_key")
+            continue
+        for file_name, plaintext in sorted(files.items()):
+            blob = encrypt_for(plaintext, public_key, recipient=provider, round_id=round_id, file_name=file_name)
+            target = providers_dir / provider / file_name
+            write_atomic(target, blob)
+            audit.append(
+                "file_delivered",
+                recipient=provider,
+                object=f"providers/{provider}/{file_name}",
+                sha256=sha256_bytes(blob),
+                round=round_id,
+            )
+            delivered.setdefault(provider, []).append(file_name)
+    return DeliveryResult(delivered=delivered, undelivered=undelivered)

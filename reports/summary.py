@@ -1,0 +1,71 @@
+"""The operator's run summary: totals of files, rows, persons, links and deliveries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ingest.stage import FileReport
+from reports.providers import DeliveryResult
+
+
+def build_summary(
+    *,
+    round_id: str,
+    reference_date: str,
+    key_id: str,
+    file_reports: Sequence[FileReport],
+    totals: Mapping[str, int],
+    delivery: DeliveryResult,
+    unrouted_rejections: int,
+    settings_used: Mapping[str, Any],
+    duration_s: float,
+) -> dict[str, Any]:
+    """Return ``run_summary.json`` as a dict: the spec's keys plus per-file details."""
+    accepted_files = [r for r in file_reports if r.status == "accepted"]
+    by_reason: Counter[str] = Counter()
+    warnings: Counter[str] = Counter()
+    for report in accepted_files:
+        by_reason.update(report.rejected_by_reason)
+        warnings.update(report.warnings)
+    files_by_reason = Counter(r.reason for r in file_reports if r.status == "rejected")
+    rows_received = sum(r.rows_received for r in accepted_files)
+    rows_accepted = sum(r.rows_accepted for r in accepted_files)
+    rows_rejected = sum(r.rows_rejected for r in accepted_files)
+    return {
+        "round": round_id,
+        "reference_date": reference_date,
+        "key_version": key_id,
+        "files": {
+            "received": len(file_reports),
+            "accepted": len(accepted_files),
+            "rejected": len(file_reports) - len(accepted_files),
+            "rejected_by_reason": dict(sorted((str(k), v) for k, v in files_by_reason.items())),
+            "details": [r.to_dict() for r in sorted(file_reports, key=lambda r: r.file)],
+        },
+        "rows": {
+            "received": rows_received,
+            "accepted": rows_accepted,
+            "rejected": rows_rejected,
+            "rejected_by_reason": dict(sorted(by_reason.items())),
+            "warnings": dict(sorted(warnings.items())),
+            "rejected_unrouted": unrouted_rejections,
+            "duplicate_rows": totals.get("duplicate_rows", 0),
+        },
+        "entries": totals["entries"],
+        "persons": totals["persons"],
+        "double_waiters": totals["double_waiters"],
+        "internal_duplicates": totals["internal_duplicates"],
+        "providers": totals["providers"],
+        "insurers": totals["insurers"],
+        "links": {
+            "bsn": totals["links_bsn"],
+            "probabilistic": totals["links_qid"],
+            "ambiguous": totals["links_ambiguous"],
+        },
+        "delivered": {agb: files for agb, files in sorted(delivery.delivered.items())},
+        "undelivered": [{"agb_code": agb, "reason": reason} for agb, reason in sorted(delivery.undelivered.items())],
+        "settings": dict(settings_used),
+        "duration_s": round(duration_s, 3),
+    }
