@@ -111,7 +111,7 @@ def total_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> pl
 
 def insurer_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Return the UZOVI codes present in the round, sorted."""
-    return [row[0] for row in con.execute("SELECT DISTINCT uzovi FROM entries ORDER BY uzovi").fetchall()]
+    return query_frame(con, "SELECT DISTINCT uzovi FROM entries ORDER BY uzovi")["uzovi"].to_list()
 
 
 def contact_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -121,8 +121,5 @@ def contact_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def round_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Return the round's totals: entries, persons, double waiters, links, ..."""
-    cursor = con.execute(sql_text("round_totals.sql"))
-    names = [column[0] for column in cursor.description]
-    row = cursor.fetchone()
-    assert row is not None
-    return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
+    row = query_frame(con, sql_text("round_totals.sql")).to_dicts()[0]
+    return {name: int(value or 0) for name, value in row.items()}

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from linkage.store import contact_rows
+from linkage.store import contact_rows, query_frame
 from reports.delivery import DeliveryError, encrypt_for, load_public_key
 from reports.files import AuditLog, csv_bytes, sha256_bytes, write_atomic
 
@@ -52,7 +52,7 @@ def provider_packages(
     providers = sorted(
         set(contacts["provider"].to_list())
         | set(routed["provider"].to_list())
-        | {row[0] for row in con.execute("SELECT DISTINCT provider FROM entries").fetchall()}
+        | set(query_frame(con, "SELECT DISTINCT provider FROM entries")["provider"].to_list())
     )
     packages: dict[str, dict[str, bytes]] = {}
     for provider in providers:

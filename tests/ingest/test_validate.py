@@ -1,0 +1,98 @@
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from ingest.columns import ALL_COLUMNS, ROW_REASONS
+from ingest.validate import validate_extract
+
+PEIL = dt.date(2026, 11, 1)
+GOOD = {
+    "agb_code": "22000001", "client_id": "C1", "bsn": "999999151", "geboortedatum": "1980-05-17",
+    "achternaam": "Jansen", "uzovi": "3311", "sector": "ggz", "aanmelddatum": "2026-09-01",
+    "wachtfase": "aanmelding",
+}
+
+
+def raw(*rows: dict[str, str | None]) -> pl.DataFrame:
+    full = [{column: row.get(column) for column in ALL_COLUMNS} for row in rows]
+    frame = pl.DataFrame(full, schema={column: pl.Utf8 for column in ALL_COLUMNS})
+    return frame.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
+
+
+BAD_ROWS: dict[str, dict[str, str | None]] = {
+    "agb_code_missing": {"agb_code": None},
+    "agb_code_invalid": {"agb_code": "2200A001"},
+    "client_id_missing": {"client_id": None},
+    "client_id_invalid": {"client_id": "x" * 65},
+    "geboortedatum_missing": {"geboortedatum": None},
+    "geboortedatum_invalid": {"geboortedatum": "31-02-1980"},
+    "geboortedatum_future": {"geboortedatum": "2027-01-01", "aanmelddatum": "2027-02-01"},
+    "achternaam_missing": {"achternaam": None},
+    "uzovi_missing": {"uzovi": None},
+    "uzovi_invalid": {"uzovi": "33110"},
+    "sector_missing": {"sector": None},
+    "sector_invalid": {"sector": "wlz"},
+    "aanmelddatum_missing": {"aanmelddatum": None},
+    "aanmelddatum_invalid": {"aanmelddatum": "2026-13-01"},
+    "aanmelddatum_future": {"aanmelddatum": "2026-11-02"},
+    "aanmelddatum_before_geboortedatum": {"aanmelddatum": "1979-01-01"},
+    "wachtfase_missing": {"wachtfase": None},
+    "wachtfase_invalid": {"wachtfase": "intake"},
+    "verwijsdatum_invalid": {"verwijsdatum": "1-1"},
+    "verwijsdatum_future": {"verwijsdatum": "2030-01-01"},
+    "peildatum_invalid": {"peildatum": "morgen"},
+}
+
+
+def test_every_reason_code_has_a_bad_row_here():
+    assert set(BAD_ROWS) == set(ROW_REASONS)
+
+
+@pytest.mark.parametrize("reason", sorted(BAD_ROWS))
+def test_each_bad_row_is_rejected_with_its_reason(reason: str):
+    result = validate_extract(raw(GOOD, {**GOOD, **BAD_ROWS[reason]}), PEIL)
+    assert result.accepted.height == 1
+    assert result.rejected["reden"].to_list() == [reason]
+    assert result.rejected["source_row"].to_list() == [2]
+
+
+def test_dates_in_all_three_formats_and_row_peildatum():
+    rows = [
+        {**GOOD, "aanmelddatum": "2026-09-01"},
+        {**GOOD, "aanmelddatum": "01-09-2026"},
+        {**GOOD, "aanmelddatum": "1/9/2026"},
+        {**GOOD, "aanmelddatum": "2026-12-01", "peildatum": "2026-12-31"},
+    ]
+    result = validate_extract(raw(*rows), PEIL)
+    assert result.rejected.height == 0
+    assert result.accepted["aanmelddatum"].to_list()[:3] == [dt.date(2026, 9, 1)] * 3
+    assert result.accepted["peildatum"].to_list() == [PEIL, PEIL, PEIL, dt.date(2026, 12, 31)]
+
+
+def test_invalid_bsn_is_counted_not_rejected_and_eight_digits_are_padded():
+    rows = [GOOD, {**GOOD, "bsn": "123456789"}, {**GOOD, "bsn": None}, {**GOOD, "bsn": "99999151"}]
+    result = validate_extract(raw(*rows), PEIL)
+    assert result.rejected.height == 0
+    assert result.accepted["bsn_status"].to_list() == ["valid", "invalid", "missing", "invalid"]
+    assert result.accepted["bsn"].to_list() == ["999999151", None, None, None]
+    assert result.warnings["bsn_invalid"] == 2 and result.warnings["bsn_missing"] == 1
+    padded = validate_extract(raw({**GOOD, "bsn": "11222335"}), PEIL)
+    assert padded.accepted["bsn"].to_list() == ["011222335"]
+
+
+def test_codes_are_normalised():
+    row = {**GOOD, "sector": "MSZ", "zorgvraag": "301", "wachtfase": "Behandeling", "agb_code": "6020101", "uzovi": "101"}
+    accepted = validate_extract(raw(row), PEIL).accepted
+    assert accepted.select("sector", "zorgvraag", "wachtfase", "agb_code", "uzovi").row(0) == (
+        "msz", "0301", "behandeling", "06020101", "0101",
+    )
+
+
+def test_accounting_accepted_plus_rejected_is_received():
+    rows = [GOOD] * 5 + [{**GOOD, **bad} for bad in BAD_ROWS.values()]
+    result = validate_extract(raw(*rows), PEIL)
+    assert result.accepted.height + result.rejected.height == len(rows)
+    assert sorted(result.accepted["source_row"].to_list() + result.rejected["source_row"].to_list()) == list(
+        range(1, len(rows) + 1)
+    )
