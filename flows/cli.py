@@ -31,8 +31,8 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create the TTP's pseudonymisation key and providers' delivery keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -38,5 +38,10 @@ def test_vectorised_check_equals_scalar_check(numbers: list[str]):
 def test_normalisation_pads_eight_digits_and_strips_separators():
     frame = pl.DataFrame({"bsn": ["99999151", "999 99 9151", "999.999.151", "12345", "abcdefghi", None]})
     assert frame.select(normalised_bsn_expr("bsn"))["bsn"].to_list() == [
-        "099999151", "999999151", "999999151", None, None, None,
+        "099999151",
+        "999999151",
+        "999999151",
+        None,
+        None,
+        None,
     ]

@@ -15,7 +15,10 @@ def test_prefix_placement_case_and_diacritics_do_not_matter():
     )
     assert set(variants) == {"berg"}
     assert surnames(["Müller-Lüdenscheidt", "Çelik", "'t Hart", "in 't Veld"], [None] * 4) == [
-        "mullerludenscheidt", "celik", "hart", "veld",
+        "mullerludenscheidt",
+        "celik",
+        "hart",
+        "veld",
     ]
 
 
@@ -30,5 +33,10 @@ def test_empty_surname_is_null():
 def test_postcode():
     frame = pl.DataFrame({"p": ["1234 ab", "1234AB", " 1234ab ", "0123AB", "1234A", None]})
     assert frame.select(normalised_postcode_expr("p"))["p"].to_list() == [
-        "1234AB", "1234AB", "1234AB", None, None, None,
+        "1234AB",
+        "1234AB",
+        "1234AB",
+        None,
+        None,
+        None,
     ]

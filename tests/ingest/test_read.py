@@ -45,9 +45,15 @@ def test_values_are_trimmed_and_blank_rows_dropped(write_csv):
 def test_xlsx_and_parquet_with_native_dates(tmp_path: Path):
     frame = pl.DataFrame(
         {
-            "agb_code": ["22000001"], "client_id": ["C1"], "bsn": ["999999151"],
-            "geboortedatum": [dt.date(1980, 5, 17)], "achternaam": ["Jansen"], "uzovi": ["3311"],
-            "sector": ["ggz"], "aanmelddatum": [dt.datetime(2026, 9, 1, 0, 0)], "wachtfase": ["aanmelding"],
+            "agb_code": ["22000001"],
+            "client_id": ["C1"],
+            "bsn": ["999999151"],
+            "geboortedatum": [dt.date(1980, 5, 17)],
+            "achternaam": ["Jansen"],
+            "uzovi": ["3311"],
+            "sector": ["ggz"],
+            "aanmelddatum": [dt.datetime(2026, 9, 1, 0, 0)],
+            "wachtfase": ["aanmelding"],
         }
     )
     frame.write_excel(tmp_path / "a.xlsx")
@@ -61,9 +67,15 @@ def test_xlsx_and_parquet_with_native_dates(tmp_path: Path):
 def test_numeric_cells_lose_no_digits(tmp_path: Path):
     frame = pl.DataFrame(
         {
-            "agb_code": [22000001.0], "client_id": [17], "bsn": [999999151.0],
-            "geboortedatum": ["1980-05-17"], "achternaam": ["Jansen"], "uzovi": [3311],
-            "sector": ["ggz"], "aanmelddatum": ["2026-09-01"], "wachtfase": ["aanmelding"],
+            "agb_code": [22000001.0],
+            "client_id": [17],
+            "bsn": [999999151.0],
+            "geboortedatum": ["1980-05-17"],
+            "achternaam": ["Jansen"],
+            "uzovi": [3311],
+            "sector": ["ggz"],
+            "aanmelddatum": ["2026-09-01"],
+            "wachtfase": ["aanmelding"],
         }
     )
     frame.write_excel(tmp_path / "n.xlsx")

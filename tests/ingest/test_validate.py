@@ -8,8 +8,14 @@ from ingest.validate import validate_extract
 
 PEIL = dt.date(2026, 11, 1)
 GOOD = {
-    "agb_code": "22000001", "client_id": "C1", "bsn": "999999151", "geboortedatum": "1980-05-17",
-    "achternaam": "Jansen", "uzovi": "3311", "sector": "ggz", "aanmelddatum": "2026-09-01",
+    "agb_code": "22000001",
+    "client_id": "C1",
+    "bsn": "999999151",
+    "geboortedatum": "1980-05-17",
+    "achternaam": "Jansen",
+    "uzovi": "3311",
+    "sector": "ggz",
+    "aanmelddatum": "2026-09-01",
     "wachtfase": "aanmelding",
 }
 
@@ -82,10 +88,21 @@ def test_invalid_bsn_is_counted_not_rejected_and_eight_digits_are_padded():
 
 
 def test_codes_are_normalised():
-    row = {**GOOD, "sector": "MSZ", "zorgvraag": "301", "wachtfase": "Behandeling", "agb_code": "6020101", "uzovi": "101"}
+    row = {
+        **GOOD,
+        "sector": "MSZ",
+        "zorgvraag": "301",
+        "wachtfase": "Behandeling",
+        "agb_code": "6020101",
+        "uzovi": "101",
+    }
     accepted = validate_extract(raw(row), PEIL).accepted
     assert accepted.select("sector", "zorgvraag", "wachtfase", "agb_code", "uzovi").row(0) == (
-        "msz", "0301", "behandeling", "06020101", "0101",
+        "msz",
+        "0301",
+        "behandeling",
+        "06020101",
+        "0101",
     )
 
 

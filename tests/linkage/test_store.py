@@ -13,11 +13,23 @@ NORM_DAYS = {(s, p): w * 7 for s, phases in DEFAULT_NORMS_WEEKS.items() for p, w
 
 def entry(provider: str, client: str, bsn: str | None, qid: str | None, **extra: object) -> dict[str, object]:
     row: dict[str, object] = {
-        "source_row": 1, "agb_code": provider, "client_id": client,
-        "bsn_status": "valid" if bsn else "missing", "bsn_token": bsn, "qid_token": qid, "key_id": "k",
-        "birth_year": 1980, "uzovi": "3311", "sector": "ggz", "zorgvraag": None, "verwijsdatum": None,
-        "aanmelddatum": dt.date(2026, 10, 1), "wachtfase": "aanmelding", "peildatum": PEIL,
-        "source_file": "f.csv", "file_sha256": "0" * 64,
+        "source_row": 1,
+        "agb_code": provider,
+        "client_id": client,
+        "bsn_status": "valid" if bsn else "missing",
+        "bsn_token": bsn,
+        "qid_token": qid,
+        "key_id": "k",
+        "birth_year": 1980,
+        "uzovi": "3311",
+        "sector": "ggz",
+        "zorgvraag": None,
+        "verwijsdatum": None,
+        "aanmelddatum": dt.date(2026, 10, 1),
+        "wachtfase": "aanmelding",
+        "peildatum": PEIL,
+        "source_file": "f.csv",
+        "file_sha256": "0" * 64,
     }
     row.update(extra)
     return row
@@ -25,19 +37,30 @@ def entry(provider: str, client: str, bsn: str | None, qid: str | None, **extra:
 
 def linked(tmp_path: Path, rows: list[dict[str, object]], locations: dict[str, str] | None = None):
     staged = tmp_path / "staged.parquet"
-    frame = pl.DataFrame(rows, infer_schema_length=None).with_row_index("i").with_columns(
-        pl.col("i").cast(pl.Int64).alias("source_row")
-    ).drop("i")
+    frame = (
+        pl.DataFrame(rows, infer_schema_length=None)
+        .with_row_index("i")
+        .with_columns(pl.col("i").cast(pl.Int64).alias("source_row"))
+        .drop("i")
+    )
     frame.write_parquet(staged)
     con = open_store(tmp_path / "round.duckdb")
-    link_round(con, [staged], match_scope=DEFAULT_MATCH_SCOPE, norm_days=NORM_DAYS,
-               locations=locations or {}, reference_date=PEIL)
+    link_round(
+        con,
+        [staged],
+        match_scope=DEFAULT_MATCH_SCOPE,
+        norm_days=NORM_DAYS,
+        locations=locations or {},
+        reference_date=PEIL,
+    )
     return con
 
 
 def test_same_bsn_at_two_providers_is_a_double_waiter(tmp_path: Path):
-    con = linked(tmp_path, [entry("22000001", "A1", "b1", "q1"), entry("22000002", "B1", "b1", "q9"),
-                            entry("22000002", "B2", "b2", "q2")])
+    con = linked(
+        tmp_path,
+        [entry("22000001", "A1", "b1", "q1"), entry("22000002", "B1", "b1", "q9"), entry("22000002", "B2", "b2", "q2")],
+    )
     totals = round_totals(con)
     assert (totals["persons"], totals["double_waiters"], totals["internal_duplicates"]) == (2, 1, 0)
     contacts = contact_rows(con)
@@ -54,8 +77,11 @@ def test_missing_bsn_links_on_quasi_identifier_to_the_one_bsn_that_shares_it(tmp
 
 
 def test_two_different_bsns_are_never_merged(tmp_path: Path):
-    rows = [entry("22000001", "A1", "b1", "q1"), entry("22000002", "B1", "b2", "q1"),
-            entry("22000003", "C1", None, "q1")]
+    rows = [
+        entry("22000001", "A1", "b1", "q1"),
+        entry("22000002", "B1", "b2", "q1"),
+        entry("22000003", "C1", None, "q1"),
+    ]
     con = linked(tmp_path, rows)
     totals = round_totals(con)
     assert totals["persons"] == 3 and totals["double_waiters"] == 0

@@ -16,7 +16,7 @@ from reports.delivery import (
 @pytest.fixture
 def keys(tmp_path: Path):
     public_a, private_a = create_recipient_keys("22000001", tmp_path)
-    public_b, private_b = create_recipient_keys("22000002", tmp_path)
+    _public_b, private_b = create_recipient_keys("22000002", tmp_path)
     return load_public_key(public_a), load_private_key(private_a), load_private_key(private_b), private_a
 
 

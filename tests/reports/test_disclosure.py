@@ -37,7 +37,9 @@ def test_no_published_count_is_small_and_no_single_cell_is_recomputable(values: 
         if total is not None and hidden:
             # what an attacker can recompute from the total: the sum of the hidden cells
             assert len(hidden) >= 2
-            assert sum(hidden) >= THRESHOLD or all(o == 0 for c, o in zip(cells, original, strict=True) if c is not None and o > 0)
+            assert sum(hidden) >= THRESHOLD or all(
+                o == 0 for c, o in zip(cells, original, strict=True) if c is not None and o > 0
+            )
 
 
 def test_zero_is_published_and_complement_is_the_smallest_other_cell():

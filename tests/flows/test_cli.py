@@ -1,0 +1,92 @@
+"""The operator's errors: one clear message and a documented exit code, never a traceback."""
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from flows.cli import EXIT_CONFIG, EXIT_DECRYPT, EXIT_INPUT, EXIT_KEY
+from tests.conftest import RoundRun, cli
+
+
+def test_run_without_key_stops_clearly(tmp_path: Path):
+    (tmp_path / "in").mkdir()
+    result = cli("run", "--input", tmp_path / "in", "--output", tmp_path / "out", "--round", "r1")
+    assert result.returncode == EXIT_KEY
+    assert "no pseudonymisation key" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_key_from_environment_and_empty_input(tmp_path: Path, exact_round: RoundRun):
+    (tmp_path / "in").mkdir()
+    result = cli(
+        "run",
+        "--input",
+        tmp_path / "in",
+        "--output",
+        tmp_path / "out",
+        "--round",
+        "r1",
+        env={"WACHTLIJST_KEY_FILE": str(exact_round.key_file)},
+    )
+    assert result.returncode == EXIT_INPUT
+    assert "holds no files" in result.stderr
+
+
+def test_bad_configuration_lists_every_problem(tmp_path: Path, exact_round: RoundRun):
+    config = tmp_path / "bad.toml"
+    config.write_text('disclosure_threshold = 0\ncolour = "blue"\n[norms_weeks.ggz]\naanmelding = -1\n')
+    result = cli(
+        "run",
+        "--input",
+        exact_round.generated.input_dir,
+        "--output",
+        tmp_path / "out",
+        "--round",
+        "r1",
+        "--config",
+        config,
+        "--key-file",
+        exact_round.key_file,
+    )
+    assert result.returncode == EXIT_CONFIG
+    for fragment in ("disclosure_threshold", "colour", "norms_weeks", "3 problem"):
+        assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_loose_key_permissions_are_refused(tmp_path: Path, exact_round: RoundRun):
+    loose = tmp_path / "loose.key"
+    shutil.copyfile(exact_round.key_file, loose)
+    loose.chmod(0o644)
+    result = cli(
+        "run",
+        "--input",
+        exact_round.generated.input_dir,
+        "--output",
+        tmp_path / "o",
+        "--round",
+        "r",
+        "--key-file",
+        loose,
+    )
+    assert result.returncode == EXIT_KEY and "chmod 600" in result.stderr
+
+
+def test_decrypt_with_own_and_with_other_key(exact_round: RoundRun):
+    delivered = sorted(json.loads((exact_round.round_dir / "run_summary.json").read_text())["delivered"])
+    own, other = delivered[0], delivered[1]
+    target = exact_round.round_dir / "providers" / own / "contactlijst.csv"
+    good = cli("decrypt", "--key", exact_round.provider_keys / f"{own}.key", target)
+    assert good.returncode == 0
+    assert pl.read_csv(good.stdout.encode(), separator=";").columns[0] == "client_id"
+    bad = cli("decrypt", "--key", exact_round.provider_keys / f"{other}.key", target)
+    assert bad.returncode == EXIT_DECRYPT and "not theirs" in bad.stderr
+
+
+def test_keys_commands(tmp_path: Path):
+    assert cli("keys", "init", "--out", tmp_path / "k.key").returncode == 0
+    again = cli("keys", "init", "--out", tmp_path / "k.key")
+    assert again.returncode == EXIT_KEY and "never overwritten" in again.stderr
+    assert cli("keys", "recipient", "--agb", "22000001", "--out", tmp_path).returncode == 0
+    assert (tmp_path / "22000001.pub").exists() and (tmp_path / "22000001.key").stat().st_mode & 0o777 == 0o600

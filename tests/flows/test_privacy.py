@@ -1,0 +1,95 @@
+"""Every byte the round wrote is scanned for the plain identifiers of its input."""
+
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ingest.read import read_extract
+from tests.conftest import RoundRun
+
+
+def plain_identifiers(input_dir: Path) -> set[str]:
+    """Return the BSNs, surnames and postcodes in the round's input, as written and normalised."""
+    needles: set[str] = set()
+    for path in sorted(input_dir.iterdir()):
+        try:
+            frame = read_extract(
+                path,
+                {
+                    "cliëntnummer": "client_id",
+                    "clientnummer": "client_id",
+                    "geboorte datum": "geboortedatum",
+                    "datum aanmelding": "aanmelddatum",
+                },
+            ).frame
+        except Exception:
+            continue
+        for value in frame["bsn"].drop_nulls().to_list():
+            needles.add(value)
+            needles.add(value.zfill(9))
+        for value in frame["achternaam"].drop_nulls().to_list():
+            for part in re.split(r"[ ,]+", value):
+                if len(part) >= 5 and part.lower() not in {"afgewezen"}:
+                    needles.add(part)
+        for value in frame["postcode"].drop_nulls().to_list():
+            needles.add(value)
+            needles.add(value.replace(" ", "").upper())
+    return needles
+
+
+def written_files(run: RoundRun) -> list[Path]:
+    return [p for p in run.output.rglob("*") if p.is_file()]
+
+
+def test_no_plain_identifier_in_any_byte_written(dirty_round: RoundRun):
+    needles = plain_identifiers(dirty_round.generated.input_dir)
+    assert len(needles) > 1000
+    pattern = re.compile(b"|".join(re.escape(n.encode()) for n in sorted(needles, key=len, reverse=True)))
+    some_input = next(p for p in sorted(dirty_round.generated.input_dir.glob("*.csv")))
+    assert pattern.search(some_input.read_bytes()), "the scan must find identifiers where they are"
+    files = written_files(dirty_round)
+    assert any(p.suffix == ".duckdb" for p in files), "the DuckDB store must be scanned"
+    assert any("prefect" in p.parts for p in files), "Prefect's home must be scanned"
+    for path in files:
+        found = pattern.search(path.read_bytes())
+        assert found is None, f"{path} holds a plain identifier"
+    for stream in (dirty_round.result.stdout, dirty_round.result.stderr):
+        assert pattern.search(stream.encode()) is None
+
+
+def test_no_plain_identifier_in_any_duckdb_text_column(dirty_round: RoundRun):
+    needles = plain_identifiers(dirty_round.generated.input_dir)
+    stores = [p for p in written_files(dirty_round) if p.suffix == ".duckdb"]
+    with duckdb.connect() as con:
+        for index, store in enumerate(stores):
+            con.execute(f"ATTACH '{store}' AS s{index} (READ_ONLY)")
+            columns = con.sql(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_catalog = ? AND data_type = 'VARCHAR'",
+                params=[f"s{index}"],
+            ).fetchall()
+            assert columns
+            for table, column in columns:
+                values = pl.from_arrow(
+                    con.sql(f'SELECT DISTINCT "{column}" AS v FROM s{index}."{table}"').to_arrow_table()
+                )
+                assert isinstance(values, pl.DataFrame)
+                for value in values["v"].drop_nulls().to_list():
+                    assert value not in needles, f"{table}.{column} holds a plain identifier"
+                    assert not any(n in value for n in needles if len(n) >= 8), f"{table}.{column}"
+
+
+def test_insurer_outputs_hold_no_person_level_data(dirty_round: RoundRun):
+    client_ids: set[str] = set()
+    staged = dirty_round.output.rglob("*.entries.parquet")
+    for path in staged:
+        frame = pl.read_parquet(path)
+        client_ids.update(frame["client_id"].to_list())
+        tokens = set(frame["bsn_token"].drop_nulls().to_list()) | set(frame["qid_token"].drop_nulls().to_list())
+    assert client_ids
+    for path in (dirty_round.round_dir / "insurers").iterdir():
+        data = path.read_bytes()
+        assert not any(c.encode() in data for c in client_ids), path.name
+        assert not any(t.encode() in data for t in tokens), path.name

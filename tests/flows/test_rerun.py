@@ -1,0 +1,51 @@
+"""Same inputs, same key: the same outputs (the plaintext side)."""
+
+import json
+from pathlib import Path
+
+from reports.delivery import decrypt, load_private_key
+from tests.conftest import RoundRun, cli
+
+
+def snapshot(run: RoundRun) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for path in sorted(run.round_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(run.round_dir).as_posix()
+        data = path.read_bytes()
+        if relative.startswith("providers/"):
+            agb = path.parent.name
+            data = decrypt(data, load_private_key(run.provider_keys / f"{agb}.key"))
+        if relative == "run_summary.json":
+            document = json.loads(data)
+            document.pop("duration_s")
+            data = json.dumps(document, sort_keys=True).encode()
+        if relative == "manifest.json":
+            continue
+        files[relative] = data
+    return files
+
+
+def test_rerun_gives_the_same_outputs(exact_round: RoundRun, tmp_path: Path):
+    before = snapshot(exact_round)
+    result = cli(
+        "run",
+        "--input",
+        exact_round.generated.input_dir,
+        "--output",
+        exact_round.output,
+        "--round",
+        exact_round.round_id,
+        "--config",
+        exact_round.generated.config_file,
+        "--key-file",
+        exact_round.key_file,
+        "--recipients",
+        exact_round.workspace / "recipients",
+    )
+    assert result.returncode == 0, result.stderr
+    after = snapshot(exact_round)
+    assert before.keys() == after.keys()
+    for name in before:
+        assert before[name] == after[name], name

@@ -1,0 +1,148 @@
+"""A generated round through the CLI, compared with the generator's truth."""
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from reports.delivery import decrypt, load_private_key
+from reports.disclosure import COUNT_COLUMNS
+from reports.files import verify_audit_log
+from tests.conftest import RoundRun
+
+THRESHOLD = 10
+
+
+def read_csv(path: Path) -> pl.DataFrame:
+    return pl.read_csv(path, separator=";", infer_schema=False)
+
+
+def decrypted(run: RoundRun, agb: str, name: str) -> pl.DataFrame:
+    blob = (run.round_dir / "providers" / agb / name).read_bytes()
+    plaintext = decrypt(blob, load_private_key(run.provider_keys / f"{agb}.key"))
+    return pl.read_csv(plaintext, separator=";", infer_schema=False)
+
+
+def published_equals_truth(published: pl.DataFrame, truth: pl.DataFrame) -> None:
+    joined = truth.join(published, on="agb_code", how="full", suffix="_out", coalesce=True)
+    assert joined.height == truth.height == published.height
+    for column in COUNT_COLUMNS:
+        for expected, shown in zip(joined[column].to_list(), joined[f"{column}_out"].to_list(), strict=True):
+            if shown is None:
+                assert expected >= 1, f"{column}: a zero was suppressed"
+            else:
+                assert int(shown) == expected, column
+                assert not 1 <= int(shown) < THRESHOLD
+
+
+def test_summary_matches_truth_exactly(exact_round: RoundRun):
+    summary = json.loads((exact_round.round_dir / "run_summary.json").read_text())
+    truth = exact_round.generated.truth["totals"].to_dicts()[0]
+    for key in ("entries", "persons", "double_waiters", "internal_duplicates", "providers"):
+        assert summary[key] == truth[key], key
+    assert summary["links"]["probabilistic"] == 0
+    assert summary["key_version"].startswith("k")
+
+
+def test_national_and_insurer_tables_match_truth(exact_round: RoundRun):
+    truth = exact_round.generated.truth
+    published_equals_truth(read_csv(exact_round.round_dir / "insurers" / "national.csv"), truth["national"])
+    parquet = pl.read_parquet(exact_round.round_dir / "insurers" / "national.parquet")
+    assert parquet.columns == ["agb_code", *COUNT_COLUMNS]
+    published_equals_truth(parquet.with_columns(pl.col(c).cast(pl.Utf8) for c in COUNT_COLUMNS), truth["national"])
+    for uzovi, expected in truth["per_uzovi"].group_by("uzovi"):
+        published = read_csv(exact_round.round_dir / "insurers" / f"{uzovi[0]}.csv")
+        published_equals_truth(published, expected.drop("uzovi"))
+
+
+def test_suppression_hides_small_counts_in_every_insurer_file(exact_round: RoundRun):
+    files = list((exact_round.round_dir / "insurers").glob("*.csv"))
+    assert len(files) >= 3
+    suppressed = 0
+    for path in files:
+        frame = read_csv(path)
+        for column in COUNT_COLUMNS:
+            values = frame[column].to_list()
+            suppressed += sum(v is None for v in values)
+            assert all(v is None or not 1 <= int(v) < THRESHOLD for v in values), (path.name, column)
+    assert suppressed > 0, "the test round should exercise suppression"
+
+
+def test_contact_lists_match_truth_and_hold_only_own_clients(exact_round: RoundRun):
+    truth = exact_round.generated.truth["contacts"]
+    run = exact_round
+    delivered = json.loads((run.round_dir / "run_summary.json").read_text())["delivered"]
+    assert delivered
+    for agb in delivered:
+        contacts = decrypted(run, agb, "contactlijst.csv")
+        expected = truth.filter(pl.col("provider") == agb)
+        got = contacts.select("client_id", "soort", pl.col("aantal_andere_aanbieders").cast(pl.Int64)).sort("client_id")
+        want = expected.select("client_id", "soort", pl.col("aantal_andere_aanbieders").cast(pl.Int64)).sort(
+            "client_id"
+        )
+        assert got.equals(want), agb
+        assert all(client.startswith(f"C{agb[5:]}-") for client in contacts["client_id"].to_list())
+        assert set(contacts["koppeling"].to_list()) <= {"bsn"}
+
+
+def test_providers_without_key_get_nothing(exact_round: RoundRun):
+    summary = json.loads((exact_round.round_dir / "run_summary.json").read_text())
+    keyless = exact_round.generated.providers[-2:]
+    assert sorted(item["agb_code"] for item in summary["undelivered"]) == sorted(keyless)
+    for agb in keyless:
+        assert not (exact_round.round_dir / "providers" / agb).exists()
+
+
+def test_every_row_and_file_is_accounted_for(dirty_round: RoundRun):
+    summary = json.loads((dirty_round.round_dir / "run_summary.json").read_text())
+    expected = dirty_round.generated.expected_files
+    details = {d["file"]: d for d in summary["files"]["details"]}
+    assert set(details) == set(expected)
+    for name, want in expected.items():
+        got = details[name]
+        if want.get("status") == "rejected":
+            assert got["status"] == "rejected" and got["reason"] == want["reason"], name
+            continue
+        assert got["rows_received"] == want["rows_received"], name
+        assert got["rows_accepted"] + got["rows_rejected"] == got["rows_received"]
+        assert got["rejected_by_reason"] == want["rejected_by_reason"], name
+    files = summary["files"]
+    assert files["accepted"] + files["rejected"] == files["received"] == len(expected)
+    rows = summary["rows"]
+    assert rows["accepted"] + rows["rejected"] == rows["received"]
+    assert rows["accepted"] == summary["entries"]
+    assert rows["warnings"]["bsn_invalid"] > 0 and rows["warnings"]["bsn_missing"] > 0
+
+
+def test_rejected_rows_reach_their_own_provider(dirty_round: RoundRun):
+    truth = dirty_round.generated.truth["rejected"]
+    delivered = json.loads((dirty_round.round_dir / "run_summary.json").read_text())["delivered"]
+    for agb in delivered:
+        rejected = decrypted(dirty_round, agb, "afgewezen.csv")
+        assert rejected.columns == ["bestand", "rij", "client_id", "reden"]
+        want = truth.filter((pl.col("provider") == agb) & (pl.col("agb_code") != "12345"))
+        assert sorted(rejected["reden"].to_list()) == sorted(want["expected_reason"].to_list()), agb
+
+
+def test_missing_bsn_links_through_quasi_identifiers(dirty_round: RoundRun):
+    summary = json.loads((dirty_round.round_dir / "run_summary.json").read_text())
+    truth = dirty_round.generated.truth["totals"].to_dicts()[0]
+    assert summary["links"]["probabilistic"] > 0
+    # exact keys miss a person only where a field differs between entries (postcode left out)
+    assert truth["double_waiters"] * 0.95 <= summary["double_waiters"] <= truth["double_waiters"]
+
+
+def test_manifest_and_audit_log(dirty_round: RoundRun):
+    manifest = json.loads((dirty_round.round_dir / "manifest.json").read_text())
+    listed = {item["path"] for item in manifest["files"]}
+    assert "run_summary.json" in listed and "insurers/national.csv" in listed
+    assert any(path.startswith("providers/") for path in listed)
+    audit = dirty_round.output / "audit.jsonl"
+    events = [json.loads(line)["event"] for line in audit.read_text().splitlines()]
+    assert events[0] == "round_started" and events[-1] == "round_completed"
+    assert {"file_received", "file_rejected", "file_produced", "file_delivered", "delivery_skipped"} <= set(events)
+    assert verify_audit_log(audit) == []
+    lines = audit.read_text().splitlines()
+    audit.write_text("\n".join([lines[0], *lines[2:]]) + "\n")
+    assert verify_audit_log(audit) != []
+    audit.write_text("\n".join(lines) + "\n")
