@@ -40,7 +40,7 @@ def scope_key_sql(match_scope: Mapping[str, Sequence[str]]) -> str:
     return f"CASE e.sector {' '.join(branches)} END"
 
 
-def open_store(path: Path, *, threads: int = 2, memory_limit: str = "4GB") -> duckdb.DuckDBPyConnection:
+def open_store(path: Path, *, threads: int = 2, memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
     """Return a connection to the DuckDB file at ``path``, created if needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))

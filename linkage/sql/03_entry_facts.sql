@@ -3,7 +3,8 @@
 -- over the norm, and whether it is the one entry counted in boven_norm_geschoond.
 CREATE OR REPLACE TABLE entry_facts AS
 WITH scoped AS (
-    SELECT e.*, p.person_id, p.link_method, {scope_key} AS scope_key,
+    SELECT e.entry_id, e.provider, e.agb_code, e.client_id, e.uzovi, e.sector, e.zorgvraag,
+           e.aanmelddatum, e.wachtfase, p.person_id, p.link_method, {scope_key} AS scope_key,
            date_diff('day', e.aanmelddatum, $reference_date::DATE) AS waiting_days
     FROM entries AS e
     JOIN entry_person AS p USING (entry_id)

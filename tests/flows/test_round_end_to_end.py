@@ -146,3 +146,17 @@ def test_manifest_and_audit_log(dirty_round: RoundRun):
     audit.write_text("\n".join([lines[0], *lines[2:]]) + "\n")
     assert verify_audit_log(audit) != []
     audit.write_text("\n".join(lines) + "\n")
+
+
+def test_prefect_holds_totals_artifacts_and_no_results(dirty_round: RoundRun):
+    import sqlite3
+
+    database = dirty_round.output / "_ttp" / "prefect" / "prefect.db"
+    assert database.exists()
+    with sqlite3.connect(database) as con:
+        artifacts = dict(con.execute("SELECT key, type FROM artifact").fetchall())
+        parameters = [row[0] for row in con.execute("SELECT parameters FROM flow_run").fetchall()]
+    assert artifacts == {"round-totals": "table", "round-summary": "markdown"}
+    assert all("input_dir" in p and "key_file" in p for p in parameters)
+    storage = dirty_round.output / "_ttp" / "prefect" / "storage"
+    assert not storage.exists() or not any(storage.iterdir()), "no task result may be persisted"

@@ -1,0 +1,81 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from flows.round_context import resolve_reference_date
+from flows.settings import SettingsError, load_settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "example.config.toml"
+
+
+def test_defaults_and_example_config_are_valid():
+    defaults = load_settings()
+    assert defaults.disclosure_threshold == 10
+    assert defaults.norm_days()[("ggz", "behandeling")] == 70
+    assert defaults.norm_days()[("msz", "behandeling")] == 49
+    assert defaults.match_scope == {"ggz": ["sector"], "msz": ["sector", "zorgvraag"]}
+    example = load_settings(EXAMPLE)
+    assert example.merged_aliases()["cliëntnummer"] == "client_id"
+    assert example.paths.recipients == EXAMPLE.parent / "recipients"
+
+
+def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("WACHTLIJST_DISCLOSURE_THRESHOLD", "5")
+    monkeypatch.setenv("WACHTLIJST_NORMS_WEEKS", '{"ggz": {"aanmelding": 3}}')
+    settings = load_settings(EXAMPLE)
+    assert settings.disclosure_threshold == 5
+    assert settings.norms_weeks["ggz"] == {"aanmelding": 3, "behandeling": 10}
+
+
+def test_settings_are_frozen():
+    settings = load_settings()
+    with pytest.raises(ValidationError):
+        settings.disclosure_threshold = 3  # type: ignore[misc]
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path):
+    config = tmp_path / "c.toml"
+    config.write_text(
+        "disclosure_threshold = 1\n"
+        'match_scope = { ggz = ["zorgvraag"], msz = ["sector", "kleur"] }\n'
+        "[norms_weeks.wlz]\naanmelding = 4\n"
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    message = str(caught.value)
+    assert "disclosure_threshold" in message and "match_scope" in message and "norms_weeks" in message
+
+
+def test_conflicting_aliases_and_bad_codes_are_refused(tmp_path: Path):
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[column_aliases]\n"Nummer" = "client_id"\n'
+        '[providers."22000001"]\ncolumn_aliases = { "nummer" = "bsn" }\n'
+        '[providers."123"]\n'
+        '[locations]\n"22000101" = "2200"\n'
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    message = str(caught.value)
+    assert "'nummer' maps to 'bsn' and 'client_id'" in message
+    assert "'123'" in message and "'2200'" in message
+
+
+def test_unreadable_toml_is_a_settings_error(tmp_path: Path):
+    config = tmp_path / "c.toml"
+    config.write_text("disclosure_threshold = \n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(config)
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml")
+
+
+def test_reference_date_resolution():
+    today = dt.date(2026, 11, 22)
+    assert resolve_reference_date(dt.date(2026, 1, 2), dt.date(2026, 3, 4), "2026-11", today) == dt.date(2026, 1, 2)
+    assert resolve_reference_date(None, dt.date(2026, 3, 4), "2026-11", today) == dt.date(2026, 3, 4)
+    assert resolve_reference_date(None, None, "2026-11", today) == dt.date(2026, 11, 1)
+    assert resolve_reference_date(None, None, "2026-11-15-herstel", today) == dt.date(2026, 11, 15)
+    assert resolve_reference_date(None, None, "ronde-7", today) == today
