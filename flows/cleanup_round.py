@@ -19,7 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.round_context import RoundContext
 from hashing.keys import load_key_file
 from ingest.inventory import InputFile, inventory
-from ingest.stage import FileReport, stage_extract, staged_paths
+from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
 from linkage.store import link_round, open_store, round_totals
 from reports.files import AuditLog, build_manifest, sha256_bytes, write_json_atomic
 from reports.insurers import write_insurer_outputs
@@ -184,6 +184,10 @@ def cleanup_round(
     for item in inputs:
         audit.append("file_received", object=item.path.name, sha256=item.sha256, size=item.size, round=round_id)
     reports = list(stage_file.map(inputs, context=context).result())
+    settings = context.settings()
+    if settings.replace_earlier_deliveries:
+        modified = {item.path.name: item.path.stat().st_mtime for item in inputs}
+        reports = supersede_earlier_deliveries(reports, modified, settings.locations)
     for report in reports:
         if report.status == "rejected":
             audit.append(

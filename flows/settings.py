@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     locations: dict[str, str] = Field(default_factory=dict)
     csv_encoding: str = "auto"
     name_other_providers: bool = False
+    replace_earlier_deliveries: bool = False
     paths: PathSettings = Field(default_factory=PathSettings)
 
     @classmethod

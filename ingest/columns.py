@@ -82,5 +82,7 @@ FILE_REASONS: dict[str, str] = {
     "missing_columns": "required columns are missing",
     "ambiguous_columns": "two columns map to the same extract column",
     "duplicate_content": "the same content was already delivered in this round",
+    "superseded": "a newer file of the same provider replaces it (replace_earlier_deliveries)",
+    "processing_failed": "the file was read but could not be processed (an internal error)",
 }
 """Reason codes of files rejected whole."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,41 @@ class FileReport:
     unknown_columns: list[str] = field(default_factory=list)
     encoding: str = ""
     delimiter: str = ""
+    agb_codes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain JSON-ready data."""
         return asdict(self)
+
+
+def supersede_earlier_deliveries(
+    reports: list[FileReport], modified: Mapping[str, float], locations: Mapping[str, str]
+) -> list[FileReport]:
+    """Return ``reports`` where, per provider, only the newest delivered file stays accepted.
+
+    ``modified`` maps file names to modification times (ties: the later name wins). A file
+    whose rows belong to several providers is never superseded nor supersedes.
+    """
+    newest: dict[str, FileReport] = {}
+    single_provider: dict[str, str] = {}
+    for report in reports:
+        providers = {locations.get(code, code) for code in report.agb_codes}
+        if report.status != "accepted" or len(providers) != 1:
+            continue
+        only = providers.pop()
+        single_provider[report.file] = only
+        current = newest.get(only)
+        if current is None or (modified[report.file], report.file) > (modified[current.file], current.file):
+            newest[only] = report
+    result = []
+    for report in reports:
+        provider = single_provider.get(report.file)
+        if provider is not None and newest[provider] is not report:
+            report = replace(
+                report, status="rejected", reason="superseded", detail=f"replaced by {newest[provider].file}"
+            )
+        result.append(report)
+    return result
 
 
 def staged_paths(staging_dir: Path, sha256: str) -> tuple[Path, Path]:
@@ -82,12 +113,22 @@ def stage_extract(
             reason=rejection.reason,
             detail=rejection.detail or None,
         )
-    validated = validate_extract(raw.frame, reference_date)
     unknown_columns, encoding, delimiter = list(raw.unknown_columns), raw.encoding, raw.delimiter
-    del raw
-    entries = pseudonymise_entries(validated.accepted, key).with_columns(
-        pl.lit(path.name).alias("source_file"), pl.lit(sha256).alias("file_sha256")
-    )
+    try:
+        validated = validate_extract(raw.frame, reference_date)
+        del raw
+        entries = pseudonymise_entries(validated.accepted, key).with_columns(
+            pl.lit(path.name).alias("source_file"), pl.lit(sha256).alias("file_sha256")
+        )
+    except Exception as error:  # a message could quote row content: keep only the type
+        return FileReport(
+            file=path.name,
+            sha256=sha256,
+            size=size,
+            status="rejected",
+            reason="processing_failed",
+            detail=type(error).__name__,
+        )
     rejected = validated.rejected.with_columns(
         pl.lit(path.name).alias("source_file"), pl.lit(sha256).alias("file_sha256")
     )
@@ -108,4 +149,5 @@ def stage_extract(
         unknown_columns=unknown_columns,
         encoding=encoding,
         delimiter=delimiter,
+        agb_codes=sorted(entries["agb_code"].unique().to_list()),
     )

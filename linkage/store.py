@@ -99,14 +99,12 @@ def query_frame(
     return frame
 
 
-def provider_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> pl.DataFrame:
-    """Return the unsuppressed insurer table (one row per provider), for one UZOVI or all."""
-    return query_frame(con, sql_text("provider_counts.sql"), {"uzovi": uzovi})
-
-
-def total_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> pl.DataFrame:
-    """Return the unsuppressed totals row of the insurer table, for one UZOVI or all."""
-    return query_frame(con, sql_text("total_counts.sql"), {"uzovi": uzovi})
+def provider_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return the unsuppressed insurer table (one row per provider) and its totals row,
+    for one UZOVI or for all insured."""
+    frame = query_frame(con, sql_text("provider_counts.sql"), {"uzovi": uzovi})
+    is_total = pl.col("agb_code") == "totaal"
+    return frame.filter(~is_total), frame.filter(is_total)
 
 
 def insurer_codes(con: duckdb.DuckDBPyConnection) -> list[str]:

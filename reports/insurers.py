@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from linkage.store import insurer_codes, provider_counts, total_counts
+from linkage.store import insurer_codes, provider_counts
 from reports.disclosure import COUNT_COLUMNS, suppress
 from reports.files import csv_bytes, parquet_bytes, write_atomic
 
@@ -19,9 +19,8 @@ def suppressed_tables(
     con: duckdb.DuckDBPyConnection, threshold: int, uzovi: str | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (provider table, totals row) for all insured or one UZOVI, suppressed."""
-    table = provider_counts(con, uzovi).select(INSURER_COLUMNS)
-    totals = total_counts(con, uzovi).select(INSURER_COLUMNS)
-    return suppress(table, totals, threshold)
+    table, totals = provider_counts(con, uzovi)
+    return suppress(table.select(INSURER_COLUMNS), totals.select(INSURER_COLUMNS), threshold)
 
 
 def _html_table(title: str, table: pl.DataFrame, totals: pl.DataFrame, threshold: int) -> bytes:

@@ -1,6 +1,8 @@
--- The insurer table: one row per provider; $uzovi NULL means every insured.
+-- The insurer table: one row per provider plus the totals row (persons counted once
+-- nationally, so the totals of person columns are not the sums of the rows).
+-- $uzovi NULL means every insured.
 SELECT
-    provider AS agb_code,
+    CASE WHEN grouping(provider) = 1 THEN 'totaal' ELSE provider END AS agb_code,
     count(*) AS wachtenden,
     count(DISTINCT person_id) AS unieke_personen,
     count(DISTINCT person_id) FILTER (WHERE is_double) AS dubbel_wachtenden,
@@ -9,5 +11,5 @@ SELECT
     count(*) FILTER (WHERE over_norm AND counted_once) AS boven_norm_geschoond
 FROM entry_facts
 WHERE $uzovi IS NULL OR uzovi = $uzovi
-GROUP BY provider
-ORDER BY provider;
+GROUP BY GROUPING SETS ((provider), ())
+ORDER BY grouping(provider), provider;

@@ -67,6 +67,11 @@ def test_same_bsn_at_two_providers_is_a_double_waiter(tmp_path: Path):
     assert sorted(contacts["client_id"].to_list()) == ["A1", "B1"]
     assert set(contacts["koppeling"].to_list()) == {"bsn"}
     assert contacts["aantal_andere_aanbieders"].to_list() == [1, 1]
+    table, totals = provider_counts(con)
+    assert table["unieke_personen"].sum() == 3
+    assert totals.select("agb_code", "wachtenden", "unieke_personen", "dubbel_wachtenden").row(0) == (
+        "totaal", 3, 2, 1,
+    )
 
 
 def test_missing_bsn_links_on_quasi_identifier_to_the_one_bsn_that_shares_it(tmp_path: Path):
@@ -114,7 +119,7 @@ def test_over_norm_and_counted_once_at_the_longest_wait(tmp_path: Path):
         entry("22000002", "B2", "b2", "q2", aanmelddatum=dt.date(2026, 10, 4)),  # exactly 4 weeks: not over
         entry("22000002", "B3", "b3", "q3", aanmelddatum=dt.date(2026, 10, 3)),  # 29 days: over
     ]
-    counts = {row["agb_code"]: row for row in provider_counts(linked(tmp_path, rows)).to_dicts()}
+    counts = {row["agb_code"]: row for row in provider_counts(linked(tmp_path, rows))[0].to_dicts()}
     assert counts["22000001"]["boven_norm"] == 1 and counts["22000001"]["boven_norm_geschoond"] == 1
     assert counts["22000002"]["boven_norm"] == 2 and counts["22000002"]["boven_norm_geschoond"] == 1
 
