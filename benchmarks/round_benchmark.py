@@ -55,65 +55,44 @@ def prepare(folder: Path, entries: int, providers: int, seed: int) -> Path:
 
 def measure_core(target: Path) -> dict[str, Any]:
     """Run the round's core stages in this process; return seconds per stage and peak MiB."""
+    from flows.core_round import stage_and_link
     from flows.settings import load_settings
     from hashing.keys import load_key_file
-    from ingest.inventory import inventory
-    from ingest.stage import stage_extract, staged_paths
-    from linkage.store import link_round, open_store, round_totals
+    from ingest.stage import staged_paths
+    from linkage.store import open_store, round_totals
     from reports.files import AuditLog
     from reports.insurers import write_insurer_outputs
     from reports.providers import deliver_packages, provider_packages
 
     settings = load_settings(target / "config.toml")
-    key = load_key_file(target / "ttp.key")
     work = target / "core_out"
-    staging = work / "staging"
-    reference = settings.reference_date or dt.date(2026, 11, 1)
-    times: dict[str, float] = {}
     started = time.perf_counter()
-
-    def lap(name: str, since: float) -> float:
-        now = time.perf_counter()
-        times[name] = round(now - since, 3)
-        return now
-
+    core = stage_and_link(
+        target / "input", work, settings, load_key_file(target / "ttp.key"),
+        settings.reference_date or dt.date(2026, 11, 1),
+    )  # fmt: skip
+    times = dict(core.seconds)
+    times.update({f"  of which {k}": v for k, v in core.linkage.seconds.items()})
+    accepted = [r for r in core.reports if r.status == "accepted"]
     mark = time.perf_counter()
-    files = [f for f in inventory(target / "input") if f.duplicate_of is None]
-    mark = lap("inventory (hash files)", mark)
-    reports = [
-        stage_extract(
-            f.path, f.sha256, aliases=settings.merged_aliases(), reference_date=reference, key=key, staging_dir=staging
-        )
-        for f in files
-    ]
-    mark = lap("read + validate + pseudonymise", mark)
-    accepted = [r for r in reports if r.status == "accepted"]
-    store = work / "round.duckdb"
-    store.unlink(missing_ok=True)
-    with open_store(store) as con:
-        link_round(
-            con,
-            [staged_paths(staging, r.sha256)[0] for r in accepted],
-            match_scope=settings.match_scope,
-            norm_days=settings.norm_days(),
-            locations=settings.locations,
-            reference_date=reference,
-        )
+    with open_store(core.store_path) as con:
         totals = round_totals(con)
-        mark = lap("link (DuckDB)", mark)
         write_insurer_outputs(con, work / "insurers", settings.disclosure_threshold, "bench")
-        mark = lap("insurer reports", mark)
-        rejected = pl.concat([pl.read_parquet(staged_paths(staging, r.sha256)[1]) for r in accepted])
+        times["insurer reports"] = round(time.perf_counter() - mark, 3)
+        mark = time.perf_counter()
+        rejected = pl.concat([pl.read_parquet(staged_paths(work / "staging", r.sha256)[1]) for r in accepted])
         packages = provider_packages(con, rejected, settings.locations)
     deliver_packages(packages, work / "providers", settings.paths.recipients, "bench", AuditLog(work / "audit.jsonl"))
-    lap("provider lists + encryption", mark)
+    times["provider lists + encryption"] = round(time.perf_counter() - mark, 3)
     times["total"] = round(time.perf_counter() - started, 3)
     return {
         "stages_s": times,
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "entries": totals["entries"],
         "rows": sum(r.rows_received for r in accepted),
-        "files": len(files),
+        "files": len(core.reports),
+        "candidate_pairs": core.linkage.candidate_pairs,
+        "probabilistic_links": core.linkage.links,
     }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from flows.round_context import RoundContext
 from hashing.keys import load_key_file
 from ingest.inventory import InputFile, inventory
 from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
+from linkage.probabilistic import LinkageParameters
 from linkage.store import link_round, open_store, round_totals
 from reports.files import AuditLog, build_manifest, sha256_bytes, write_json_atomic
 from reports.insurers import write_insurer_outputs
@@ -57,20 +59,22 @@ def stage_file(input_file: InputFile, context: RoundContext) -> FileReport:
 
 
 @task(persist_result=False, cache_policy=NO_CACHE)
-def link_entries(context: RoundContext, reports: list[FileReport]) -> dict[str, int]:
-    """Load the staged entries into the round's DuckDB store, link them; return totals."""
+def link_entries(context: RoundContext, reports: list[FileReport]) -> tuple[dict[str, int], dict[str, Any]]:
+    """Load the staged entries into the round's DuckDB store, link them; return totals and
+    the probabilistic stage's report (counts and parameters only)."""
     settings = context.settings()
     staged = [staged_paths(context.staging_dir, r.sha256)[0] for r in reports if r.status == "accepted"]
     with open_store(context.store_path) as con:
-        link_round(
+        linkage = link_round(
             con,
             staged,
             match_scope=settings.match_scope,
             norm_days=settings.norm_days(),
             locations=settings.locations,
             reference_date=context.reference_date,
+            parameters=LinkageParameters(**settings.linkage.model_dump()),
         )
-        return round_totals(con)
+        return round_totals(con), asdict(linkage)
 
 
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
@@ -196,10 +200,10 @@ def cleanup_round(
             logger.warning("file %s rejected: %s", report.file, report.reason)
     if not any(r.status == "accepted" for r in reports):
         raise RuntimeError("no usable input file in this round")
-    totals = link_entries(context, reports)
+    totals, linkage = link_entries(context, reports)
     write_insurer_reports(context)
     delivery, unrouted = deliver_provider_files(context, reports)
-    summary = context.summary(reports, totals, delivery, unrouted, key_id, time.perf_counter() - started)
+    summary = context.summary(reports, totals, linkage, delivery, unrouted, key_id, time.perf_counter() - started)
     write_summary(context, summary)
     audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])
     logger.info("round %s: %d entries, %d double waiters", round_id, totals["entries"], totals["double_waiters"])

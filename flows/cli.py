@@ -90,14 +90,17 @@ def run_round(
     prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
     from flows.cleanup_round import cleanup_round
 
-    return cleanup_round(
-        input_dir=str(input_dir.resolve()),
-        output_dir=str(output_dir.resolve()),
-        round_id=round_id,
-        key_file=str(key_file.resolve()),
-        config_file=str(config_file.resolve()) if config_file else None,
-        reference_date=reference_date.isoformat() if reference_date else None,
-    )
+    try:
+        return cleanup_round(
+            input_dir=str(input_dir.resolve()),
+            output_dir=str(output_dir.resolve()),
+            round_id=round_id,
+            key_file=str(key_file.resolve()),
+            config_file=str(config_file.resolve()) if config_file else None,
+            reference_date=reference_date.isoformat() if reference_date else None,
+        )
+    except Exception as error:  # the message may come from a library; only its type is shown
+        fail(f"the round failed ({type(error).__name__}); see the Prefect log above", EXIT_ROUND_FAILED)
 
 
 def print_summary(summary: dict[str, Any], round_dir: Path) -> None:

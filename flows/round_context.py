@@ -102,6 +102,7 @@ class RoundContext:
         self,
         reports: list[FileReport],
         totals: dict[str, int],
+        linkage: dict[str, Any],
         delivery: DeliveryResult,
         unrouted: int,
         key_id: str,
@@ -115,12 +116,14 @@ class RoundContext:
             key_id=key_id,
             file_reports=reports,
             totals=totals,
+            linkage=linkage,
             delivery=delivery,
             unrouted_rejections=unrouted,
             settings_used={
                 "disclosure_threshold": settings.disclosure_threshold,
                 "norms_weeks": settings.norms_weeks,
                 "match_scope": settings.match_scope,
+                "linkage": settings.linkage.model_dump(),
             },
             duration_s=duration_s,
         )

@@ -55,6 +55,22 @@ class PathSettings(BaseModel):
     audit_log: Path | None = None
 
 
+class LinkageSettings(BaseModel):
+    """Thresholds of probabilistic linkage."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    link_threshold: float = Field(default=0.9, gt=0, lt=1)
+    review_threshold: float = Field(default=0.5, gt=0, lt=1)
+    max_cluster_size: int = Field(default=12, ge=2, le=1000)
+
+    @model_validator(mode="after")
+    def _review_below_link(self) -> LinkageSettings:
+        if self.review_threshold > self.link_threshold:
+            raise ValueError("review_threshold must not exceed link_threshold")
+        return self
+
+
 class Settings(BaseSettings):
     """Typed, frozen configuration of a cleanup round."""
 
@@ -80,6 +96,7 @@ class Settings(BaseSettings):
     name_other_providers: bool = False
     replace_earlier_deliveries: bool = False
     paths: PathSettings = Field(default_factory=PathSettings)
+    linkage: LinkageSettings = LinkageSettings()
 
     @classmethod
     def settings_customise_sources(

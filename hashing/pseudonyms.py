@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
-
 import polars as pl
 
+from hashing.encodings import ENCODING_COLUMNS, encode_quasi_identifiers
+from hashing.keyed_hash import KeyedHasher
 from hashing.keys import PseudonymKey
 from hashing.normalise import normalised_surname_expr
 
 PURPOSE_BSN = "bsn"
 PURPOSE_QUASI_IDENTIFIER = "qid/surname-birthdate-postcode"
-
-
-class KeyedHasher:
-    """HMAC-SHA-256 with precomputed inner and outer pad states, for hashing many values fast.
-
-    Gives exactly ``hmac.new(subkey, value, sha256).hexdigest()``; copying the two
-    prepared SHA-256 states saves the key schedule that ``hmac.new`` repeats per value.
-    """
-
-    def __init__(self, subkey: bytes) -> None:
-        block = subkey.ljust(64, b"\0")
-        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
-        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
-
-    def __repr__(self) -> str:
-        return "KeyedHasher(<secret>)"
-
-    def hexdigest(self, value: bytes) -> str:
-        """Return the hex HMAC of one value."""
-        inner = self._inner.copy()
-        inner.update(value)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
-
-    def hexdigests(self, values: Iterable[str | None]) -> list[str | None]:
-        """Return the hex HMAC of each value; None stays None."""
-        digest = self.hexdigest
-        return [None if value is None else digest(value.encode()) for value in values]
 
 
 def pseudonymise_series(values: pl.Series, key: PseudonymKey, purpose: str) -> pl.Series:
@@ -76,6 +46,7 @@ STORED_ENTRY_COLUMNS: tuple[str, ...] = (
     "aanmelddatum",
     "wachtfase",
     "peildatum",
+    *ENCODING_COLUMNS,
 )
 """What the TTP keeps per entry: no plain identifier, only pseudonyms and waiting data."""
 
@@ -106,13 +77,25 @@ def pseudonymise_entries(accepted: pl.DataFrame, key: PseudonymKey) -> pl.DataFr
     """Return the accepted rows with pseudonyms in place of every plain identifier.
 
     ``bsn_token`` is the HMAC of the valid BSN (null otherwise), ``qid_token`` the HMAC of
-    the quasi-identifier under its own subkey; both carry ``key_id``. Of the birth date only
-    the year is kept.
+    the quasi-identifier under its own subkey; both carry ``key_id``. The keyed encodings of
+    ``hashing.encodings`` are added for probabilistic linkage. Of the birth date only the year
+    is kept in clear.
     """
     quasi_identifiers = accepted.select(quasi_identifier_expr().alias("qid")).get_column("qid")
-    return accepted.with_columns(
-        pseudonymise_series(accepted.get_column("bsn"), key, PURPOSE_BSN).alias("bsn_token"),
-        pseudonymise_series(quasi_identifiers, key, PURPOSE_QUASI_IDENTIFIER).alias("qid_token"),
-        pl.lit(key.key_id).alias("key_id"),
-        pl.col("geboortedatum").dt.year().cast(pl.Int32).alias("birth_year"),
-    ).select(STORED_ENTRY_COLUMNS)
+    encodings = encode_quasi_identifiers(
+        accepted.with_columns(
+            pl.col("geboortedatum").dt.month().alias("birth_month"),
+            pl.col("geboortedatum").dt.day().alias("birth_day"),
+        ),
+        key,
+    )
+    return (
+        pl.concat([accepted, encodings], how="horizontal")
+        .with_columns(
+            pseudonymise_series(accepted.get_column("bsn"), key, PURPOSE_BSN).alias("bsn_token"),
+            pseudonymise_series(quasi_identifiers, key, PURPOSE_QUASI_IDENTIFIER).alias("qid_token"),
+            pl.lit(key.key_id).alias("key_id"),
+            pl.col("geboortedatum").dt.year().cast(pl.Int32).alias("birth_year"),
+        )
+        .select(STORED_ENTRY_COLUMNS)
+    )

@@ -15,8 +15,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from linkage.probabilistic import LinkageParameters, LinkageReport, link_probabilistically
+
 SCOPE_COLUMNS: frozenset[str] = frozenset({"sector", "zorgvraag", "wachtfase"})
-LINK_STEPS: tuple[str, ...] = ("01_entries.sql", "02_persons.sql", "03_entry_facts.sql")
 
 
 def sql_text(name: str) -> str:
@@ -74,20 +75,23 @@ def link_round(
     norm_days: Mapping[tuple[str, str], int],
     locations: Mapping[str, str],
     reference_date: dt.date,
-) -> None:
+    parameters: LinkageParameters | None = None,
+) -> LinkageReport:
     """Load staged entries, link them into persons and compute per-entry facts.
 
-    Leaves the tables ``entries``, ``entry_person`` and ``entry_facts`` in the store.
+    Leaves the tables ``entries``, ``entry_person`` and ``entry_facts`` in the store and
+    returns the report of the probabilistic stage.
     """
     load_reference_tables(con, norm_days, locations)
     files = [str(path) for path in sorted(staged_files)]
     if not files:
         raise ValueError("no staged entries to link")
     con.execute(sql_text("01_entries.sql"), {"files": files})
-    con.execute(sql_text("02_persons.sql"))
+    report = link_probabilistically(con, parameters or LinkageParameters())
     facts_sql = sql_text("03_entry_facts.sql").replace("{scope_key}", scope_key_sql(match_scope))
     con.execute(facts_sql, {"reference_date": reference_date})
     con.execute("CHECKPOINT")
+    return report
 
 
 def query_frame(

@@ -17,12 +17,18 @@ def build_summary(
     key_id: str,
     file_reports: Sequence[FileReport],
     totals: Mapping[str, int],
+    linkage: Mapping[str, Any],
     delivery: DeliveryResult,
     unrouted_rejections: int,
     settings_used: Mapping[str, Any],
     duration_s: float,
 ) -> dict[str, Any]:
-    """Return ``run_summary.json`` as a dict: the spec's keys plus per-file details."""
+    """Return ``run_summary.json`` as a dict: the spec's keys plus per-file details.
+
+    ``links.bsn`` counts entries with a valid BSN, ``links.probabilistic`` entries without one
+    that were linked to another entry, ``links.review_pairs`` pairs scored in the review band
+    (reported, not linked); ``linkage`` holds the probabilistic stage's counts and estimates.
+    """
     accepted_files = [r for r in file_reports if r.status == "accepted"]
     by_reason: Counter[str] = Counter()
     warnings: Counter[str] = Counter()
@@ -61,9 +67,11 @@ def build_summary(
         "insurers": totals["insurers"],
         "links": {
             "bsn": totals["links_bsn"],
-            "probabilistic": totals["links_qid"],
-            "ambiguous": totals["links_ambiguous"],
+            "probabilistic": totals["links_probabilistic"],
+            "unlinked_without_bsn": totals["unlinked_without_bsn"],
+            "review_pairs": linkage["review_pairs"],
         },
+        "linkage": dict(linkage),
         "delivered": {agb: files for agb, files in sorted(delivery.delivered.items())},
         "undelivered": [{"agb_code": agb, "reason": reason} for agb, reason in sorted(delivery.undelivered.items())],
         "settings": dict(settings_used),

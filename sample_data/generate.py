@@ -50,6 +50,12 @@ class RoundSpec:
     missing_bsn_share: float = 0.04
     invalid_bsn_share: float = 0.02
     bad_rows_per_kind: int = 2
+    surname_typo_share: float = 0.03
+    first_name_typo_share: float = 0.03
+    first_name_missing_share: float = 0.05
+    postcode_move_share: float = 0.03
+    dob_swap_share: float = 0.01
+    dob_typo_share: float = 0.01
     bad_files: bool = True
     formats: tuple[str, ...] = FORMATS
 
@@ -222,6 +228,57 @@ def _render_identity(entries: pl.DataFrame, spec: RoundSpec) -> pl.DataFrame:
     )
 
 
+def typo(text: str, draw: float, position: float) -> str:
+    """Return ``text`` with one typing error: a letter swapped, dropped, doubled or replaced."""
+    if len(text) < 3:
+        return text
+    i = 1 + int(position * (len(text) - 2))
+    if draw < 0.25:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    if draw < 0.5:
+        return text[:i] + text[i + 1 :]
+    if draw < 0.75:
+        return text[:i] + text[i] + text[i:]
+    replacement = "e" if text[i] != "e" else "a"
+    return text[:i] + replacement + text[i + 1 :]
+
+
+def _add_noise(entries: pl.DataFrame, spec: RoundSpec, rng: np.random.Generator) -> pl.DataFrame:
+    """Return entries with the errors of real extracts: typos in names, a first name left out,
+    a postcode after a move, day and month of birth swapped or a day mistyped."""
+    n = entries.height
+    draws = {name: rng.random(n) for name in ("sn", "fn", "fn_missing", "pc", "swap", "day", "kind", "pos")}
+    kind, pos = draws["kind"], draws["pos"]
+    surnames = entries["achternaam_written"].to_list()
+    first_names = entries["voornaam"].to_list()
+    for i in np.flatnonzero(draws["sn"] < spec.surname_typo_share):
+        surnames[i] = typo(surnames[i], kind[i], pos[i])
+    for i in np.flatnonzero(draws["fn"] < spec.first_name_typo_share):
+        first_names[i] = typo(first_names[i], kind[i], pos[i])
+    for i in np.flatnonzero(draws["fn_missing"] < spec.first_name_missing_share):
+        first_names[i] = None
+    moved = pl.lit(pl.Series(draws["pc"] < spec.postcode_move_share))
+    new_postcodes = pl.lit(pl.Series(_postcodes(rng, n)))
+    born = pl.col("geboortedatum")
+    old_enough = (pl.col("aanmelddatum") - born).dt.total_days() > 400
+    swap = pl.lit(pl.Series(draws["swap"] < spec.dob_swap_share)) & (born.dt.day() <= 12)
+    swap = swap & (born.dt.day() != born.dt.month())
+    retype = pl.lit(pl.Series(draws["day"] < spec.dob_typo_share)) & (born.dt.day() < 28)
+    safe_month = pl.when(born.dt.day() <= 12).then(born.dt.day()).otherwise(1)
+    swapped = pl.date(born.dt.year(), safe_month, born.dt.month())
+    return entries.with_columns(
+        pl.Series("achternaam_written", surnames, dtype=pl.Utf8),
+        pl.Series("voornaam", first_names, dtype=pl.Utf8),
+        pl.when(moved).then(new_postcodes).otherwise(pl.col("postcode_written")).alias("postcode_written"),
+        pl.when(swap & old_enough)
+        .then(swapped)
+        .when(retype & old_enough)
+        .then(born + pl.duration(days=1))
+        .otherwise(born)
+        .alias("geboortedatum"),
+    )
+
+
 def _bad_rows(
     spec: RoundSpec, rng: np.random.Generator, providers: list[str], csv_providers: list[str]
 ) -> pl.DataFrame:
@@ -350,7 +407,7 @@ def generate_round(out_dir: Path, spec: RoundSpec = RoundSpec()) -> GeneratedRou
     providers = provider_frame["provider"].to_list()
     location = f"{providers[0][:2]}9{providers[0][3:]}"
     location_of = {location: providers[0]}
-    entries = _render_identity(_entries(spec, rng, persons, provider_frame), spec)
+    entries = _add_noise(_render_identity(_entries(spec, rng, persons, provider_frame), spec), spec, rng)
     entries = entries.with_columns(
         pl.when((pl.col("provider") == providers[0]) & (pl.col("style_draw") > 0.7))
         .then(pl.lit(location))
@@ -575,4 +632,12 @@ def compute_truth(entries: pl.DataFrame, reference_date: dt.date, rows: pl.DataF
     rejected = rows.filter(pl.col("expected_reason").is_not_null()).select(
         "provider", "client_id", pl.col("agb_code"), "expected_reason"
     )
-    return {"national": national, "per_uzovi": per_uzovi, "contacts": contacts, "totals": totals, "rejected": rejected}
+    entry_flags = facts.select("provider", "client_id", "person_id", "is_double", "is_internal")
+    return {
+        "national": national,
+        "per_uzovi": per_uzovi,
+        "contacts": contacts,
+        "totals": totals,
+        "rejected": rejected,
+        "entry_flags": entry_flags,
+    }

@@ -4,7 +4,8 @@
 CREATE OR REPLACE TABLE entry_facts AS
 WITH scoped AS (
     SELECT e.entry_id, e.provider, e.agb_code, e.client_id, e.uzovi, e.sector, e.zorgvraag,
-           e.aanmelddatum, e.wachtfase, p.person_id, p.link_method, {scope_key} AS scope_key,
+           e.aanmelddatum, e.wachtfase, p.person_id, p.link_method, p.zekerheid AS link_zekerheid,
+           {scope_key} AS scope_key,
            date_diff('day', e.aanmelddatum, $reference_date::DATE) AS waiting_days
     FROM entries AS e
     JOIN entry_person AS p USING (entry_id)
@@ -12,7 +13,8 @@ WITH scoped AS (
 person_scope AS (
     SELECT person_id, scope_key,
            count(DISTINCT provider) AS n_providers,
-           bool_and(link_method = 'bsn') AS all_bsn
+           bool_and(link_method = 'bsn') AS all_bsn,
+           min(link_zekerheid) AS min_zekerheid
     FROM scoped
     GROUP BY person_id, scope_key
 ),
@@ -27,7 +29,7 @@ SELECT
     psp.n_here >= 2 AS is_internal,
     ps.n_providers - 1 AS other_providers,
     CASE WHEN ps.all_bsn THEN 'bsn' ELSE 'probabilistisch' END AS koppeling,
-    CASE WHEN ps.all_bsn THEN 1.0 ELSE NULL END AS zekerheid,
+    CASE WHEN ps.all_bsn THEN 1.0 ELSE round(ps.min_zekerheid, 3) END AS zekerheid,
     s.waiting_days > n.norm_days AS over_norm,
     ps.n_providers < 2 OR row_number() OVER (
         PARTITION BY s.person_id, s.scope_key

@@ -20,6 +20,7 @@ def snapshot(run: RoundRun) -> dict[str, bytes]:
         if relative == "run_summary.json":
             document = json.loads(data)
             document.pop("duration_s")
+            document["linkage"].pop("seconds")
             data = json.dumps(document, sort_keys=True).encode()
         if relative == "manifest.json":
             continue

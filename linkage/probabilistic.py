@@ -1,0 +1,448 @@
+"""Probabilistic linkage on keyed encodings: blocking, comparison levels, Fellegi-Sunter
+weights with m and u estimated by EM, mutual-best link selection and clustering that never
+joins two different BSNs.
+
+Pure SQL builders return SQL text; :func:`link_probabilistically` runs them on a DuckDB
+connection that holds an ``entries`` table with the encodings of ``hashing.encodings``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from hashing.encodings import BLOOM_WORDS
+
+BLOCKING_PASSES: dict[str, str] = {
+    "exacte_sleutel": "l.qid_token = r.qid_token",
+    "geboortedatum": "l.birth_year = r.birth_year AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
+    "geboortejaar_achternaam": "l.birth_year = r.birth_year AND l.sn_phon = r.sn_phon",
+    "postcode_geboortejaar": "l.pc_full = r.pc_full AND l.birth_year = r.birth_year",
+    "voornaam_dag_maand": "l.fn_phon = r.fn_phon AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
+    "dag_maand_verwisseld": "l.birth_year = r.birth_year AND l.dob_month = r.dob_day AND l.dob_day = r.dob_month",
+    "achternaam_voornaam": "l.sn_phon = r.sn_phon AND l.fn_phon = r.fn_phon",
+    "namen_verwisseld": "l.sn_phon = r.fn_phon AND l.fn_phon = r.sn_phon",
+}
+"""Blocking passes: a pair is a candidate when it agrees on the keys of any pass."""
+
+FIELDS: tuple[str, ...] = ("sn", "fn", "dob", "pc", "sex")
+PASS_FIELDS: dict[str, frozenset[str]] = {
+    "exacte_sleutel": frozenset({"sn", "dob", "pc"}),
+    "geboortedatum": frozenset({"dob"}),
+    "geboortejaar_achternaam": frozenset({"dob", "sn"}),
+    "postcode_geboortejaar": frozenset({"pc", "dob"}),
+    "voornaam_dag_maand": frozenset({"fn", "dob"}),
+    "dag_maand_verwisseld": frozenset({"dob"}),
+    "achternaam_voornaam": frozenset({"sn", "fn"}),
+    "namen_verwisseld": frozenset({"sn", "fn"}),
+}
+"""The fields each blocking pass constrains: their m cannot be learnt from that pass's pairs."""
+MISSING = -1
+SMOOTHING_COUNT = 1.0
+MIN_LABELLED_MATCHES = 200
+"""Pseudo-count added to every level, so that no level is ever judged impossible."""
+
+
+@dataclass(frozen=True)
+class LinkageParameters:
+    """Thresholds and guards of the probabilistic stage."""
+
+    link_threshold: float = 0.9
+    review_threshold: float = 0.5
+    max_cluster_size: int = 12
+    em_iterations: int = 100
+    random_pairs: int = 200_000
+    labelled_pairs: int = 100_000
+
+
+@dataclass
+class LinkageReport:
+    """What the probabilistic stage did: counts, estimated parameters and timings."""
+
+    candidate_pairs: int = 0
+    pairs_per_pass: dict[str, int] = field(default_factory=dict)
+    labelled_matches: int = 0
+    links: int = 0
+    review_pairs: int = 0
+    rejected_bsn_conflict: int = 0
+    rejected_cluster_size: int = 0
+    match_prior: float = 0.0
+    m: dict[str, list[float]] = field(default_factory=dict)
+    u: dict[str, list[float]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def dice_sql(prefix: str) -> str:
+    """Return SQL for the Dice similarity of two Bloom filters ``a.<prefix>_bf*`` and ``b.*``."""
+    overlap = " + ".join(f"bit_count(a.{prefix}_bf{i} & b.{prefix}_bf{i})::INTEGER" for i in range(BLOOM_WORDS))
+    return f"(2.0 * ({overlap}) / nullif(a.{prefix}_bits + b.{prefix}_bits, 0))"
+
+
+def name_level_sql(prefix: str) -> str:
+    """Return SQL giving a name's comparison level: 3 near-exact, 2 close, 1 similar or same
+    sound, 0 different, -1 missing on either side."""
+    dice = dice_sql(prefix)
+    swapped = f"(a.sn_phon = b.fn_phon AND a.fn_phon = b.sn_phon AND a.{prefix}_phon <> b.{prefix}_phon)"
+    return (
+        f"CASE WHEN a.{prefix}_bits IS NULL OR b.{prefix}_bits IS NULL THEN {MISSING} "
+        f"WHEN {dice} >= 0.94 THEN 3 WHEN {dice} >= 0.8 OR {swapped} THEN 2 "
+        f"WHEN {dice} >= 0.6 OR a.{prefix}_phon = b.{prefix}_phon THEN 1 ELSE 0 END"
+    )
+
+
+DOB_LEVEL_SQL = f"""CASE
+    WHEN a.birth_year IS NULL AND a.dob_month IS NULL AND a.dob_day IS NULL THEN {MISSING}
+    WHEN b.birth_year IS NULL AND b.dob_month IS NULL AND b.dob_day IS NULL THEN {MISSING}
+    WHEN a.birth_year = b.birth_year AND a.dob_month = b.dob_month AND a.dob_day = b.dob_day THEN 3
+    WHEN a.birth_year = b.birth_year AND a.dob_month = b.dob_day AND a.dob_day = b.dob_month THEN 2
+    WHEN coalesce(a.birth_year = b.birth_year, false)::INT + coalesce(a.dob_month = b.dob_month, false)::INT
+         + coalesce(a.dob_day = b.dob_day, false)::INT >= 2 THEN 1
+    ELSE 0 END"""
+POSTCODE_LEVEL_SQL = f"""CASE WHEN a.pc_full IS NULL OR b.pc_full IS NULL THEN {MISSING}
+    WHEN a.pc_full = b.pc_full THEN 2 WHEN a.pc_area = b.pc_area THEN 1 ELSE 0 END"""
+SEX_LEVEL_SQL = f"""CASE WHEN a.sex_tok IS NULL OR b.sex_tok IS NULL THEN {MISSING}
+    WHEN a.sex_tok = b.sex_tok THEN 1 ELSE 0 END"""
+LEVEL_COUNTS: dict[str, int] = {"sn": 4, "fn": 4, "dob": 4, "pc": 3, "sex": 2}
+
+
+def blocking_sql(pass_sql: str, *, left_filter: str) -> str:
+    """Return SQL selecting (l, r) entry ids that agree on one blocking pass.
+
+    ``l`` is an entry that passes ``left_filter``; both-BSN pairs are never candidates, and a
+    pair of two left-side entries is taken once.
+    """
+    return f"""
+        SELECT l.entry_id AS l, r.entry_id AS r
+        FROM entries AS l JOIN entries AS r ON {pass_sql}
+        WHERE {left_filter} AND l.entry_id <> r.entry_id
+          AND NOT (l.bsn_token IS NOT NULL AND r.bsn_token IS NOT NULL)
+          AND (r.bsn_token IS NOT NULL OR l.entry_id < r.entry_id)"""
+
+
+def comparison_sql(pairs_table: str) -> str:
+    """Return SQL giving the comparison levels of every pair in ``pairs_table`` (l, r)."""
+    return f"""
+        SELECT c.*, {name_level_sql("sn")} AS sn, {name_level_sql("fn")} AS fn,
+               {DOB_LEVEL_SQL} AS dob, {POSTCODE_LEVEL_SQL} AS pc, {SEX_LEVEL_SQL} AS sex
+        FROM {pairs_table} AS c
+        JOIN entries AS a ON a.entry_id = c.l
+        JOIN entries AS b ON b.entry_id = c.r"""
+
+
+DEFAULT_M: dict[str, list[float]] = {
+    "sn": [0.04, 0.06, 0.15, 0.75], "fn": [0.05, 0.05, 0.15, 0.75],
+    "dob": [0.02, 0.08, 0.05, 0.85], "pc": [0.15, 0.1, 0.75], "sex": [0.05, 0.95],
+}  # fmt: skip
+
+
+def level_distribution(patterns: np.ndarray, counts: np.ndarray, weights: np.ndarray) -> dict[str, list[float]]:
+    """Return per field the weighted share of each level, ignoring missing values (smoothed)."""
+    result = {}
+    for index, name in enumerate(FIELDS):
+        levels = patterns[:, index]
+        present = levels >= 0
+        totals = (
+            np.array(
+                [
+                    np.sum(counts[present & (levels == lv)] * weights[present & (levels == lv)])
+                    for lv in range(LEVEL_COUNTS[name])
+                ]
+            )
+            + SMOOTHING_COUNT
+        )
+        result[name] = list(totals / totals.sum())
+    return result
+
+
+def pattern_probabilities(
+    patterns: np.ndarray, m: Mapping[str, list[float]], u: Mapping[str, list[float]], prior: float
+) -> np.ndarray:
+    """Return the match probability of each comparison pattern under m, u and the prior."""
+    log_odds = np.full(len(patterns), np.log(prior / (1 - prior)))
+    for index, name in enumerate(FIELDS):
+        levels = patterns[:, index]
+        present = levels >= 0
+        m_values, u_values = np.asarray(m[name]), np.asarray(u[name])
+        log_odds[present] += np.log(m_values[levels[present]]) - np.log(u_values[levels[present]])
+    return 1 / (1 + np.exp(-log_odds))
+
+
+def estimate_m_by_em(
+    patterns: np.ndarray,
+    counts: np.ndarray,
+    fields: frozenset[str],
+    u: Mapping[str, list[float]],
+    iterations: int,
+) -> tuple[dict[str, list[float]], float]:
+    """Return (m for ``fields``, match share) estimated by EM with ``u`` held fixed.
+
+    Only the columns of ``fields`` enter the likelihood, so a pass's blocking fields, which
+    agree by construction, do not bias the estimate.
+    """
+    m = {name: list(DEFAULT_M[name]) for name in fields}
+    prior = 0.1
+    mask = [name in fields for name in FIELDS]
+    for _ in range(iterations):
+        full_m = {name: m.get(name, [1.0] * LEVEL_COUNTS[name]) for name in FIELDS}
+        full_u = {name: list(u[name]) if name in fields else [1.0] * LEVEL_COUNTS[name] for name in FIELDS}
+        weights = pattern_probabilities(np.where(mask, patterns, MISSING), full_m, full_u, prior)
+        new_prior = float(np.sum(counts * weights) / np.sum(counts))
+        estimated = level_distribution(patterns, counts, weights)
+        m = {name: estimated[name] for name in fields}
+        converged = abs(new_prior - prior) < 1e-6
+        prior = min(max(new_prior, 1e-6), 0.999)
+        if converged:
+            break
+    return m, prior
+
+
+def match_prior(con: duckdb.DuckDBPyConnection, m: Mapping[str, list[float]], u: Mapping[str, list[float]]) -> float:
+    """Return the probability that two random entries (not both with a BSN) are one person.
+
+    The number of such persons' pairs is estimated from the candidates that agree exactly on
+    surname and birth date (all of which the birth-date pass finds), less the non-matches
+    expected to agree by chance, divided by the share of matches that agree on both.
+    """
+    row = con.sql(
+        """SELECT (SELECT count(*) FROM pair_levels WHERE sn = 3 AND dob = 3) AS top,
+                  (SELECT count(*) FROM entries) AS n,
+                  (SELECT count(*) FROM entries WHERE bsn_token IS NOT NULL) AS n_bsn"""
+    ).fetchall()[0]
+    top, n, n_bsn = (int(v) for v in row)
+    universe = n * (n - 1) / 2 - n_bsn * (n_bsn - 1) / 2
+    if universe <= 0:
+        return 1e-9
+    by_chance = universe * u["sn"][3] * u["dob"][3]
+    matches = max(top - by_chance, 1.0) / (m["sn"][3] * m["dob"][3])
+    return float(min(max(matches / universe, 1e-12), 0.5))
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
+    frame = pl.from_arrow(con.sql(sql, params=dict(params or {})).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def find_candidates(con: duckdb.DuckDBPyConnection, *, left_filter: str) -> dict[str, int]:
+    """Create ``candidate_pairs`` (l, r, passes) over every blocking pass; return pairs per pass."""
+    passes = []
+    for name, pass_sql in BLOCKING_PASSES.items():
+        passes.append(f"SELECT l, r, '{name}' AS pass FROM ({blocking_sql(pass_sql, left_filter=left_filter)})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE blocked AS {' UNION ALL '.join(passes)}")
+    per_pass = _frame(con, "SELECT pass, count(*) AS n FROM blocked GROUP BY pass")
+    con.execute("CREATE OR REPLACE TABLE candidate_pairs AS SELECT l, r FROM blocked GROUP BY l, r")
+    con.execute("CREATE OR REPLACE TABLE candidate_passes AS SELECT DISTINCT l, r, pass FROM blocked")
+    con.execute("DROP TABLE blocked")
+    counts = dict(zip(per_pass["pass"].to_list(), per_pass["n"].to_list(), strict=True))
+    return {name: int(counts.get(name, 0)) for name in BLOCKING_PASSES}
+
+
+def _level_patterns(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> tuple[np.ndarray, np.ndarray]:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sample_pairs AS {pairs_sql}")
+    frame = _frame(
+        con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM ({comparison_sql('sample_pairs')}) GROUP BY ALL"
+    )
+    con.execute("DROP TABLE sample_pairs")
+    return frame.select(FIELDS).to_numpy().astype(np.int64).reshape(-1, len(FIELDS)), frame["n"].to_numpy().astype(
+        float
+    )
+
+
+def random_pair_u(con: duckdb.DuckDBPyConnection, pairs: int) -> dict[str, list[float]]:
+    """Return u: the share of each comparison level among random pairs of entries (almost all
+    of them two different persons; pairs sharing a BSN pseudonym are left out)."""
+    permutations = " UNION ALL ".join(
+        f"""SELECT a.entry_id AS l, b.entry_id AS r FROM
+              (SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed})) AS k FROM entries) AS a
+              JOIN (SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed + 10})) AS k
+                    FROM entries) AS b USING (k)
+            WHERE a.entry_id <> b.entry_id AND (a.bsn_token IS NULL OR a.bsn_token IS DISTINCT FROM b.bsn_token)"""
+        for seed in (1, 2, 3)
+    )
+    matrix, counts = _level_patterns(con, f"SELECT * FROM ({permutations}) LIMIT {int(pairs)}")
+    return level_distribution(matrix, counts, np.ones_like(counts))
+
+
+def same_bsn_m(con: duckdb.DuckDBPyConnection, pairs: int) -> tuple[dict[str, list[float]], int]:
+    """Return m from pairs of entries that share a BSN pseudonym (free ground truth, not
+    filtered by blocking) and how many pairs it rests on."""
+    matrix, counts = _level_patterns(
+        con,
+        f"""SELECT a.entry_id AS l, b.entry_id AS r FROM entries AS a JOIN entries AS b
+            ON a.bsn_token = b.bsn_token AND a.entry_id < b.entry_id
+            ORDER BY hash(a.entry_id) LIMIT {int(pairs)}""",
+    )
+    return level_distribution(matrix, counts, np.ones_like(counts)), int(counts.sum())
+
+
+def m_from_passes(
+    con: duckdb.DuckDBPyConnection, u: Mapping[str, list[float]], iterations: int
+) -> dict[str, list[float]]:
+    """Return m estimated by EM on each blocking pass's pairs for the fields that pass does not
+    constrain, averaged over passes weighted by their estimated number of matches."""
+    sums: dict[str, np.ndarray] = {name: np.zeros(LEVEL_COUNTS[name]) for name in FIELDS}
+    weights: dict[str, float] = dict.fromkeys(FIELDS, 0.0)
+    for name, constrained in PASS_FIELDS.items():
+        frame = _frame(
+            con,
+            f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM candidate_passes JOIN pair_levels USING (l, r) "
+            "WHERE pass = $pass GROUP BY ALL",
+            {"pass": name},
+        )
+        if frame.height == 0:
+            continue
+        counts = frame["n"].to_numpy().astype(float)
+        free = frozenset(FIELDS) - constrained
+        m, share = estimate_m_by_em(frame.select(FIELDS).to_numpy().astype(np.int64), counts, free, u, iterations)
+        expected = share * counts.sum()
+        for field_name, values in m.items():
+            sums[field_name] += expected * np.asarray(values)
+            weights[field_name] += expected
+    return {name: list(sums[name] / weights[name]) if weights[name] > 0 else list(DEFAULT_M[name]) for name in FIELDS}
+
+
+def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkageParameters) -> LinkageReport:
+    """Score candidate pairs, select links and leave ``entry_person`` (entry_id, person_id,
+    link_method, zekerheid) in the store; return what was done.
+
+    Entries with the same BSN pseudonym start as one cluster; accepted links then merge
+    clusters from the most to the least probable, unless that would put two different BSNs
+    or more than ``max_cluster_size`` entries in one person.
+    """
+    report = LinkageReport()
+    started = time.perf_counter()
+    report.pairs_per_pass = find_candidates(con, left_filter="l.bsn_token IS NULL")
+    report.candidate_pairs = int(con.sql("SELECT count(*) FROM candidate_pairs").fetchall()[0][0])
+    report.seconds["blocking"] = round(time.perf_counter() - started, 3)
+
+    mark = time.perf_counter()
+    con.execute(f"CREATE OR REPLACE TABLE pair_levels AS {comparison_sql('candidate_pairs')}")
+    patterns = _frame(con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM pair_levels GROUP BY ALL")
+    report.seconds["comparing"] = round(time.perf_counter() - mark, 3)
+
+    mark = time.perf_counter()
+    u = random_pair_u(con, parameters.random_pairs)
+    m, labelled = same_bsn_m(con, parameters.labelled_pairs)
+    report.labelled_matches = labelled
+    if labelled < MIN_LABELLED_MATCHES:
+        m = m_from_passes(con, u, parameters.em_iterations)
+    prior = match_prior(con, m, u)
+    if patterns.height:
+        matrix = patterns.select(FIELDS).to_numpy().astype(np.int64)
+        probability_frame = patterns.select(FIELDS).with_columns(
+            pl.Series("probability", pattern_probabilities(matrix, m, u, prior))
+        )
+        con.register("probability_frame", probability_frame)
+        con.execute(
+            f"CREATE OR REPLACE TABLE scored_pairs AS SELECT p.l, p.r, f.probability, ea.provider AS provider_l, "
+            f"eb.provider AS provider_r FROM pair_levels AS p JOIN probability_frame AS f USING ({', '.join(FIELDS)}) "
+            "JOIN entries AS ea ON ea.entry_id = p.l JOIN entries AS eb ON eb.entry_id = p.r "
+            "WHERE f.probability >= $review",
+            {"review": parameters.review_threshold},
+        )
+        con.unregister("probability_frame")
+    else:
+        con.execute(
+            "CREATE OR REPLACE TABLE scored_pairs (l BIGINT, r BIGINT, probability DOUBLE, provider_l VARCHAR, "
+            "provider_r VARCHAR)"
+        )
+    report.m, report.u, report.match_prior = m, u, prior
+    report.seconds["estimating"] = round(time.perf_counter() - mark, 3)
+
+    mark = time.perf_counter()
+    best = _frame(
+        con,
+        """WITH ranked AS (
+               SELECT *,
+                   row_number() OVER (PARTITION BY l, provider_r ORDER BY probability DESC, r) AS rank_l,
+                   row_number() OVER (PARTITION BY r, provider_l ORDER BY probability DESC, l) AS rank_r
+               FROM scored_pairs)
+           SELECT l, r, probability FROM ranked WHERE rank_l = 1 AND rank_r = 1
+           ORDER BY probability DESC, l, r""",
+    )
+    accepted = best.filter(pl.col("probability") >= parameters.link_threshold)
+    report.review_pairs = best.height - accepted.height
+    _cluster(con, accepted, parameters, report)
+    report.seconds["clustering"] = round(time.perf_counter() - mark, 3)
+    return report
+
+
+def _cluster(
+    con: duckdb.DuckDBPyConnection, links: pl.DataFrame, parameters: LinkageParameters, report: LinkageReport
+) -> None:
+    con.execute(
+        """CREATE OR REPLACE TABLE base_cluster AS
+           SELECT entry_id, bsn_token,
+                  dense_rank() OVER (ORDER BY CASE WHEN bsn_token IS NOT NULL THEN 'b' || bsn_token
+                                                   ELSE 'e' || entry_id END) AS cluster
+           FROM entries"""
+    )
+    touched = pl.concat([links["l"], links["r"]]).unique().to_frame("entry_id")
+    con.register("touched_entries", touched)
+    base = _frame(
+        con,
+        """WITH sized AS (
+               SELECT entry_id, cluster, bsn_token, count(*) OVER (PARTITION BY cluster) AS size FROM base_cluster)
+           SELECT * FROM sized
+           WHERE cluster IN (SELECT cluster FROM base_cluster JOIN touched_entries USING (entry_id))""",
+    )
+    con.unregister("touched_entries")
+    cluster_of = dict(zip(base["entry_id"].to_list(), base["cluster"].to_list(), strict=True))
+    parent: dict[int, int] = {}
+    bsn: dict[int, str | None] = {}
+    size: dict[int, int] = {}
+    weakest: dict[int, float] = {}
+    for cluster, token, count in base.select("cluster", "bsn_token", "size").unique().iter_rows():
+        parent[cluster], size[cluster] = cluster, count
+        if token is not None:
+            bsn[cluster] = token
+
+    def root(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for left, right, probability in links.iter_rows():
+        a, b = root(cluster_of[left]), root(cluster_of[right])
+        if a == b:
+            continue
+        if bsn.get(a) is not None and bsn.get(b) is not None and bsn[a] != bsn[b]:
+            report.rejected_bsn_conflict += 1
+            continue
+        if size[a] + size[b] > parameters.max_cluster_size:
+            report.rejected_cluster_size += 1
+            continue
+        a, b = min(a, b), max(a, b)
+        parent[b] = a
+        size[a] += size[b]
+        bsn[a] = bsn.get(a) or bsn.get(b)
+        weakest[a] = min(weakest.get(a, 1.0), weakest.get(b, 1.0), probability)
+        report.links += 1
+    mapping = pl.DataFrame(
+        {
+            "cluster": list(parent),
+            "root": [root(c) for c in parent],
+        },
+        schema={"cluster": pl.Int64, "root": pl.Int64},
+    ).with_columns(pl.col("root").replace_strict(weakest, default=None, return_dtype=pl.Float64).alias("zekerheid"))
+    con.register("cluster_mapping", mapping)
+    con.execute(
+        """CREATE OR REPLACE TABLE entry_person AS
+           WITH resolved AS (
+               SELECT b.entry_id, b.bsn_token, coalesce(m.root, b.cluster) AS root, m.zekerheid
+               FROM base_cluster AS b LEFT JOIN cluster_mapping AS m USING (cluster))
+           SELECT entry_id,
+                  dense_rank() OVER (ORDER BY root) AS person_id,
+                  CASE WHEN bsn_token IS NOT NULL THEN 'bsn'
+                       WHEN count(*) OVER (PARTITION BY root) > 1 THEN 'probabilistic'
+                       ELSE 'none' END AS link_method,
+                  coalesce(zekerheid, 1.0) AS zekerheid
+           FROM resolved"""
+    )
+    con.unregister("cluster_mapping")
