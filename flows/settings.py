@@ -60,8 +60,8 @@ class LinkageSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    link_threshold: float = Field(default=0.9, gt=0, lt=1)
-    review_threshold: float = Field(default=0.5, gt=0, lt=1)
+    link_threshold: float = Field(default=0.5, gt=0, lt=1)
+    review_threshold: float = Field(default=0.2, gt=0, lt=1)
     max_cluster_size: int = Field(default=12, ge=2, le=1000)
 
     @model_validator(mode="after")

@@ -3,9 +3,11 @@
 Stored instead of the plain values:
 
 - ``sn_bf0..7`` / ``fn_bf0..7``: 512-bit Bloom filters of the bigrams of the normalised
-  surname and first name (CLK-style, positions from HMAC-SHA-256 under a subkey per field),
-  as eight unsigned 64-bit words, with ``sn_bits`` / ``fn_bits`` their popcounts;
-- ``sn_phon`` / ``fn_phon``: keyed tokens of a Dutch-aware phonetic code (for blocking);
+  surname and first name (CLK-style, positions from HMAC-SHA-256 under one name subkey, so
+  that a surname and first name written in each other's place can be compared), as eight
+  unsigned 64-bit words, with ``sn_bits`` / ``fn_bits`` their popcounts;
+- ``sn_phon`` / ``fn_phon``: keyed tokens of a Dutch-aware phonetic code (one token space for
+  both names, for blocking and for spotting swapped names);
 - ``dob_month`` / ``dob_day``: keyed tokens of month and day under one shared subkey, so a
   day-month swap shows as ``a.month = b.day``; the birth year is kept in clear (the extract
   format allows it);
@@ -32,8 +34,7 @@ BLOOM_WORDS = BLOOM_BITS // 64
 BLOOM_HASHES = 10
 TOKEN_HEX = 16
 
-PURPOSE_SURNAME_BLOOM = "bloom/surname"
-PURPOSE_FIRSTNAME_BLOOM = "bloom/firstname"
+PURPOSE_NAME_BLOOM = "bloom/name"
 PURPOSE_PHONETIC = "token/phonetic"
 PURPOSE_DATE_PART = "token/date-part"
 PURPOSE_POSTCODE = "token/postcode"
@@ -137,8 +138,17 @@ def _name_encodings(names: pl.Series, bloom: BloomEncoder, phonetic: KeyedHasher
 
 
 def normalised_first_name_expr(column: str) -> pl.Expr:
-    """Return an expression giving the first given name in letters a-z, or null."""
-    first = pl.col(column).str.strip_chars().str.split(" ").list.first()
+    """Return an expression giving the first given name in letters a-z, or null.
+
+    A first word of one or two letters is joined to the next (``ja xson`` is a typo of
+    ``jaxson``, ``J. Emma`` has an initial first).
+    """
+    words = pl.col(column).str.strip_chars().str.split(" ")
+    first = (
+        pl.when(words.list.first().str.len_chars() <= 2)
+        .then(words.list.slice(0, 2).list.join(""))
+        .otherwise(words.list.first())
+    )
     text = first.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase().str.replace_all(r"[^a-z]", "")
     return pl.when(text == "").then(None).otherwise(text)
 
@@ -165,8 +175,9 @@ def encode_quasi_identifiers(frame: pl.DataFrame, key: PseudonymKey) -> pl.DataF
     phonetic = KeyedHasher(key.subkey(PURPOSE_PHONETIC))
     date_part = KeyedHasher(key.subkey(PURPOSE_DATE_PART))
     postcode = KeyedHasher(key.subkey(PURPOSE_POSTCODE))
-    surname = _name_encodings(names["sn"], BloomEncoder(key.subkey(PURPOSE_SURNAME_BLOOM)), phonetic, "sn")
-    first = _name_encodings(names["fn"], BloomEncoder(key.subkey(PURPOSE_FIRSTNAME_BLOOM)), phonetic, "fn")
+    bloom = BloomEncoder(key.subkey(PURPOSE_NAME_BLOOM))
+    surname = _name_encodings(names["sn"], bloom, phonetic, "sn")
+    first = _name_encodings(names["fn"], bloom, phonetic, "fn")
     return pl.concat(
         [
             surname,

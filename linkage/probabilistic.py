@@ -27,6 +27,8 @@ BLOCKING_PASSES: dict[str, str] = {
     "dag_maand_verwisseld": "l.birth_year = r.birth_year AND l.dob_month = r.dob_day AND l.dob_day = r.dob_month",
     "achternaam_voornaam": "l.sn_phon = r.sn_phon AND l.fn_phon = r.fn_phon",
     "namen_verwisseld": "l.sn_phon = r.fn_phon AND l.fn_phon = r.sn_phon",
+    "postcode_achternaam": "l.pc_full = r.pc_full AND l.sn_phon = r.sn_phon",
+    "postcode_voornaam": "l.pc_full = r.pc_full AND l.fn_phon = r.fn_phon",
 }
 """Blocking passes: a pair is a candidate when it agrees on the keys of any pass."""
 
@@ -40,6 +42,8 @@ PASS_FIELDS: dict[str, frozenset[str]] = {
     "dag_maand_verwisseld": frozenset({"dob"}),
     "achternaam_voornaam": frozenset({"sn", "fn"}),
     "namen_verwisseld": frozenset({"sn", "fn"}),
+    "postcode_achternaam": frozenset({"pc", "sn"}),
+    "postcode_voornaam": frozenset({"pc", "fn"}),
 }
 """The fields each blocking pass constrains: their m cannot be learnt from that pass's pairs."""
 MISSING = -1
@@ -52,8 +56,8 @@ MIN_LABELLED_MATCHES = 200
 class LinkageParameters:
     """Thresholds and guards of the probabilistic stage."""
 
-    link_threshold: float = 0.9
-    review_threshold: float = 0.5
+    link_threshold: float = 0.5
+    review_threshold: float = 0.2
     max_cluster_size: int = 12
     em_iterations: int = 100
     random_pairs: int = 200_000
@@ -77,21 +81,23 @@ class LinkageReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def dice_sql(prefix: str) -> str:
-    """Return SQL for the Dice similarity of two Bloom filters ``a.<prefix>_bf*`` and ``b.*``."""
-    overlap = " + ".join(f"bit_count(a.{prefix}_bf{i} & b.{prefix}_bf{i})::INTEGER" for i in range(BLOOM_WORDS))
-    return f"(2.0 * ({overlap}) / nullif(a.{prefix}_bits + b.{prefix}_bits, 0))"
+def dice_sql(left: str, right: str) -> str:
+    """Return SQL for the Dice similarity of the Bloom filters ``<left>_bf*`` and ``<right>_bf*``
+    (with popcounts ``<left>_bits`` and ``<right>_bits``)."""
+    overlap = " + ".join(f"bit_count({left}_bf{i} & {right}_bf{i})::INTEGER" for i in range(BLOOM_WORDS))
+    return f"(2.0 * ({overlap}) / nullif({left}_bits + {right}_bits, 0))"
 
 
 def name_level_sql(prefix: str) -> str:
-    """Return SQL giving a name's comparison level: 3 near-exact, 2 close, 1 similar or same
-    sound, 0 different, -1 missing on either side."""
-    dice = dice_sql(prefix)
-    swapped = f"(a.sn_phon = b.fn_phon AND a.fn_phon = b.sn_phon AND a.{prefix}_phon <> b.{prefix}_phon)"
+    """Return SQL giving a name's comparison level: 3 near-exact, 2 close (or the two names
+    swapped and close), 1 similar or same sound, 0 different, -1 missing on either side."""
+    crossed = "sn_fn_dice" if prefix == "sn" else "fn_sn_dice"
+    swapped = "(coalesce(sn_fn_dice, 0) + coalesce(fn_sn_dice, 0) > coalesce(sn_dice, 0) + coalesce(fn_dice, 0) + 0.5)"
     return (
-        f"CASE WHEN a.{prefix}_bits IS NULL OR b.{prefix}_bits IS NULL THEN {MISSING} "
-        f"WHEN {dice} >= 0.94 THEN 3 WHEN {dice} >= 0.8 OR {swapped} THEN 2 "
-        f"WHEN {dice} >= 0.6 OR a.{prefix}_phon = b.{prefix}_phon THEN 1 ELSE 0 END"
+        f"CASE WHEN a_{prefix}_bits IS NULL OR b_{prefix}_bits IS NULL THEN {MISSING} "
+        f"WHEN {swapped} THEN CASE WHEN {crossed} >= 0.8 THEN 2 WHEN {crossed} >= 0.6 THEN 1 ELSE 0 END "
+        f"WHEN {prefix}_dice >= 0.94 THEN 3 WHEN {prefix}_dice >= 0.8 THEN 2 "
+        f"WHEN {prefix}_dice >= 0.6 OR a_{prefix}_phon = b_{prefix}_phon THEN 1 ELSE 0 END"
     )
 
 
@@ -124,14 +130,33 @@ def blocking_sql(pass_sql: str, *, left_filter: str) -> str:
           AND (r.bsn_token IS NOT NULL OR l.entry_id < r.entry_id)"""
 
 
+BLOOM_COLUMNS_SQL = ", ".join(
+    f"a.{n}_bf{i} AS a_{n}_bf{i}, b.{n}_bf{i} AS b_{n}_bf{i}" for n in ("sn", "fn") for i in range(BLOOM_WORDS)
+)
+BLOOM_ALIASES_SQL = ", ".join(f"a_{n}_bf{i}, b_{n}_bf{i}" for n in ("sn", "fn") for i in range(BLOOM_WORDS))
+
+
 def comparison_sql(pairs_table: str) -> str:
     """Return SQL giving the comparison levels of every pair in ``pairs_table`` (l, r)."""
     return f"""
-        SELECT c.*, {name_level_sql("sn")} AS sn, {name_level_sql("fn")} AS fn,
-               {DOB_LEVEL_SQL} AS dob, {POSTCODE_LEVEL_SQL} AS pc, {SEX_LEVEL_SQL} AS sex
-        FROM {pairs_table} AS c
-        JOIN entries AS a ON a.entry_id = c.l
-        JOIN entries AS b ON b.entry_id = c.r"""
+        WITH named AS (
+            SELECT c.*, a.sn_bits AS a_sn_bits, b.sn_bits AS b_sn_bits, a.fn_bits AS a_fn_bits,
+                   b.fn_bits AS b_fn_bits, a.sn_phon AS a_sn_phon, b.sn_phon AS b_sn_phon,
+                   a.fn_phon AS a_fn_phon, b.fn_phon AS b_fn_phon,
+                   {DOB_LEVEL_SQL} AS dob, {POSTCODE_LEVEL_SQL} AS pc, {SEX_LEVEL_SQL} AS sex,
+                   {BLOOM_COLUMNS_SQL}
+            FROM {pairs_table} AS c
+            JOIN entries AS a ON a.entry_id = c.l
+            JOIN entries AS b ON b.entry_id = c.r
+        ), compared AS (
+            SELECT *, {dice_sql("a_sn", "b_sn")} AS sn_dice, {dice_sql("a_fn", "b_fn")} AS fn_dice,
+                   {dice_sql("a_sn", "b_fn")} AS sn_fn_dice, {dice_sql("a_fn", "b_sn")} AS fn_sn_dice
+            FROM named)
+        SELECT * EXCLUDE ({BLOOM_ALIASES_SQL},
+                          a_sn_bits, b_sn_bits, a_fn_bits, b_fn_bits, a_sn_phon, b_sn_phon, a_fn_phon, b_fn_phon,
+                          sn_dice, fn_dice, sn_fn_dice, fn_sn_dice),
+               {name_level_sql("sn")} AS sn, {name_level_sql("fn")} AS fn
+        FROM compared"""
 
 
 DEFAULT_M: dict[str, list[float]] = {
@@ -306,6 +331,50 @@ def m_from_passes(
     return {name: list(sums[name] / weights[name]) if weights[name] > 0 else list(DEFAULT_M[name]) for name in FIELDS}
 
 
+TERM_FREQUENCY_FIELDS: dict[str, tuple[str, int]] = {
+    "sn": (f"hash({', '.join(f'{{side}}.sn_bf{i}' for i in range(BLOOM_WORDS))})", 3),
+    "fn": (f"hash({', '.join(f'{{side}}.fn_bf{i}' for i in range(BLOOM_WORDS))})", 3),
+    "pc": ("{side}.pc_full", 2),
+}
+"""Fields whose exact agreement is weighed by how common the value is: (value key, level)."""
+
+
+def report_entries(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the number of entries in the store."""
+    return int(con.sql("SELECT count(*) FROM entries").fetchall()[0][0])
+
+
+def scoring_sql() -> str:
+    """Return SQL creating ``scored_pairs``: each pair's probability from its pattern's log-odds,
+    adjusted where it agrees exactly on a surname, first name or postcode by how common that
+    value is (a shared rare name is stronger evidence than a shared common one)."""
+    keys, joins, adjustments = [], [], []
+    for name, (key_sql, level) in TERM_FREQUENCY_FIELDS.items():
+        keys.append(f"{key_sql.format(side='a')} AS a_{name}_key, {key_sql.format(side='b')} AS b_{name}_key")
+        joins.append(
+            f"LEFT JOIN (SELECT {key_sql.format(side='e')} AS k, count(*) / (SELECT count(*) FROM entries) AS tf "
+            f"FROM entries AS e GROUP BY k) AS tf_{name} ON tf_{name}.k = p.a_{name}_key "
+            f"AND p.a_{name}_key = p.b_{name}_key AND p.{name} = {level}"
+        )
+        adjustments.append(
+            f"CASE WHEN tf_{name}.tf IS NULL THEN 0 ELSE ln($u_{name} / greatest(tf_{name}.tf, $floor)) END"
+        )
+    return f"""
+        CREATE OR REPLACE TABLE scored_pairs AS
+        WITH keyed AS (
+            SELECT p.l, p.r, {", ".join(FIELDS)}, ea.provider AS provider_l, eb.provider AS provider_r,
+                   {", ".join(keys)}
+            FROM pair_levels AS p
+            JOIN entries AS a ON a.entry_id = p.l JOIN entries AS b ON b.entry_id = p.r
+            JOIN entries AS ea ON ea.entry_id = p.l JOIN entries AS eb ON eb.entry_id = p.r),
+        scored AS (
+            SELECT p.l, p.r, p.provider_l, p.provider_r,
+                   1 / (1 + exp(-(f.log_odds + {" + ".join(adjustments)}))) AS probability
+            FROM keyed AS p JOIN log_odds_frame AS f USING ({", ".join(FIELDS)})
+            {" ".join(joins)})
+        SELECT l, r, probability, provider_l, provider_r FROM scored WHERE probability >= $review"""
+
+
 def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkageParameters) -> LinkageReport:
     """Score candidate pairs, select links and leave ``entry_person`` (entry_id, person_id,
     link_method, zekerheid) in the store; return what was done.
@@ -334,18 +403,20 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
     prior = match_prior(con, m, u)
     if patterns.height:
         matrix = patterns.select(FIELDS).to_numpy().astype(np.int64)
-        probability_frame = patterns.select(FIELDS).with_columns(
-            pl.Series("probability", pattern_probabilities(matrix, m, u, prior))
+        probabilities = np.clip(pattern_probabilities(matrix, m, u, prior), 1e-15, 1 - 1e-15)
+        log_odds_frame = patterns.select(FIELDS).with_columns(
+            pl.Series("log_odds", np.log(probabilities / (1 - probabilities)))
         )
-        con.register("probability_frame", probability_frame)
+        con.register("log_odds_frame", log_odds_frame)
         con.execute(
-            f"CREATE OR REPLACE TABLE scored_pairs AS SELECT p.l, p.r, f.probability, ea.provider AS provider_l, "
-            f"eb.provider AS provider_r FROM pair_levels AS p JOIN probability_frame AS f USING ({', '.join(FIELDS)}) "
-            "JOIN entries AS ea ON ea.entry_id = p.l JOIN entries AS eb ON eb.entry_id = p.r "
-            "WHERE f.probability >= $review",
-            {"review": parameters.review_threshold},
+            scoring_sql(),
+            {
+                "review": parameters.review_threshold,
+                "floor": 1.0 / max(1, report_entries(con)),
+                **{f"u_{name}": float(u[name][level]) for name, (_, level) in TERM_FREQUENCY_FIELDS.items()},
+            },
         )
-        con.unregister("probability_frame")
+        con.unregister("log_odds_frame")
     else:
         con.execute(
             "CREATE OR REPLACE TABLE scored_pairs (l BIGINT, r BIGINT, probability DOUBLE, provider_l VARCHAR, "

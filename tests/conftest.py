@@ -84,4 +84,3 @@ def exact_round(tmp_path_factory: pytest.TempPathFactory) -> RoundRun:
 def dirty_round(tmp_path_factory: pytest.TempPathFactory) -> RoundRun:
     """A round with missing and invalid BSNs, bad rows and bad files."""
     return run_generated(tmp_path_factory.mktemp("dirty"), RoundSpec(entries=3000, seed=11))
-
