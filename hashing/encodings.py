@@ -140,15 +140,13 @@ def _name_encodings(names: pl.Series, bloom: BloomEncoder, phonetic: KeyedHasher
 def normalised_first_name_expr(column: str) -> pl.Expr:
     """Return an expression giving the first given name in letters a-z, or null.
 
-    A first word of one or two letters is joined to the next (``ja xson`` is a typo of
-    ``jaxson``, ``J. Emma`` has an initial first).
+    A word of one or two letters is joined to its neighbour (``ja xson`` and ``stroe h`` are
+    typos of ``jaxson`` and ``stroeh``; ``J. Emma`` has an initial first).
     """
     words = pl.col(column).str.strip_chars().str.split(" ")
-    first = (
-        pl.when(words.list.first().str.len_chars() <= 2)
-        .then(words.list.slice(0, 2).list.join(""))
-        .otherwise(words.list.first())
-    )
+    short_first = words.list.first().str.len_chars() <= 2
+    short_second = (words.list.get(1, null_on_oob=True).str.len_chars() <= 2).fill_null(False)
+    first = pl.when(short_first | short_second).then(words.list.slice(0, 2).list.join("")).otherwise(words.list.first())
     text = first.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase().str.replace_all(r"[^a-z]", "")
     return pl.when(text == "").then(None).otherwise(text)
 

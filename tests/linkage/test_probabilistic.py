@@ -1,0 +1,68 @@
+import datetime as dt
+
+import numpy as np
+
+from linkage.probabilistic import BLOCKING_PASSES, FIELDS, estimate_m_by_em, pattern_probabilities
+from linkage.store import query_frame
+from tests.linkage.conftest import background, person, valid_bsn
+
+BORN = dt.date(1975, 3, 8)
+
+
+def candidate_passes(con) -> dict[tuple[str, str], set[str]]:
+    frame = query_frame(
+        con,
+        "SELECT a.client_id AS x, b.client_id AS y, c.pass FROM candidate_passes AS c "
+        "JOIN entries AS a ON a.entry_id = c.l JOIN entries AS b ON b.entry_id = c.r",
+    )
+    found: dict[tuple[str, str], set[str]] = {}
+    for x, y, name in frame.iter_rows():
+        found.setdefault(tuple(sorted((x, y))), set()).add(name)
+    return found
+
+
+def test_each_blocking_pass_finds_what_it_is_for(link):
+    rows = [
+        *background(60),
+        person("22000001", "A1", valid_bsn(98_000_001), "Dijkstra", "Noor", BORN, "1234AB"),
+        person("22000002", "S1", None, "Dijkstra", "Noor", dt.date(1975, 8, 3), "9999ZZ"),  # day and month swapped
+        person("22000002", "Y1", None, "Dijkstra", "Noor", dt.date(1957, 3, 9), "1234AB"),  # wrong year and day
+        person("22000002", "N1", None, "Noor", "Dijkstra", dt.date(1970, 1, 1), "5555XX"),  # names swapped
+    ]
+    found = candidate_passes(link(rows))
+    assert "dag_maand_verwisseld" in found[("A1", "S1")]
+    assert {"postcode_achternaam", "postcode_voornaam"} <= found[("A1", "Y1")]
+    assert "namen_verwisseld" in found[("A1", "N1")]
+    assert "geboortedatum" not in found[("A1", "N1")]
+    assert all(name in BLOCKING_PASSES for names in found.values() for name in names)
+
+
+def test_em_recovers_m_with_u_fixed():
+    rng = np.random.default_rng(1)
+    m_true = {"sn": [0.05, 0.05, 0.1, 0.8], "fn": [0.1, 0.1, 0.1, 0.7], "dob": [0.05, 0.05, 0.1, 0.8],
+              "pc": [0.2, 0.1, 0.7], "sex": [0.05, 0.95]}  # fmt: skip
+    u = {"sn": [0.97, 0.02, 0.007, 0.003], "fn": [0.95, 0.03, 0.01, 0.01], "dob": [0.99, 0.009, 0.0005, 0.0005],
+         "pc": [0.99, 0.008, 0.002], "sex": [0.5, 0.5]}  # fmt: skip
+    rows = []
+    for is_match, n in ((True, 3000), (False, 30000)):
+        table = m_true if is_match else u
+        rows.append(np.column_stack([rng.choice(len(table[f]), n, p=table[f]) for f in FIELDS]))
+    patterns = np.vstack(rows)
+    unique, counts = np.unique(patterns, axis=0, return_counts=True)
+    m, share = estimate_m_by_em(unique, counts.astype(float), frozenset({"sn", "fn", "pc"}), u, 200)
+    assert abs(share - 3000 / 33000) < 0.02
+    assert abs(m["sn"][3] - 0.8) < 0.05 and abs(m["pc"][2] - 0.7) < 0.05
+    probabilities = pattern_probabilities(np.array([[3, 3, 3, 2, 1], [0, 0, 0, 0, 0]]), m_true, u, 0.001)
+    assert probabilities[0] > 0.99 > 0.01 > probabilities[1]
+
+
+def test_cluster_size_guard_stops_chains(link):
+    born = dt.date(1990, 1, 1)
+    chain = [person(f"2300000{i}", f"K{i}", None, "Jansen", "Emma", born, "1234AB") for i in range(1, 6)]
+    con = link([*background(), *chain])
+    sizes = query_frame(
+        con,
+        "SELECT person_id, count(*) AS n FROM entry_person JOIN entries USING (entry_id) "
+        "WHERE client_id LIKE 'K%' GROUP BY person_id",
+    )
+    assert sizes["n"].sum() == 5 and sizes["n"].max() <= 12
