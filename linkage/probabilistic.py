@@ -25,8 +25,8 @@ BLOCKING_PASSES: dict[str, str] = {
     "postcode_geboortejaar": "l.pc_full = r.pc_full AND l.birth_year = r.birth_year",
     "voornaam_dag_maand": "l.fn_phon = r.fn_phon AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
     "dag_maand_verwisseld": "l.birth_year = r.birth_year AND l.dob_month = r.dob_day AND l.dob_day = r.dob_month",
-    "achternaam_voornaam": "l.sn_phon = r.sn_phon AND l.fn_phon = r.fn_phon",
-    "namen_verwisseld": "l.sn_phon = r.fn_phon AND l.fn_phon = r.sn_phon",
+    "achternaam_voornaam_pc4": "l.sn_phon = r.sn_phon AND l.fn_phon = r.fn_phon AND l.pc_area = r.pc_area",
+    "namen_verwisseld": "l.sn_phon = r.fn_phon AND l.fn_phon = r.sn_phon AND l.birth_year = r.birth_year",
     "postcode_achternaam": "l.pc_full = r.pc_full AND l.sn_phon = r.sn_phon",
     "postcode_voornaam": "l.pc_full = r.pc_full AND l.fn_phon = r.fn_phon",
 }
@@ -40,8 +40,8 @@ PASS_FIELDS: dict[str, frozenset[str]] = {
     "postcode_geboortejaar": frozenset({"pc", "dob"}),
     "voornaam_dag_maand": frozenset({"fn", "dob"}),
     "dag_maand_verwisseld": frozenset({"dob"}),
-    "achternaam_voornaam": frozenset({"sn", "fn"}),
-    "namen_verwisseld": frozenset({"sn", "fn"}),
+    "achternaam_voornaam_pc4": frozenset({"sn", "fn", "pc"}),
+    "namen_verwisseld": frozenset({"sn", "fn", "dob"}),
     "postcode_achternaam": frozenset({"pc", "sn"}),
     "postcode_voornaam": frozenset({"pc", "fn"}),
 }
@@ -260,8 +260,8 @@ def find_candidates(con: duckdb.DuckDBPyConnection, *, left_filter: str) -> dict
         passes.append(f"SELECT l, r, '{name}' AS pass FROM ({blocking_sql(pass_sql, left_filter=left_filter)})")
     con.execute(f"CREATE OR REPLACE TEMP TABLE blocked AS {' UNION ALL '.join(passes)}")
     per_pass = _frame(con, "SELECT pass, count(*) AS n FROM blocked GROUP BY pass")
-    con.execute("CREATE OR REPLACE TABLE candidate_pairs AS SELECT l, r FROM blocked GROUP BY l, r")
-    con.execute("CREATE OR REPLACE TABLE candidate_passes AS SELECT DISTINCT l, r, pass FROM blocked")
+    con.execute("CREATE OR REPLACE TEMP TABLE candidate_pairs AS SELECT l, r FROM blocked GROUP BY l, r")
+    con.execute("CREATE OR REPLACE TEMP TABLE candidate_passes AS SELECT DISTINCT l, r, pass FROM blocked")
     con.execute("DROP TABLE blocked")
     counts = dict(zip(per_pass["pass"].to_list(), per_pass["n"].to_list(), strict=True))
     return {name: int(counts.get(name, 0)) for name in BLOCKING_PASSES}
@@ -360,7 +360,7 @@ def scoring_sql() -> str:
             f"CASE WHEN tf_{name}.tf IS NULL THEN 0 ELSE ln($u_{name} / greatest(tf_{name}.tf, $floor)) END"
         )
     return f"""
-        CREATE OR REPLACE TABLE scored_pairs AS
+        CREATE OR REPLACE TEMP TABLE scored_pairs AS
         WITH keyed AS (
             SELECT p.l, p.r, {", ".join(FIELDS)}, ea.provider AS provider_l, eb.provider AS provider_r,
                    {", ".join(keys)}
@@ -390,7 +390,7 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
     report.seconds["blocking"] = round(time.perf_counter() - started, 3)
 
     mark = time.perf_counter()
-    con.execute(f"CREATE OR REPLACE TABLE pair_levels AS {comparison_sql('candidate_pairs')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pair_levels AS {comparison_sql('candidate_pairs')}")
     patterns = _frame(con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM pair_levels GROUP BY ALL")
     report.seconds["comparing"] = round(time.perf_counter() - mark, 3)
 
@@ -419,7 +419,7 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
         con.unregister("log_odds_frame")
     else:
         con.execute(
-            "CREATE OR REPLACE TABLE scored_pairs (l BIGINT, r BIGINT, probability DOUBLE, provider_l VARCHAR, "
+            "CREATE OR REPLACE TEMP TABLE scored_pairs (l BIGINT, r BIGINT, probability DOUBLE, provider_l VARCHAR, "
             "provider_r VARCHAR)"
         )
     report.m, report.u, report.match_prior = m, u, prior
@@ -447,7 +447,7 @@ def _cluster(
     con: duckdb.DuckDBPyConnection, links: pl.DataFrame, parameters: LinkageParameters, report: LinkageReport
 ) -> None:
     con.execute(
-        """CREATE OR REPLACE TABLE base_cluster AS
+        """CREATE OR REPLACE TEMP TABLE base_cluster AS
            SELECT entry_id, bsn_token,
                   dense_rank() OVER (ORDER BY CASE WHEN bsn_token IS NOT NULL THEN 'b' || bsn_token
                                                    ELSE 'e' || entry_id END) AS cluster

@@ -27,7 +27,7 @@ def test_each_blocking_pass_finds_what_it_is_for(link):
         person("22000001", "A1", valid_bsn(98_000_001), "Dijkstra", "Noor", BORN, "1234AB"),
         person("22000002", "S1", None, "Dijkstra", "Noor", dt.date(1975, 8, 3), "9999ZZ"),  # day and month swapped
         person("22000002", "Y1", None, "Dijkstra", "Noor", dt.date(1957, 3, 9), "1234AB"),  # wrong year and day
-        person("22000002", "N1", None, "Noor", "Dijkstra", dt.date(1970, 1, 1), "5555XX"),  # names swapped
+        person("22000002", "N1", None, "Noor", "Dijkstra", dt.date(1975, 1, 1), "5555XX"),  # names swapped
     ]
     found = candidate_passes(link(rows))
     assert "dag_maand_verwisseld" in found[("A1", "S1")]
