@@ -18,6 +18,9 @@ import polars as pl
 
 from hashing.encodings import BLOOM_WORDS
 
+RARE_NAME_BLOCK = 50
+"""Surname + first name alone block only names shared by at most this many entries."""
+
 BLOCKING_PASSES: dict[str, str] = {
     "exacte_sleutel": "l.qid_token = r.qid_token",
     "geboortedatum": "l.birth_year = r.birth_year AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
@@ -26,6 +29,10 @@ BLOCKING_PASSES: dict[str, str] = {
     "voornaam_dag_maand": "l.fn_phon = r.fn_phon AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
     "dag_maand_verwisseld": "l.birth_year = r.birth_year AND l.dob_month = r.dob_day AND l.dob_day = r.dob_month",
     "achternaam_voornaam_pc4": "l.sn_phon = r.sn_phon AND l.fn_phon = r.fn_phon AND l.pc_area = r.pc_area",
+    "achternaam_voornaam_zeldzaam": (
+        "l.sn_phon = r.sn_phon AND l.fn_phon = r.fn_phon AND l.sn_phon || l.fn_phon IN "
+        f"(SELECT sn_phon || fn_phon FROM entries GROUP BY 1 HAVING count(*) <= {RARE_NAME_BLOCK})"
+    ),
     "namen_verwisseld": "l.sn_phon = r.fn_phon AND l.fn_phon = r.sn_phon AND l.birth_year = r.birth_year",
     "postcode_achternaam": "l.pc_full = r.pc_full AND l.sn_phon = r.sn_phon",
     "postcode_voornaam": "l.pc_full = r.pc_full AND l.fn_phon = r.fn_phon",
@@ -41,6 +48,7 @@ PASS_FIELDS: dict[str, frozenset[str]] = {
     "voornaam_dag_maand": frozenset({"fn", "dob"}),
     "dag_maand_verwisseld": frozenset({"dob"}),
     "achternaam_voornaam_pc4": frozenset({"sn", "fn", "pc"}),
+    "achternaam_voornaam_zeldzaam": frozenset({"sn", "fn"}),
     "namen_verwisseld": frozenset({"sn", "fn", "dob"}),
     "postcode_achternaam": frozenset({"pc", "sn"}),
     "postcode_voornaam": frozenset({"pc", "fn"}),
