@@ -22,7 +22,7 @@ import polars as pl
 from hashing.encodings import encode_quasi_identifiers
 from hashing.keys import PseudonymKey, key_id_for
 from hashing.pseudonyms import PURPOSE_QUASI_IDENTIFIER, pseudonymise_series
-from linkage.probabilistic import LinkageParameters, link_probabilistically
+from linkage.probabilistic import LinkageParameters, find_candidates, link_probabilistically
 from linkage.store import query_frame
 
 
@@ -57,16 +57,28 @@ def evaluate_generated(entries: int, seed: int, missing_bsn_share: float, invali
         started = time.perf_counter()
         core = stage_and_link(generated.input_dir, Path(folder) / "work", settings, random_key(), spec.reference_date)
         seconds = time.perf_counter() - started
-        with duckdb.connect(str(core.store_path), read_only=True) as con:
+        with duckdb.connect(str(core.store_path)) as con:
             predicted = query_frame(
                 con,
-                "SELECT f.provider, f.client_id, f.is_double, f.is_internal, e.bsn_status FROM entry_facts AS f "
-                "JOIN entries AS e USING (entry_id)",
+                "SELECT f.entry_id, f.provider, f.client_id, f.is_double, f.is_internal, e.bsn_status, "
+                "e.bsn_token IS NOT NULL AS has_bsn FROM entry_facts AS f JOIN entries AS e USING (entry_id)",
             )
+            find_candidates(con, left_filter="l.bsn_token IS NULL")
+            candidates = query_frame(con, "SELECT l, r FROM candidate_pairs")
     truth = generated.truth["entry_flags"]
     joined = predicted.join(truth, on=["provider", "client_id"], suffix="_true", how="inner")
     assert joined.height == predicted.height == truth.height, "every entry must meet its truth"
-    result: dict[str, Any] = {"entries": joined.height, "seconds": round(seconds, 2), "linkage": {
+    same_person = (
+        joined.select("entry_id", "person_id", "has_bsn")
+        .join(joined.select("entry_id", "person_id", "has_bsn"), on="person_id", suffix="_r")
+        .filter((pl.col("entry_id") < pl.col("entry_id_r")) & ~(pl.col("has_bsn") & pl.col("has_bsn_r")))
+    )
+    true_pairs = {(a, b) for a, b in same_person.select("entry_id", "entry_id_r").iter_rows()}
+    blocked = {(min(a, b), max(a, b)) for a, b in candidates.iter_rows()}
+    result: dict[str, Any] = {
+        "entries": joined.height, "seconds": round(seconds, 2),
+        "blocking_recall": round(len(true_pairs & blocked) / max(1, len(true_pairs)), 4),
+        "true_pairs_without_bsn": len(true_pairs), "linkage": {
         "candidate_pairs": core.linkage.candidate_pairs, "pairs_per_pass": core.linkage.pairs_per_pass,
         "links": core.linkage.links, "review_pairs": core.linkage.review_pairs,
         "seconds": core.linkage.seconds}}  # fmt: skip
@@ -193,7 +205,10 @@ def run(entries: int, seed: int, febrl: bool) -> dict[str, Any]:
 def print_results(results: dict[str, Any]) -> None:
     """Print the evaluation as a table."""
     generated = results["generated"]
-    print(f"generated noisy round: {generated['entries']} entries, linked in {generated['seconds']} s")
+    print(
+        f"generated noisy round: {generated['entries']} entries, linked in {generated['seconds']} s, "
+        f"blocking recall {generated['blocking_recall']:.4f} of {generated['true_pairs_without_bsn']} pairs"
+    )
     for label in ("without_usable_bsn", "with_bsn"):
         r = generated[label]
         print(f"  double-waiter entries {label:20} P {r['precision']:.4f}  R {r['recall']:.4f}  F1 {r['f1']:.4f}"
