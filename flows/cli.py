@@ -21,6 +21,7 @@ EXIT_CONFIG = 3
 EXIT_KEY = 4
 EXIT_INPUT = 5
 EXIT_DECRYPT = 6
+EXIT_AUDIT = 7
 EXIT_ROUND_FAILED = 1
 
 app = typer.Typer(
@@ -220,7 +221,7 @@ def decrypt(
     if not file.is_file():
         fail(f"{file} does not exist", EXIT_INPUT)
     try:
-        plaintext = decrypt_blob(file.read_bytes(), load_private_key(key))
+        plaintext = decrypt_blob(file.read_bytes(), load_private_key(key), file_name=file.name)
     except DeliveryError as error:
         fail(f"{file}: {error}", EXIT_DECRYPT)
     sys.stdout.buffer.write(plaintext)
@@ -289,6 +290,28 @@ def demo(
             ]
         )
     )
+
+
+audit_app = typer.Typer(help="Check the append-only audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    log: Annotated[Path, typer.Argument(help="The audit log (OUTPUT/audit.jsonl).")],
+) -> None:
+    """Check the hash chain of an audit log: exit 0 when intact, 7 when a line was edited,
+    removed or reordered."""
+    from reports.files import verify_audit_log
+
+    if not log.is_file():
+        fail(f"{log} does not exist", EXIT_INPUT)
+    problems = verify_audit_log(log)
+    if problems:
+        for problem in problems:
+            console.print(f"[red]{problem}[/]")
+        fail(f"{log}: the audit log was altered ({len(problems)} problem(s))", EXIT_AUDIT)
+    out.print(f"{log}: intact ({sum(1 for _ in log.open(encoding='utf-8'))} lines)")
 
 
 @app.command()

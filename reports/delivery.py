@@ -125,9 +125,15 @@ def read_header(blob: bytes) -> tuple[dict[str, object], bytes, bytes]:
     return fields, header, blob[start + length :]
 
 
-def decrypt(blob: bytes, private_key: X25519PrivateKey) -> bytes:
-    """Return the plaintext of a delivered file, or raise :class:`DeliveryError`."""
+def decrypt(blob: bytes, private_key: X25519PrivateKey, file_name: str | None = None) -> bytes:
+    """Return the plaintext of a delivered file, or raise :class:`DeliveryError`.
+
+    With ``file_name`` (the name the file has on disk) a file renamed after delivery is
+    refused: the name is bound into the encryption context.
+    """
     fields, header, ciphertext = read_header(blob)
+    if file_name is not None and fields.get("file") != file_name:
+        raise DeliveryError(f"this file was delivered as {fields.get('file')!r}, not {file_name!r}")
     if fields.get("key") != public_key_fingerprint(private_key.public_key()):
         raise DeliveryError(f"this file is for recipient {fields.get('recipient')}; the key given is not theirs")
     try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.cli import EXIT_CONFIG, EXIT_DECRYPT, EXIT_INPUT, EXIT_KEY
+from flows.cli import EXIT_AUDIT, EXIT_CONFIG, EXIT_DECRYPT, EXIT_INPUT, EXIT_KEY
 from tests.conftest import RoundRun, cli
 
 
@@ -90,3 +90,22 @@ def test_keys_commands(tmp_path: Path):
     assert again.returncode == EXIT_KEY and "never overwritten" in again.stderr
     assert cli("keys", "recipient", "--agb", "22000001", "--out", tmp_path).returncode == 0
     assert (tmp_path / "22000001.pub").exists() and (tmp_path / "22000001.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_renamed_delivery_does_not_decrypt(exact_round: RoundRun, tmp_path: Path):
+    delivered = sorted(json.loads((exact_round.round_dir / "run_summary.json").read_text())["delivered"])
+    agb = delivered[0]
+    renamed = tmp_path / "contactlijst_kopie.csv"
+    shutil.copyfile(exact_round.round_dir / "providers" / agb / "afgewezen.csv", renamed)
+    result = cli("decrypt", "--key", exact_round.provider_keys / f"{agb}.key", renamed)
+    assert result.returncode == EXIT_DECRYPT and "delivered as 'afgewezen.csv'" in result.stderr
+
+
+def test_audit_verify_command(dirty_round: RoundRun, tmp_path: Path):
+    log = dirty_round.output / "audit.jsonl"
+    assert cli("audit", "verify", log).returncode == 0
+    lines = log.read_text().splitlines()
+    tampered = tmp_path / "audit.jsonl"
+    tampered.write_text("\n".join([lines[1], lines[0], *lines[2:]]) + "\n")
+    result = cli("audit", "verify", tampered)
+    assert result.returncode == EXIT_AUDIT and "altered" in result.stderr

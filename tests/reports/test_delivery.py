@@ -54,3 +54,11 @@ def test_private_key_file_is_0600_and_not_overwritten(keys, tmp_path: Path):
     assert private_path.stat().st_mode & 0o777 == 0o600
     with pytest.raises(DeliveryError):
         create_recipient_keys("22000001", tmp_path)
+
+
+def test_file_name_is_bound(keys):
+    public_a, private_a, _, _ = keys
+    blob = encrypt_for(b"secret", public_a, recipient="22000001", round_id="r", file_name="contactlijst.csv")
+    assert decrypt(blob, private_a, file_name="contactlijst.csv") == b"secret"
+    with pytest.raises(DeliveryError, match="delivered as"):
+        decrypt(blob, private_a, file_name="afgewezen.csv")
