@@ -209,6 +209,27 @@ def keys_recipient(
     out.print(f"private key {private_path} (for the provider only)")
 
 
+@keys_app.command("pin")
+def keys_pin(
+    recipients: Annotated[Path, typer.Option("--recipients", help="The recipients folder with <agb>.pub files.")],
+    replace: Annotated[
+        list[str] | None, typer.Option("--replace", help="AGB code whose changed key to accept.")
+    ] = None,
+) -> None:
+    """Pin every provider's public key by fingerprint in <recipients>/registry.json; a key that is
+    not pinned, or differs from its pin, gets no delivery."""
+    from reports.delivery import DeliveryError, pin_recipients
+
+    if not recipients.is_dir():
+        fail(f"{recipients} does not exist", EXIT_INPUT)
+    try:
+        pins = pin_recipients(recipients, tuple(replace or ()))
+    except DeliveryError as error:
+        fail(str(error), EXIT_KEY)
+    for agb, fingerprint in pins.items():
+        out.print(f"{agb} {fingerprint}")
+
+
 @app.command()
 def decrypt(
     file: Annotated[Path, typer.Argument(help="A delivered (encrypted) file.")],
@@ -249,7 +270,7 @@ def demo(
 ) -> None:
     """Generate sample data and keys in a scratch folder and run a round on them end to end."""
     from hashing.keys import create_key_file
-    from reports.delivery import create_recipient_keys
+    from reports.delivery import create_recipient_keys, pin_recipients
     from sample_data.generate import RoundSpec, generate_round
 
     if folder.exists():
@@ -264,6 +285,7 @@ def demo(
         public_path, _ = create_recipient_keys(agb, provider_keys)
         recipients.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(public_path, recipients / public_path.name)
+    pin_recipients(recipients)
     output = folder / "output"
     summary = run_round(
         input_dir=generated.input_dir,

@@ -20,6 +20,10 @@ from linkage.probabilistic import LinkageParameters, LinkageReport, link_probabi
 SCOPE_COLUMNS: frozenset[str] = frozenset({"sector", "zorgvraag", "wachtfase"})
 
 
+class KeyVersionMismatch(Exception):
+    """Entries pseudonymised under different keys were about to be linked."""
+
+
 def sql_text(name: str) -> str:
     """Return the text of one SQL file from ``linkage/sql``."""
     return resources.files("linkage").joinpath("sql", name).read_text(encoding="utf-8")
@@ -87,6 +91,12 @@ def link_round(
     if not files:
         raise ValueError("no staged entries to link")
     con.execute(sql_text("01_entries.sql"), {"files": files})
+    key_ids = query_frame(con, "SELECT DISTINCT key_id FROM entries")["key_id"].to_list()
+    if len(key_ids) != 1:
+        raise KeyVersionMismatch(
+            f"the staged entries carry {len(key_ids)} key ids ({', '.join(sorted(map(str, key_ids)))}); "
+            "pseudonyms made under different keys never match, so this round is not linked"
+        )
     report = link_probabilistically(con, parameters or LinkageParameters())
     facts_sql = sql_text("03_entry_facts.sql").replace("{scope_key}", scope_key_sql(match_scope))
     con.execute(facts_sql, {"reference_date": reference_date})

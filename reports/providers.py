@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from linkage.store import contact_rows, query_frame
-from reports.delivery import DeliveryError, encrypt_for, load_public_key
+from reports.delivery import DeliveryError, encrypt_for, load_public_key, load_registry, public_key_fingerprint
 from reports.files import AuditLog, csv_bytes, sha256_bytes, write_atomic
 
 CONTACT_COLUMNS: tuple[str, ...] = (
@@ -35,6 +35,7 @@ class DeliveryResult:
 
     delivered: dict[str, list[str]]
     undelivered: dict[str, str]
+    recipients_pinned: bool = False
 
 
 def provider_packages(
@@ -81,10 +82,13 @@ def deliver_packages(
     """Encrypt each provider's files to ``<recipients_dir>/<agb>.pub`` and write them.
 
     A provider without a usable public key gets nothing written; it is returned as
-    undelivered with the reason. Each written file is logged with its hash and recipient.
+    undelivered with the reason. When the folder has a ``registry.json``, a key whose
+    fingerprint is not pinned there, or differs from its pin, fails closed the same way.
+    Each written file is logged with its hash and recipient.
     """
     delivered: dict[str, list[str]] = {}
     undelivered: dict[str, str] = {}
+    pins = load_registry(recipients_dir) if recipients_dir else None
     for provider, files in sorted(packages.items()):
         key_path = recipients_dir / f"{provider}.pub" if recipients_dir else None
         if key_path is None or not key_path.is_file():
@@ -96,6 +100,11 @@ def deliver_packages(
         except DeliveryError:
             undelivered[provider] = "public key is not a usable X25519 key"
             audit.append("delivery_skipped", recipient=provider, reason="bad_public_key")
+            continue
+        if pins is not None and pins.get(provider) != public_key_fingerprint(public_key):
+            pinned = provider in pins
+            undelivered[provider] = "public key differs from its pin" if pinned else "public key not pinned"
+            audit.append("delivery_skipped", recipient=provider, reason="key_changed" if pinned else "key_not_pinned")
             continue
         for file_name, plaintext in sorted(files.items()):
             blob = encrypt_for(plaintext, public_key, recipient=provider, round_id=round_id, file_name=file_name)
@@ -109,4 +118,4 @@ def deliver_packages(
                 round=round_id,
             )
             delivered.setdefault(provider, []).append(file_name)
-    return DeliveryResult(delivered=delivered, undelivered=undelivered)
+    return DeliveryResult(delivered=delivered, undelivered=undelivered, recipients_pinned=pins is not None)

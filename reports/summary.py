@@ -73,6 +73,7 @@ def build_summary(
         },
         "linkage": dict(linkage),
         "delivered": {agb: files for agb, files in sorted(delivery.delivered.items())},
+        "recipients_pinned": delivery.recipients_pinned,
         "undelivered": [{"agb_code": agb, "reason": reason} for agb, reason in sorted(delivery.undelivered.items())],
         "settings": dict(settings_used),
         "duration_s": round(duration_s, 3),

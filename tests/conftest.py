@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hashing.keys import create_key_file
-from reports.delivery import create_recipient_keys
+from reports.delivery import create_recipient_keys, pin_recipients
 from sample_data.generate import GeneratedRound, RoundSpec, generate_round
 
 WACHTLIJST = [sys.executable, "-m", "flows.cli"]
@@ -52,6 +52,7 @@ def run_generated(workspace: Path, spec: RoundSpec, *, keyless: int = 2, output_
         if not (provider_keys / f"{agb}.pub").exists():
             public_path, _ = create_recipient_keys(agb, provider_keys)
             shutil.copyfile(public_path, recipients / public_path.name)
+    pin_recipients(recipients)
     output = workspace / output_name
     round_id = "2026-11"
     result = cli(

@@ -93,3 +93,46 @@ def test_insurer_outputs_hold_no_person_level_data(dirty_round: RoundRun):
         data = path.read_bytes()
         assert not any(c.encode() in data for c in client_ids), path.name
         assert not any(t.encode() in data for t in tokens), path.name
+
+
+def test_the_key_appears_nowhere_written(dirty_round: RoundRun):
+    import base64
+    import json as json_module
+
+    secret = base64.b64decode(json_module.loads(dirty_round.key_file.read_text())["key"])
+    forms = [secret, secret.hex().encode(), secret.hex().upper().encode(), base64.b64encode(secret),
+             base64.urlsafe_b64encode(secret)]  # fmt: skip
+    for path in written_files(dirty_round):
+        data = path.read_bytes()
+        assert not any(form in data for form in forms), f"{path} holds the key"
+    for stream in (dirty_round.result.stdout, dirty_round.result.stderr):
+        assert not any(form in stream.encode() for form in forms)
+
+
+def test_dictionary_attack_on_stored_bsn_pseudonyms_needs_the_key(dirty_round: RoundRun):
+    """Hash a sample of the BSN space the way an attacker without the key would (plain
+    SHA-256, HMAC under a guessed key) and with the real key: only the key finds them."""
+    import base64
+    import hashlib
+    import hmac
+    import json as json_module
+
+    from hashing.keys import load_key_file
+    from hashing.pseudonyms import PURPOSE_BSN
+
+    stored: set[str] = set()
+    for path in dirty_round.output.rglob("*.entries.parquet"):
+        stored |= set(pl.read_parquet(path)["bsn_token"].drop_nulls().to_list())
+    real_bsns = sorted(n for n in plain_identifiers(dirty_round.generated.input_dir) if len(n) == 9 and n.isdigit())
+    sample = real_bsns[:500] + [f"{n:09d}" for n in range(100_000_000, 100_020_000)]
+    guesses = {
+        "sha256": lambda v: hashlib.sha256(v).hexdigest(),
+        "hmac-guessed-key": lambda v: hmac.new(b"wachtlijst", v, hashlib.sha256).hexdigest(),
+    }
+    for name, guess in guesses.items():
+        assert not {guess(v.encode()) for v in sample} & stored, name
+    secret = base64.b64decode(json_module.loads(dirty_round.key_file.read_text())["key"])
+    assert secret  # the real key, as the TTP holds it, does find them:
+    subkey = load_key_file(dirty_round.key_file).subkey(PURPOSE_BSN)
+    found = {hmac.new(subkey, v.encode(), hashlib.sha256).hexdigest() for v in real_bsns[:500]} & stored
+    assert len(found) > 400

@@ -88,6 +88,7 @@ def test_contact_lists_match_truth_and_hold_only_own_clients(exact_round: RoundR
 def test_providers_without_key_get_nothing(exact_round: RoundRun):
     summary = json.loads((exact_round.round_dir / "run_summary.json").read_text())
     keyless = exact_round.generated.providers[-2:]
+    assert summary["recipients_pinned"] is True
     assert sorted(item["agb_code"] for item in summary["undelivered"]) == sorted(keyless)
     for agb in keyless:
         assert not (exact_round.round_dir / "providers" / agb).exists()

@@ -128,3 +128,25 @@ def test_scope_sql_accepts_only_known_columns():
         scope_key_sql({"msz": ["sector", "1; DROP TABLE entries"]})
     with pytest.raises(ValueError):
         scope_key_sql({"m'sz": ["sector"]})
+
+
+def test_entries_under_two_key_versions_are_never_linked(tmp_path):
+    import polars as pl
+
+    from flows.settings import DEFAULT_MATCH_SCOPE
+    from hashing.keys import PseudonymKey
+    from hashing.pseudonyms import pseudonymise_entries
+    from linkage.store import KeyVersionMismatch, link_round, open_store
+    from tests.linkage.conftest import NORM_DAYS, PEIL
+
+    files = []
+    for index, key in enumerate((PseudonymKey("kold", b"o" * 32), PseudonymKey("knew", b"n" * 32))):
+        rows = [person(f"2200000{index}", f"A{index}", BSN_1, "Jansen", "Emma", BORN, "1234AB")]
+        frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(pl.col(pl.Null).cast(pl.Utf8))
+        staged = pseudonymise_entries(frame, key).with_columns(
+            pl.lit("f.csv").alias("source_file"), pl.lit(str(index) * 64).alias("file_sha256")
+        )
+        files.append(tmp_path / f"{index}.parquet")
+        staged.write_parquet(files[-1])
+    with open_store(tmp_path / "round.duckdb") as con, pytest.raises(KeyVersionMismatch, match="2 key ids"):
+        link_round(con, files, match_scope=DEFAULT_MATCH_SCOPE, norm_days=NORM_DAYS, locations={}, reference_date=PEIL)
