@@ -354,13 +354,41 @@ def evaluate(
         json_out.write_text(json.dumps(results, indent=2))
 
 
+@app.callback()
+def options(
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the traceback of an unexpected error.")] = False,
+) -> None:
+    """Find double waiters on Dutch healthcare waiting lists, as a trusted third party."""
+    VERBOSE["on"] = verbose
+
+
+VERBOSE = {"on": False}
+
+
 def main() -> None:
-    """Entry point of the ``wachtlijst`` console script."""
+    """Entry point of the ``wachtlijst`` console script.
+
+    An unexpected error prints one line (its type only: a library's message may quote data)
+    and exits 1; ``--verbose`` shows the traceback.
+    """
     try:
-        app()
+        result = app(standalone_mode=False)
     except KeyboardInterrupt:
         console.print("interrupted")
         sys.exit(130)
+    except typer.Exit as stop:
+        sys.exit(stop.exit_code)
+    except typer.TyperException as usage:  # wrong options or arguments: click's own message
+        show = getattr(usage, "show", None)
+        if callable(show):
+            show()
+        sys.exit(int(getattr(usage, "exit_code", EXIT_USAGE)))
+    except Exception as error:
+        if VERBOSE["on"]:
+            raise
+        console.print(f"[bold red]error:[/] unexpected {type(error).__name__}; run with --verbose for details")
+        sys.exit(EXIT_ROUND_FAILED)
+    sys.exit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,31 @@ ROW_REASONS: dict[str, str] = {
 }
 """Reason codes of rejected rows, in the order they are checked: a row gets its first."""
 
+ROW_REASONS_NL: dict[str, str] = {
+    "agb_code_missing": "agb_code is leeg",
+    "agb_code_invalid": "agb_code bestaat niet uit 8 cijfers",
+    "client_id_missing": "client_id is leeg",
+    "client_id_invalid": "client_id is langer dan 64 tekens",
+    "geboortedatum_missing": "geboortedatum is leeg",
+    "geboortedatum_invalid": "geboortedatum is geen bestaande datum in een toegestane notatie",
+    "geboortedatum_future": "geboortedatum ligt na de peildatum",
+    "achternaam_missing": "achternaam is leeg",
+    "uzovi_missing": "uzovi is leeg",
+    "uzovi_invalid": "uzovi bestaat niet uit 4 cijfers",
+    "sector_missing": "sector is leeg",
+    "sector_invalid": "sector is niet ggz of msz",
+    "aanmelddatum_missing": "aanmelddatum is leeg",
+    "aanmelddatum_invalid": "aanmelddatum is geen bestaande datum in een toegestane notatie",
+    "aanmelddatum_future": "aanmelddatum ligt na de peildatum",
+    "aanmelddatum_before_geboortedatum": "aanmelddatum ligt voor de geboortedatum",
+    "wachtfase_missing": "wachtfase is leeg",
+    "wachtfase_invalid": "wachtfase is niet aanmelding of behandeling",
+    "verwijsdatum_invalid": "verwijsdatum is geen bestaande datum in een toegestane notatie",
+    "verwijsdatum_future": "verwijsdatum ligt na de peildatum",
+    "peildatum_invalid": "peildatum is geen bestaande datum in een toegestane notatie",
+}
+"""Dutch explanation of each reason code, for the providers' ``afgewezen.csv``."""
+
 ROW_WARNINGS: dict[str, str] = {
     "bsn_missing": "no BSN delivered; the row is linked on other identifiers",
     "bsn_invalid": "BSN fails the 11-check or is malformed; treated as missing",

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from ingest.columns import ROW_REASONS_NL
 from linkage.store import contact_rows, query_frame
 from reports.delivery import DeliveryError, encrypt_for, load_public_key, load_registry, public_key_fingerprint
 from reports.files import AuditLog, csv_bytes, sha256_bytes, write_atomic
@@ -24,7 +25,7 @@ CONTACT_COLUMNS: tuple[str, ...] = (
     "zekerheid",
     "agb_code",
 )
-REJECTED_COLUMNS: tuple[str, ...] = ("bestand", "rij", "client_id", "reden")
+REJECTED_COLUMNS: tuple[str, ...] = ("bestand", "rij", "client_id", "reden", "toelichting")
 CONTACT_LIST = "contactlijst.csv"
 REJECTED_LIST = "afgewezen.csv"
 
@@ -66,6 +67,7 @@ def provider_packages(
                 pl.col("source_row").alias("rij"),
                 "client_id",
                 "reden",
+                pl.col("reden").replace_strict(ROW_REASONS_NL, default=None, return_dtype=pl.Utf8).alias("toelichting"),
             )
         )
         packages[provider] = {CONTACT_LIST: csv_bytes(own_contacts), REJECTED_LIST: csv_bytes(own_rejected)}

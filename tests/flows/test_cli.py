@@ -109,3 +109,8 @@ def test_audit_verify_command(dirty_round: RoundRun, tmp_path: Path):
     tampered.write_text("\n".join([lines[1], lines[0], *lines[2:]]) + "\n")
     result = cli("audit", "verify", tampered)
     assert result.returncode == EXIT_AUDIT and "altered" in result.stderr
+
+
+def test_wrong_usage_is_one_message_and_exit_2():
+    result = cli("run", "--bogus")
+    assert result.returncode == 2 and "No such option" in result.stderr and "Traceback" not in result.stderr

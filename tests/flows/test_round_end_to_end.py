@@ -120,7 +120,8 @@ def test_rejected_rows_reach_their_own_provider(dirty_round: RoundRun):
     delivered = json.loads((dirty_round.round_dir / "run_summary.json").read_text())["delivered"]
     for agb in delivered:
         rejected = decrypted(dirty_round, agb, "afgewezen.csv")
-        assert rejected.columns == ["bestand", "rij", "client_id", "reden"]
+        assert rejected.columns == ["bestand", "rij", "client_id", "reden", "toelichting"]
+        assert rejected["toelichting"].null_count() == 0
         want = truth.filter((pl.col("provider") == agb) & (pl.col("agb_code") != "12345"))
         assert sorted(rejected["reden"].to_list()) == sorted(want["expected_reason"].to_list()), agb
 

@@ -3,7 +3,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from ingest.columns import ALL_COLUMNS, ROW_REASONS
+from ingest.columns import ALL_COLUMNS, ROW_REASONS, ROW_REASONS_NL
 from ingest.validate import validate_extract
 
 PEIL = dt.date(2026, 11, 1)
@@ -51,8 +51,8 @@ BAD_ROWS: dict[str, dict[str, str | None]] = {
 }
 
 
-def test_every_reason_code_has_a_bad_row_here():
-    assert set(BAD_ROWS) == set(ROW_REASONS)
+def test_every_reason_code_has_a_bad_row_here_and_a_dutch_explanation():
+    assert set(BAD_ROWS) == set(ROW_REASONS) == set(ROW_REASONS_NL)
 
 
 @pytest.mark.parametrize("reason", sorted(BAD_ROWS))
