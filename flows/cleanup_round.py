@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.round_context import RoundContext
-from hashing.keys import load_key_file
+from hashing.keys import load_key
 from ingest.inventory import InputFile, inventory
 from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
 from linkage.probabilistic import LinkageParameters
@@ -52,7 +52,7 @@ def stage_file(input_file: InputFile, context: RoundContext) -> FileReport:
         input_file.sha256,
         aliases=settings.merged_aliases(),
         reference_date=context.reference_date,
-        key=load_key_file(context.key_file),
+        key=load_key(context.key_file),
         staging_dir=context.staging_dir,
         csv_encoding=settings.csv_encoding,
     )
@@ -166,7 +166,7 @@ def cleanup_round(
     input_dir: str,
     output_dir: str,
     round_id: str,
-    key_file: str,
+    key_file: str | None,
     config_file: str | None = None,
     reference_date: str | None = None,
 ) -> dict[str, Any]:
@@ -176,12 +176,12 @@ def cleanup_round(
         input_dir=Path(input_dir),
         output_dir=Path(output_dir),
         round_id=round_id,
-        key_file=Path(key_file),
+        key_file=Path(key_file) if key_file else None,
         config_file=Path(config_file) if config_file else None,
         reference_date=dt.date.fromisoformat(reference_date) if reference_date else None,
     )
     logger = get_run_logger()
-    key_id = load_key_file(context.key_file).key_id
+    key_id = load_key(context.key_file).key_id
     audit = AuditLog(context.audit_path)
     audit.append("round_started", round=round_id, key_id=key_id, reference_date=context.reference_date.isoformat())
     inputs = list_inputs(str(context.input_dir))

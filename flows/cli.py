@@ -59,14 +59,14 @@ def run_round(
     input_dir: Path,
     output_dir: Path,
     round_id: str,
-    key_file: Path,
+    key_file: Path | None,
     config_file: Path | None,
     recipients: Path | None,
     reference_date: dt.date | None,
 ) -> dict[str, Any]:
     """Validate everything a round needs, then run the Prefect flow; return its summary."""
     from flows.round_context import ROUND_ID_PATTERN, work_dir_for
-    from hashing.keys import KeyError_, load_key_file
+    from hashing.keys import KeyError_, load_key
 
     try:
         overrides: dict[str, Any] = {}
@@ -80,7 +80,7 @@ def run_round(
     if not ROUND_ID_PATTERN.match(round_id):
         fail("round id must be 1-64 letters, digits, '.', '_' or '-'", EXIT_USAGE)
     try:
-        load_key_file(key_file)
+        load_key(key_file)
     except KeyError_ as error:
         fail(str(error), EXIT_KEY)
     if not input_dir.is_dir():
@@ -96,7 +96,7 @@ def run_round(
             input_dir=str(input_dir.resolve()),
             output_dir=str(output_dir.resolve()),
             round_id=round_id,
-            key_file=str(key_file.resolve()),
+            key_file=str(key_file.resolve()) if key_file else None,
             config_file=str(config_file.resolve()) if config_file else None,
             reference_date=reference_date.isoformat() if reference_date else None,
         )
@@ -156,8 +156,8 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
 ) -> None:
     """Run one cleanup round over a folder of provider extracts."""
-    if key_file is None:
-        fail("no pseudonymisation key: pass --key-file or set WACHTLIJST_KEY_FILE", EXIT_KEY)
+    if key_file is None and not os.environ.get("WACHTLIJST_KEY"):
+        fail("no pseudonymisation key: pass --key-file, or set WACHTLIJST_KEY_FILE or WACHTLIJST_KEY", EXIT_KEY)
     try:
         peildatum = dt.date.fromisoformat(reference_date) if reference_date else None
     except ValueError:

@@ -47,7 +47,7 @@ class RoundContext:
     input_dir: Path
     output_dir: Path
     round_id: str
-    key_file: Path
+    key_file: Path | None
     config_file: Path | None
     reference_date: dt.date
     work_dir: Path
@@ -60,7 +60,7 @@ class RoundContext:
         input_dir: Path,
         output_dir: Path,
         round_id: str,
-        key_file: Path,
+        key_file: Path | None,
         config_file: Path | None,
         reference_date: dt.date | None,
     ) -> RoundContext:

@@ -76,6 +76,35 @@ def create_key_file(path: Path, *, n_bytes: int = MIN_KEY_BYTES) -> PseudonymKey
     return key
 
 
+KEY_ENVIRONMENT_VARIABLE = "WACHTLIJST_KEY"
+
+
+def parse_key_document(text: str, source: str) -> PseudonymKey:
+    """Return the key in a key document (the JSON of a key file); ``source`` names it in errors."""
+    try:
+        document = json.loads(text)
+        secret = base64.b64decode(document["key"], validate=True)
+        stated_id = str(document["key_id"])
+    except (ValueError, KeyError, TypeError):
+        raise KeyError_(f"{source} is not a wachtlijst key") from None
+    if len(secret) < MIN_KEY_BYTES:
+        raise KeyError_(f"key in {source} is shorter than {MIN_KEY_BYTES} bytes")
+    if key_id_for(secret) != stated_id:
+        raise KeyError_(f"{source} is damaged: its key id does not match the key")
+    return PseudonymKey(key_id=stated_id, secret=secret, created=str(document.get("created", "")))
+
+
+def load_key(path: Path | None) -> PseudonymKey:
+    """Return the key from ``path``, or, without a path, from the environment variable
+    ``WACHTLIJST_KEY`` holding a key file's content (as a secrets manager injects it)."""
+    if path is not None:
+        return load_key_file(path)
+    text = os.environ.get(KEY_ENVIRONMENT_VARIABLE)
+    if not text:
+        raise KeyError_(f"no key file given and {KEY_ENVIRONMENT_VARIABLE} is not set")
+    return parse_key_document(text, f"environment variable {KEY_ENVIRONMENT_VARIABLE}")
+
+
 def load_key_file(path: Path) -> PseudonymKey:
     """Return the key stored in ``path`` after checking format, length, id and permissions."""
     if not path.is_file():
@@ -85,14 +114,4 @@ def load_key_file(path: Path) -> PseudonymKey:
         raise KeyError_(
             f"key file {path} is readable by group or others (mode {oct(mode & 0o777)}); run chmod 600 on it"
         )
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        secret = base64.b64decode(document["key"], validate=True)
-        stated_id = str(document["key_id"])
-    except (ValueError, KeyError, TypeError):
-        raise KeyError_(f"key file {path} is not a wachtlijst key file") from None
-    if len(secret) < MIN_KEY_BYTES:
-        raise KeyError_(f"key in {path} is shorter than {MIN_KEY_BYTES} bytes")
-    if key_id_for(secret) != stated_id:
-        raise KeyError_(f"key file {path} is damaged: its key id does not match the key")
-    return PseudonymKey(key_id=stated_id, secret=secret, created=str(document.get("created", "")))
+    return parse_key_document(path.read_text(encoding="utf-8"), f"key file {path}")

@@ -114,3 +114,36 @@ def test_audit_verify_command(dirty_round: RoundRun, tmp_path: Path):
 def test_wrong_usage_is_one_message_and_exit_2():
     result = cli("run", "--bogus")
     assert result.returncode == 2 and "No such option" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_key_from_the_environment_as_a_secrets_manager_injects_it(exact_round: RoundRun, tmp_path: Path):
+    result = cli(
+        "run",
+        "--input",
+        exact_round.generated.input_dir,
+        "--output",
+        tmp_path / "out",
+        "--round",
+        "2026-11",
+        "--config",
+        exact_round.generated.config_file,
+        "--recipients",
+        exact_round.workspace / "recipients",
+        env={"WACHTLIJST_KEY": exact_round.key_file.read_text()},
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "2026-11" / "run_summary.json").read_text())
+    assert summary["key_version"] == json.loads(exact_round.key_file.read_text())["key_id"]
+    secret = json.loads(exact_round.key_file.read_text())["key"].encode()
+    assert not any(secret in p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    broken = cli(
+        "run",
+        "--input",
+        exact_round.generated.input_dir,
+        "--output",
+        tmp_path / "o2",
+        "--round",
+        "r",
+        env={"WACHTLIJST_KEY": "not a key"},
+    )
+    assert broken.returncode == EXIT_KEY and "not a wachtlijst key" in broken.stderr
