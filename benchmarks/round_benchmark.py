@@ -81,7 +81,7 @@ def measure_core(target: Path) -> dict[str, Any]:
         times["insurer reports"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
         rejected = pl.concat([pl.read_parquet(staged_paths(work / "staging", r.sha256)[1]) for r in accepted])
-        packages = provider_packages(con, rejected, settings.locations)
+        packages = provider_packages(con, rejected, settings.locations, "bench")
     deliver_packages(packages, work / "providers", settings.paths.recipients, "bench", AuditLog(work / "audit.jsonl"))
     times["provider lists + encryption"] = round(time.perf_counter() - mark, 3)
     times["total"] = round(time.perf_counter() - started, 3)

@@ -117,7 +117,7 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
         )
     )
     with open_store(context.store_path) as con:
-        packages = provider_packages(con, rejected, settings.locations)
+        packages = provider_packages(con, rejected, settings.locations, context.round_id)
     result = deliver_packages(
         packages,
         context.round_dir / "providers",

@@ -11,6 +11,7 @@ import polars as pl
 from linkage.store import insurer_codes, provider_counts
 from reports.disclosure import COUNT_COLUMNS, suppress
 from reports.files import csv_bytes, parquet_bytes, write_atomic
+from reports.spreadsheets import insurer_workbook
 
 INSURER_COLUMNS: tuple[str, ...] = ("agb_code", *COUNT_COLUMNS)
 
@@ -47,7 +48,7 @@ def _html_table(title: str, table: pl.DataFrame, totals: pl.DataFrame, threshold
 def write_insurer_outputs(
     con: duckdb.DuckDBPyConnection, insurers_dir: Path, threshold: int, round_id: str
 ) -> list[Path]:
-    """Write national and per-UZOVI tables (CSV, Parquet; HTML for national) and totals.
+    """Write national and per-UZOVI tables (CSV, Parquet, .xlsx; HTML for national) and totals.
 
     Returns the paths written. Only suppressed aggregates are written.
     """
@@ -56,7 +57,11 @@ def write_insurer_outputs(
     for uzovi in [None, *insurer_codes(con)]:
         table, totals = suppressed_tables(con, threshold, uzovi)
         name = "national" if uzovi is None else uzovi
-        outputs = {f"{name}.csv": csv_bytes(table), f"{name}.parquet": parquet_bytes(table)}
+        outputs = {
+            f"{name}.csv": csv_bytes(table),
+            f"{name}.parquet": parquet_bytes(table),
+            f"{name}.xlsx": insurer_workbook(table, totals, threshold, round_id),
+        }
         if uzovi is None:
             outputs[f"{name}.html"] = _html_table(f"Wachtlijsten {round_id}: landelijk", table, totals, threshold)
         for file_name, data in outputs.items():

@@ -13,6 +13,7 @@ from ingest.columns import ROW_REASONS_NL
 from linkage.store import contact_rows, query_frame
 from reports.delivery import DeliveryError, encrypt_for, load_public_key, load_registry, public_key_fingerprint
 from reports.files import AuditLog, csv_bytes, sha256_bytes, write_atomic
+from reports.spreadsheets import contact_workbook, cover_note
 
 CONTACT_COLUMNS: tuple[str, ...] = (
     "client_id",
@@ -27,7 +28,9 @@ CONTACT_COLUMNS: tuple[str, ...] = (
 )
 REJECTED_COLUMNS: tuple[str, ...] = ("bestand", "rij", "client_id", "reden", "toelichting")
 CONTACT_LIST = "contactlijst.csv"
+CONTACT_WORKBOOK = "contactlijst.xlsx"
 REJECTED_LIST = "afgewezen.csv"
+COVER_NOTE = "toelichting.html"
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,12 @@ class DeliveryResult:
 
 
 def provider_packages(
-    con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, locations: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, locations: Mapping[str, str], round_id: str
 ) -> dict[str, dict[str, bytes]]:
-    """Return {provider AGB: {file name: plaintext CSV}} for every provider in the round.
+    """Return {provider AGB: {file name: plaintext}} for every provider in the round.
 
-    Every provider with accepted or rejected rows gets both files (possibly header-only).
+    Every provider with accepted or rejected rows gets its contact list (CSV and .xlsx), its
+    rejected rows (CSV) and a Dutch cover note, possibly with empty lists.
     ``rejected`` holds the round's rejected rows; those without a valid AGB are not routed.
     """
     contacts = contact_rows(con)
@@ -70,7 +74,13 @@ def provider_packages(
                 pl.col("reden").replace_strict(ROW_REASONS_NL, default=None, return_dtype=pl.Utf8).alias("toelichting"),
             )
         )
-        packages[provider] = {CONTACT_LIST: csv_bytes(own_contacts), REJECTED_LIST: csv_bytes(own_rejected)}
+        names = [CONTACT_LIST, CONTACT_WORKBOOK, REJECTED_LIST, COVER_NOTE]
+        packages[provider] = {
+            CONTACT_LIST: csv_bytes(own_contacts),
+            CONTACT_WORKBOOK: contact_workbook(own_contacts),
+            REJECTED_LIST: csv_bytes(own_rejected),
+            COVER_NOTE: cover_note(provider, round_id, own_contacts, own_rejected.height, names),
+        }
     return packages
 
 

@@ -172,3 +172,28 @@ def test_prefect_holds_totals_artifacts_and_no_results(dirty_round: RoundRun):
     assert all("input_dir" in p and "key_file" in p for p in parameters)
     storage = dirty_round.output / "_ttp" / "prefect" / "storage"
     assert not storage.exists() or not any(storage.iterdir()), "no task result may be persisted"
+
+
+def test_spreadsheets_equal_the_csv_cell_by_cell(exact_round: RoundRun):
+    insurers = exact_round.round_dir / "insurers"
+    for name in ("national", *sorted(p.stem for p in insurers.glob("[0-9]*.csv"))):
+        csv = read_csv(insurers / f"{name}.csv")
+        sheet = pl.read_excel(insurers / f"{name}.xlsx", sheet_name="Aanbieders", infer_schema_length=0)
+        assert sheet.columns == csv.columns
+        for column in csv.columns:
+            expected = [f"<{THRESHOLD}" if v is None else v for v in csv[column].to_list()]
+            assert [str(v) for v in sheet[column].to_list()] == expected, (name, column)
+        definitions = pl.read_excel(insurers / f"{name}.xlsx", sheet_name="Definities")
+        assert set(COUNT_COLUMNS) <= set(definitions["begrip"].to_list())
+    agb = sorted(json.loads((exact_round.round_dir / "run_summary.json").read_text())["delivered"])[0]
+    blob = (exact_round.round_dir / "providers" / agb / "contactlijst.xlsx").read_bytes()
+    workbook = decrypt(blob, load_private_key(exact_round.provider_keys / f"{agb}.key"))
+    sheet = pl.read_excel(workbook, infer_schema_length=0)
+    csv = decrypted(exact_round, agb, "contactlijst.csv")
+    assert sheet.columns == csv.columns
+    assert sheet["client_id"].to_list() == csv["client_id"].to_list()
+    note = decrypt(
+        (exact_round.round_dir / "providers" / agb / "toelichting.html").read_bytes(),
+        load_private_key(exact_round.provider_keys / f"{agb}.key"),
+    ).decode()
+    assert agb in note and f"<strong>{(csv['soort'] == 'dubbel').sum()}</strong>" in note
