@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from hashing.encodings import BLOOM_WORDS
+from linkage.frames import query_frame
 
 RARE_NAME_BLOCK = 50
 """Surname + first name alone block only names shared by at most this many entries."""
@@ -255,19 +256,13 @@ def match_prior(con: duckdb.DuckDBPyConnection, m: Mapping[str, list[float]], u:
     return float(min(max(matches / universe, 1e-12), 0.5))
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None) -> pl.DataFrame:
-    frame = pl.from_arrow(con.sql(sql, params=dict(params or {})).to_arrow_table())
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
 def find_candidates(con: duckdb.DuckDBPyConnection, *, left_filter: str) -> dict[str, int]:
     """Create ``candidate_pairs`` (l, r, passes) over every blocking pass; return pairs per pass."""
     passes = []
     for name, pass_sql in BLOCKING_PASSES.items():
         passes.append(f"SELECT l, r, '{name}' AS pass FROM ({blocking_sql(pass_sql, left_filter=left_filter)})")
     con.execute(f"CREATE OR REPLACE TEMP TABLE blocked AS {' UNION ALL '.join(passes)}")
-    per_pass = _frame(con, "SELECT pass, count(*) AS n FROM blocked GROUP BY pass")
+    per_pass = query_frame(con, "SELECT pass, count(*) AS n FROM blocked GROUP BY pass")
     con.execute("CREATE OR REPLACE TEMP TABLE candidate_pairs AS SELECT l, r FROM blocked GROUP BY l, r")
     con.execute("CREATE OR REPLACE TEMP TABLE candidate_passes AS SELECT DISTINCT l, r, pass FROM blocked")
     con.execute("DROP TABLE blocked")
@@ -277,7 +272,7 @@ def find_candidates(con: duckdb.DuckDBPyConnection, *, left_filter: str) -> dict
 
 def _level_patterns(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> tuple[np.ndarray, np.ndarray]:
     con.execute(f"CREATE OR REPLACE TEMP TABLE sample_pairs AS {pairs_sql}")
-    frame = _frame(
+    frame = query_frame(
         con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM ({comparison_sql('sample_pairs')}) GROUP BY ALL"
     )
     con.execute("DROP TABLE sample_pairs")
@@ -321,7 +316,7 @@ def m_from_passes(
     sums: dict[str, np.ndarray] = {name: np.zeros(LEVEL_COUNTS[name]) for name in FIELDS}
     weights: dict[str, float] = dict.fromkeys(FIELDS, 0.0)
     for name, constrained in PASS_FIELDS.items():
-        frame = _frame(
+        frame = query_frame(
             con,
             f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM candidate_passes JOIN pair_levels USING (l, r) "
             "WHERE pass = $pass GROUP BY ALL",
@@ -370,11 +365,10 @@ def scoring_sql() -> str:
     return f"""
         CREATE OR REPLACE TEMP TABLE scored_pairs AS
         WITH keyed AS (
-            SELECT p.l, p.r, {", ".join(FIELDS)}, ea.provider AS provider_l, eb.provider AS provider_r,
+            SELECT p.l, p.r, {", ".join(FIELDS)}, a.provider AS provider_l, b.provider AS provider_r,
                    {", ".join(keys)}
             FROM pair_levels AS p
-            JOIN entries AS a ON a.entry_id = p.l JOIN entries AS b ON b.entry_id = p.r
-            JOIN entries AS ea ON ea.entry_id = p.l JOIN entries AS eb ON eb.entry_id = p.r),
+            JOIN entries AS a ON a.entry_id = p.l JOIN entries AS b ON b.entry_id = p.r),
         scored AS (
             SELECT p.l, p.r, p.provider_l, p.provider_r,
                    1 / (1 + exp(-(f.log_odds + {" + ".join(adjustments)}))) AS probability
@@ -399,7 +393,7 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
 
     mark = time.perf_counter()
     con.execute(f"CREATE OR REPLACE TEMP TABLE pair_levels AS {comparison_sql('candidate_pairs')}")
-    patterns = _frame(con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM pair_levels GROUP BY ALL")
+    patterns = query_frame(con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM pair_levels GROUP BY ALL")
     report.seconds["comparing"] = round(time.perf_counter() - mark, 3)
 
     mark = time.perf_counter()
@@ -434,7 +428,7 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
     report.seconds["estimating"] = round(time.perf_counter() - mark, 3)
 
     mark = time.perf_counter()
-    best = _frame(
+    best = query_frame(
         con,
         """WITH ranked AS (
                SELECT *,
@@ -463,7 +457,7 @@ def _cluster(
     )
     touched = pl.concat([links["l"], links["r"]]).unique().to_frame("entry_id")
     con.register("touched_entries", touched)
-    base = _frame(
+    base = query_frame(
         con,
         """WITH sized AS (
                SELECT entry_id, cluster, bsn_token, count(*) OVER (PARTITION BY cluster) AS size FROM base_cluster)

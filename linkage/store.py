@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from linkage.frames import query_frame
 from linkage.probabilistic import LinkageParameters, LinkageReport, link_probabilistically
 
 SCOPE_COLUMNS: frozenset[str] = frozenset({"sector", "zorgvraag", "wachtfase"})
@@ -102,15 +103,6 @@ def link_round(
     con.execute(facts_sql, {"reference_date": reference_date})
     con.execute("CHECKPOINT")
     return report
-
-
-def query_frame(
-    con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, object] | None = None
-) -> pl.DataFrame:
-    """Return the result of one query as a polars frame."""
-    frame = pl.from_arrow(con.sql(sql, params=dict(parameters or {})).to_arrow_table())
-    assert isinstance(frame, pl.DataFrame)
-    return frame
 
 
 def provider_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
