@@ -302,10 +302,10 @@ def demo(
         "\n".join(
             [
                 "",
-                f"insurer table:        {output / round_id / 'insurers' / 'national.csv'} (and .html, per UZOVI)",
+                f"insurer table:        {output / round_id / 'insurers' / 'national.csv'} (.xlsx, .html, per UZOVI)",
                 f"operator summary:     {output / round_id / 'run_summary.json'}",
                 f"audit log:            {output / 'audit.jsonl'}",
-                f"a provider's list:    wachtlijst decrypt --key {provider_keys / (first + '.key')} "
+                f"a provider's list:    {Path(sys.argv[0]).as_posix()} decrypt --key {provider_keys / first}.key "
                 f"{output / round_id / 'providers' / first / 'contactlijst.csv'}",
                 f"ground truth:         {generated.truth_dir}",
                 "two providers have no key on purpose: see 'undelivered' in the summary",
