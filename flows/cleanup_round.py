@@ -23,9 +23,10 @@ from ingest.inventory import InputFile, inventory
 from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
 from linkage.probabilistic import LinkageParameters
 from linkage.store import link_round, open_store, round_totals
-from reports.files import AuditLog, build_manifest, sha256_bytes, write_json_atomic
+from reports.files import AuditLog, build_manifest, csv_bytes, sha256_bytes, write_atomic, write_json_atomic
 from reports.insurers import write_insurer_outputs
-from reports.providers import DeliveryResult, deliver_packages, provider_packages
+from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, provider_packages
+from reports.quality import quality_table
 
 
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
@@ -117,7 +118,11 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
         )
     )
     with open_store(context.store_path) as con:
-        packages = provider_packages(con, rejected, settings.locations, context.round_id)
+        quality = quality_table(
+            con, reports, rejected, settings.locations, context.reference_date, settings.stale_after_months
+        )
+        packages = provider_packages(con, rejected, settings.locations, context.round_id, quality)
+    write_atomic(context.round_dir / QUALITY_REPORT, csv_bytes(quality))
     result = deliver_packages(
         packages,
         context.round_dir / "providers",

@@ -95,6 +95,7 @@ class Settings(BaseSettings):
     csv_encoding: str = "auto"
     name_other_providers: bool = False
     replace_earlier_deliveries: bool = False
+    stale_after_months: int = Field(default=9, ge=1, le=120)
     paths: PathSettings = Field(default_factory=PathSettings)
     linkage: LinkageSettings = LinkageSettings()
 

@@ -32,6 +32,7 @@ class RawExtract:
 
     frame: pl.DataFrame
     unknown_columns: tuple[str, ...] = field(default=())
+    missing_columns: tuple[str, ...] = field(default=())
     encoding: str = ""
     delimiter: str = ""
 
@@ -169,6 +170,7 @@ def read_extract(path: Path, aliases: Mapping[str, str], *, csv_encoding: str = 
         raise ExtractRejected("empty", "no data rows")
     return RawExtract(
         frame=frame.select([ROW_NUMBER, *ALL_COLUMNS]),
+        missing_columns=tuple(missing_optional),
         unknown_columns=tuple(unknown),
         encoding=encoding,
         delimiter=delimiter,

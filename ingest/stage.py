@@ -36,6 +36,8 @@ class FileReport:
     encoding: str = ""
     delimiter: str = ""
     agb_codes: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    date_formats: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain JSON-ready data."""
@@ -114,6 +116,7 @@ def stage_extract(
             detail=rejection.detail or None,
         )
     unknown_columns, encoding, delimiter = list(raw.unknown_columns), raw.encoding, raw.delimiter
+    missing_columns = list(raw.missing_columns)
     try:
         validated = validate_extract(raw.frame, reference_date)
         del raw
@@ -149,5 +152,7 @@ def stage_extract(
         unknown_columns=unknown_columns,
         encoding=encoding,
         delimiter=delimiter,
-        agb_codes=sorted(entries["agb_code"].unique().to_list()),
+        agb_codes=sorted(set(entries["agb_code"].to_list()) | set(rejected["agb_code"].drop_nulls().to_list())),
+        missing_columns=missing_columns,
+        date_formats=validated.date_formats,
     )

@@ -13,6 +13,7 @@ from ingest.columns import DATE_COLUMNS, GESLACHTEN, ROW_REASONS, SECTORS, WACHT
 from ingest.read import ROW_NUMBER
 
 REASON = "reden"
+DATE_FORMAT_NAMES: tuple[str, ...] = ("jjjj-mm-dd", "dd-mm-jjjj", "dd/mm/jjjj")
 DATE_FORMATS: tuple[tuple[str, str], ...] = (
     (r"^\d{4}-\d{1,2}-\d{1,2}$", "%Y-%m-%d"),
     (r"^\d{1,2}-\d{1,2}-\d{4}$", "%d-%m-%Y"),
@@ -27,6 +28,7 @@ class ValidatedExtract:
     accepted: pl.DataFrame
     rejected: pl.DataFrame
     warnings: dict[str, int]
+    date_formats: dict[str, int]
 
 
 def parse_date_expr(column: str) -> pl.Expr:
@@ -147,7 +149,16 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date) -> ValidatedExt
         "postcode_invalid": int(accepted["_postcode_bad"].sum()),
         "geslacht_invalid": int(accepted["_geslacht_bad"].sum()),
     }
+    date_formats = {
+        name: int(
+            raw.select(
+                pl.sum_horizontal([pl.col(c).str.contains(pattern).fill_null(False) for c in DATE_COLUMNS]).sum()
+            ).item()
+        )
+        for name, (pattern, _) in zip(DATE_FORMAT_NAMES, DATE_FORMATS, strict=True)
+    }
     return ValidatedExtract(
+        date_formats={name: count for name, count in date_formats.items() if count},
         accepted=accepted.drop("_postcode_bad", "_geslacht_bad"),
         rejected=rejected,
         warnings=warnings,

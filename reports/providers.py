@@ -31,6 +31,7 @@ CONTACT_LIST = "contactlijst.csv"
 CONTACT_WORKBOOK = "contactlijst.xlsx"
 REJECTED_LIST = "afgewezen.csv"
 COVER_NOTE = "toelichting.html"
+QUALITY_REPORT = "datakwaliteit.csv"
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,17 @@ class DeliveryResult:
 
 
 def provider_packages(
-    con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, locations: Mapping[str, str], round_id: str
+    con: duckdb.DuckDBPyConnection,
+    rejected: pl.DataFrame,
+    locations: Mapping[str, str],
+    round_id: str,
+    quality: pl.DataFrame | None = None,
 ) -> dict[str, dict[str, bytes]]:
     """Return {provider AGB: {file name: plaintext}} for every provider in the round.
 
     Every provider with accepted or rejected rows gets its contact list (CSV and .xlsx), its
-    rejected rows (CSV) and a Dutch cover note, possibly with empty lists.
+    rejected rows (CSV), a Dutch cover note and, given ``quality``, its own row of the
+    data-quality report; lists may be empty.
     ``rejected`` holds the round's rejected rows; those without a valid AGB are not routed.
     """
     contacts = contact_rows(con)
@@ -75,12 +81,16 @@ def provider_packages(
             )
         )
         names = [CONTACT_LIST, CONTACT_WORKBOOK, REJECTED_LIST, COVER_NOTE]
+        if quality is not None:
+            names.append(QUALITY_REPORT)
         packages[provider] = {
             CONTACT_LIST: csv_bytes(own_contacts),
             CONTACT_WORKBOOK: contact_workbook(own_contacts),
             REJECTED_LIST: csv_bytes(own_rejected),
             COVER_NOTE: cover_note(provider, round_id, own_contacts, own_rejected.height, names),
         }
+        if quality is not None:
+            packages[provider][QUALITY_REPORT] = csv_bytes(quality.filter(pl.col("agb_code") == provider))
     return packages
 
 

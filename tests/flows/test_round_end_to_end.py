@@ -197,3 +197,33 @@ def test_spreadsheets_equal_the_csv_cell_by_cell(exact_round: RoundRun):
         load_private_key(exact_round.provider_keys / f"{agb}.key"),
     ).decode()
     assert agb in note and f"<strong>{(csv['soort'] == 'dubbel').sum()}</strong>" in note
+
+
+def test_data_quality_report_adds_up(dirty_round: RoundRun):
+    summary = json.loads((dirty_round.round_dir / "run_summary.json").read_text())
+    quality = read_csv(dirty_round.round_dir / "datakwaliteit.csv")
+    numbers = quality.with_columns(
+        pl.col(c).cast(pl.Int64) for c in ("rijen_ontvangen", "rijen_geaccepteerd", "rijen_afgewezen", "bsn_ontbrekend",
+                                          "bsn_ongeldig", "verouderd")
+    )  # fmt: skip
+    assert (numbers["rijen_ontvangen"] == numbers["rijen_geaccepteerd"] + numbers["rijen_afgewezen"]).all()
+    assert numbers["rijen_geaccepteerd"].sum() == summary["entries"]
+    assert numbers["rijen_afgewezen"].sum() == summary["rows"]["rejected"] - summary["rows"]["rejected_unrouted"]
+    assert numbers["bsn_ontbrekend"].sum() == summary["rows"]["warnings"]["bsn_missing"]
+    assert numbers["bsn_ongeldig"].sum() == summary["rows"]["warnings"]["bsn_invalid"]
+    assert 0 < numbers["verouderd"].sum() < summary["entries"]
+    notations = " ".join(quality["datumnotaties"].to_list())
+    assert all(name in notations for name in ("jjjj-mm-dd", "dd-mm-jjjj", "dd/mm/jjjj"))
+    agb = sorted(summary["delivered"])[0]
+    own = decrypted(dirty_round, agb, "datakwaliteit.csv")
+    assert own["agb_code"].to_list() == [agb]
+
+
+def test_months_before():
+    import datetime as dt
+
+    from reports.quality import months_before
+
+    assert months_before(dt.date(2026, 11, 30), 9) == dt.date(2026, 2, 28)
+    assert months_before(dt.date(2026, 3, 31), 1) == dt.date(2026, 2, 28)
+    assert months_before(dt.date(2026, 1, 15), 13) == dt.date(2024, 12, 15)
