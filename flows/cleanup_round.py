@@ -19,7 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.round_context import RoundContext
 from hashing.keys import load_key
-from ingest.inventory import InputFile, inventory
+from ingest.inventory import InputFile, expired_inputs, inventory
 from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
 from linkage.probabilistic import LinkageParameters
 from linkage.store import link_round, open_store, round_totals
@@ -27,6 +27,7 @@ from reports.files import AuditLog, build_manifest, csv_bytes, sha256_bytes, wri
 from reports.insurers import write_insurer_outputs
 from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, provider_packages
 from reports.quality import quality_table
+from reports.summary import summary_html
 
 
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
@@ -137,6 +138,7 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
 def write_summary(context: RoundContext, summary: dict[str, Any]) -> None:
     """Write ``run_summary.json`` and ``manifest.json`` and publish totals as artifacts."""
     write_json_atomic(context.round_dir / "run_summary.json", summary)
+    write_atomic(context.round_dir / "run_summary.html", summary_html(summary))
     write_json_atomic(context.round_dir / "manifest.json", build_manifest(context.round_dir))
     totals = {
         "bestanden ontvangen": summary["files"]["received"],
@@ -158,12 +160,32 @@ def write_summary(context: RoundContext, summary: dict[str, Any]) -> None:
     lines = "\n".join(f"| {k} | {v} |" for k, v in totals.items())
     create_markdown_artifact(
         key="round-summary",
-        markdown=f"# Round {context.round_id}\n\n| | |\n|---|---|\n{lines}\n",
+        markdown=(
+            f"# Round {context.round_id}\n\n| | |\n|---|---|\n{lines}\n\n"
+            f"Operator view: [run_summary.html](file://{(context.round_dir / 'run_summary.html').resolve()})\n"
+        ),
         description="Totals only; no person-level data",
     )
 
 
 ROUND_TASK_RUNNER: Any = ThreadPoolTaskRunner(max_workers=2)
+
+
+@task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
+def remove_expired_inputs(context: RoundContext, inputs: list[InputFile]) -> list[str]:
+    """Delete raw extracts past the retention period after a successful round; return their
+    names. Each deletion is in the audit log with the file's hash."""
+    retention = context.settings().input_retention_days
+    if retention is None:
+        return []
+    audit = AuditLog(context.audit_path)
+    removed = []
+    for item in expired_inputs(inputs, retention, time.time()):
+        item.path.unlink(missing_ok=True)
+        audit.append("input_deleted", object=item.path.name, sha256=item.sha256, round=context.round_id,
+                     retention_days=retention)  # fmt: skip
+        removed.append(item.path.name)
+    return removed
 
 
 @flow(name="cleanup_round", task_runner=ROUND_TASK_RUNNER, persist_result=False)
@@ -211,5 +233,8 @@ def cleanup_round(
     summary = context.summary(reports, totals, linkage, delivery, unrouted, key_id, time.perf_counter() - started)
     write_summary(context, summary)
     audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])
+    removed = remove_expired_inputs(context, inputs)
+    if removed:
+        logger.info("removed %d raw extracts past their retention period", len(removed))
     logger.info("round %s: %d entries, %d double waiters", round_id, totals["entries"], totals["double_waiters"])
     return summary

@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     name_other_providers: bool = False
     replace_earlier_deliveries: bool = False
     stale_after_months: int = Field(default=9, ge=1, le=120)
+    input_retention_days: int | None = Field(default=None, ge=0)
     paths: PathSettings = Field(default_factory=PathSettings)
     linkage: LinkageSettings = LinkageSettings()
 

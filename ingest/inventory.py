@@ -30,3 +30,8 @@ def inventory(input_dir: Path) -> list[InputFile]:
         files.append(InputFile(path, digest, path.stat().st_size, seen.get(digest)))
         seen.setdefault(digest, path.relative_to(input_dir).as_posix())
     return files
+
+
+def expired_inputs(files: list[InputFile], retention_days: int, now: float) -> list[InputFile]:
+    """Return the input files whose modification time is at least ``retention_days`` old."""
+    return [f for f in files if now - f.path.stat().st_mtime >= retention_days * 86_400]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -78,3 +79,54 @@ def build_summary(
         "settings": dict(settings_used),
         "duration_s": round(duration_s, 3),
     }
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def summary_html(summary: Mapping[str, Any]) -> bytes:
+    """Return the operator's view of a round as one self-contained HTML page (no scripts, no
+    network): what came in, what was rejected, what was delivered to whom, timings."""
+    files = summary["files"]["details"]
+    totals = [
+        ("files received / accepted / rejected",
+         f"{summary['files']['received']} / {summary['files']['accepted']} / {summary['files']['rejected']}"),
+        ("rows received / accepted / rejected",
+         f"{summary['rows']['received']} / {summary['rows']['accepted']} / {summary['rows']['rejected']}"),
+        ("entries", summary["entries"]), ("persons", summary["persons"]),
+        ("double waiters", summary["double_waiters"]), ("internal duplicates", summary["internal_duplicates"]),
+        ("links by BSN / probabilistic / pairs for review",
+         f"{summary['links']['bsn']} / {summary['links']['probabilistic']} / {summary['links']['review_pairs']}"),
+        ("key version", summary["key_version"]), ("recipients pinned", summary.get("recipients_pinned")),
+        ("duration (s)", summary["duration_s"]),
+    ]  # fmt: skip
+    linkage = summary.get("linkage", {})
+    sections = [
+        ("Totals", _table(("", "count"), totals)),
+        ("Files", _table(
+            ("file", "status", "reason", "detail", "rows", "accepted", "rejected"),
+            [(f["file"], f["status"], f["reason"], f["detail"], f["rows_received"], f["rows_accepted"],
+              f["rows_rejected"]) for f in files])),
+        ("Rejected rows by reason", _table(("reason", "rows"), sorted(summary["rows"]["rejected_by_reason"].items()))),
+        ("Warnings (rows kept)", _table(("warning", "rows"), sorted(summary["rows"]["warnings"].items()))),
+        ("Delivered", _table(("provider", "files"), [(k, ", ".join(v)) for k, v in summary["delivered"].items()])),
+        ("Undelivered", _table(("provider", "reason"), [(u["agb_code"], u["reason"]) for u in summary["undelivered"]])),
+        ("Linkage: candidate pairs per blocking pass",
+         _table(("pass", "pairs"), sorted(linkage.get("pairs_per_pass", {}).items()))),
+        ("Linkage: seconds per step", _table(("step", "seconds"), sorted(linkage.get("seconds", {}).items()))),
+    ]  # fmt: skip
+    body = "".join(f"<h2>{html.escape(title)}</h2>{content}" for title, content in sections)
+    title = f"Round {summary['round']} (peildatum {summary['reference_date']})"
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;margin:2em}}"
+        "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 8px}"
+        "th{background:#eef}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    return page.encode("utf-8")

@@ -147,3 +147,32 @@ def test_key_from_the_environment_as_a_secrets_manager_injects_it(exact_round: R
         env={"WACHTLIJST_KEY": "not a key"},
     )
     assert broken.returncode == EXIT_KEY and "not a wachtlijst key" in broken.stderr
+
+
+def test_raw_extracts_are_deleted_after_a_successful_round_when_configured(exact_round: RoundRun, tmp_path: Path):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(exact_round.generated.input_dir, inbox)
+    config = tmp_path / "config.toml"
+    config.write_text(exact_round.generated.config_file.read_text().replace(
+        "disclosure_threshold = 10", "disclosure_threshold = 10\ninput_retention_days = 0"))  # fmt: skip
+    result = cli(
+        "run",
+        "--input",
+        inbox,
+        "--output",
+        tmp_path / "out",
+        "--round",
+        "2026-11",
+        "--config",
+        config,
+        "--key-file",
+        exact_round.key_file,
+        "--recipients",
+        exact_round.workspace / "recipients",
+    )
+    assert result.returncode == 0, result.stderr
+    assert not any(inbox.iterdir())
+    events = [json.loads(line) for line in (tmp_path / "out" / "audit.jsonl").read_text().splitlines()]
+    deleted = [e for e in events if e["event"] == "input_deleted"]
+    assert len(deleted) == len(list(exact_round.generated.input_dir.iterdir()))
+    assert all(len(e["sha256"]) == 64 and e["retention_days"] == 0 for e in deleted)

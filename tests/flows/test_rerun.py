@@ -22,7 +22,7 @@ def snapshot(run: RoundRun) -> dict[str, bytes]:
             document.pop("duration_s")
             document["linkage"].pop("seconds")
             data = json.dumps(document, sort_keys=True).encode()
-        if relative == "manifest.json":
+        if relative in ("manifest.json", "run_summary.html"):  # both hold the round's timings
             continue
         files[relative] = data
     return files

@@ -227,3 +227,13 @@ def test_months_before():
     assert months_before(dt.date(2026, 11, 30), 9) == dt.date(2026, 2, 28)
     assert months_before(dt.date(2026, 3, 31), 1) == dt.date(2026, 2, 28)
     assert months_before(dt.date(2026, 1, 15), 13) == dt.date(2024, 12, 15)
+
+
+def test_operator_view_names_every_file_and_delivery(dirty_round: RoundRun):
+    page = (dirty_round.round_dir / "run_summary.html").read_text()
+    summary = json.loads((dirty_round.round_dir / "run_summary.json").read_text())
+    assert "<script" not in page and "http" not in page
+    for detail in summary["files"]["details"]:
+        assert f"<td>{detail['file']}</td>" in page
+    for item in summary["undelivered"]:
+        assert f"<td>{item['agb_code']}</td><td>{item['reason']}</td>" in page
