@@ -69,12 +69,10 @@ def run_round(
     from hashing.keys import KeyError_, load_key
 
     try:
-        overrides: dict[str, Any] = {}
-        settings = load_settings(config_file)
         if recipients is not None:
-            overrides["paths"] = settings.paths.model_copy(update={"recipients": recipients.resolve()})
+            # tasks reload the settings, so the override travels as the settings' own env variable
             os.environ["WACHTLIJST_PATHS__RECIPIENTS"] = str(recipients.resolve())
-            settings = load_settings(config_file)
+        settings = load_settings(config_file)
     except SettingsError as error:
         fail(str(error), EXIT_CONFIG)
     if not ROUND_ID_PATTERN.match(round_id):

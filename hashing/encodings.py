@@ -25,7 +25,7 @@ from collections.abc import Iterable
 import numpy as np
 import polars as pl
 
-from hashing.keyed_hash import KeyedHasher
+from hashing.keyed_hash import KeyedHasher, map_distinct
 from hashing.keys import PseudonymKey
 from hashing.normalise import normalised_surname_expr
 
@@ -117,12 +117,7 @@ class BloomEncoder:
 
 
 def _tokens(values: pl.Series, hasher: KeyedHasher) -> pl.Series:
-    unique = values.drop_nulls().unique()
-    mapping = pl.DataFrame(
-        {"v": unique, "t": [hasher.hexdigest(v.encode())[:TOKEN_HEX] for v in unique.to_list()]},
-        schema={"v": values.dtype, "t": pl.Utf8},
-    )
-    return values.to_frame("v").join(mapping, on="v", how="left", maintain_order="left")["t"]
+    return map_distinct(values, lambda value: hasher.hexdigest(value)[:TOKEN_HEX])
 
 
 def _name_encodings(names: pl.Series, bloom: BloomEncoder, phonetic: KeyedHasher, prefix: str) -> pl.DataFrame:

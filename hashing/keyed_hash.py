@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+import polars as pl
 
 
 class KeyedHasher:
@@ -33,3 +35,19 @@ class KeyedHasher:
         """Return the hex HMAC of each value; None stays None."""
         digest = self.hexdigest
         return [None if value is None else digest(value.encode()) for value in values]
+
+
+def map_distinct(values: pl.Series, digest: Callable[[bytes], str]) -> pl.Series:
+    """Return ``digest`` of each value as a string series, computing it once per distinct
+    value; nulls stay null."""
+    unique = values.drop_nulls().unique()
+    mapping = pl.DataFrame(
+        {"value": unique, "token": [digest(v.encode()) for v in unique.to_list()]},
+        schema={"value": values.dtype, "token": pl.Utf8},
+    )
+    return (
+        values.to_frame("value")
+        .join(mapping, on="value", how="left", maintain_order="left")
+        .get_column("token")
+        .rename(values.name)
+    )

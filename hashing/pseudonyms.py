@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from hashing.encodings import ENCODING_COLUMNS, encode_quasi_identifiers
-from hashing.keyed_hash import KeyedHasher
+from hashing.keyed_hash import KeyedHasher, map_distinct
 from hashing.keys import PseudonymKey
 from hashing.normalise import normalised_surname_expr
 
@@ -18,16 +18,7 @@ def pseudonymise_series(values: pl.Series, key: PseudonymKey, purpose: str) -> p
 
     Nulls stay null. Each distinct value is hashed once.
     """
-    hasher = KeyedHasher(key.subkey(purpose))
-    unique = values.drop_nulls().unique()
-    tokens = pl.Series(hasher.hexdigests(unique.to_list()), dtype=pl.Utf8)
-    mapping = pl.DataFrame({"value": unique, "token": tokens})
-    return (
-        values.to_frame("value")
-        .join(mapping, on="value", how="left", maintain_order="left")
-        .get_column("token")
-        .rename(values.name)
-    )
+    return map_distinct(values, KeyedHasher(key.subkey(purpose)).hexdigest)
 
 
 STORED_ENTRY_COLUMNS: tuple[str, ...] = (

@@ -14,7 +14,7 @@ from hashing.keys import PseudonymKey
 from hashing.pseudonyms import pseudonymise_entries
 from ingest.read import ExtractRejected, read_extract
 from ingest.validate import REASON, validate_extract
-from reports.files import write_atomic
+from reports.files import parquet_bytes, write_atomic
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,6 @@ def staged_paths(staging_dir: Path, sha256: str) -> tuple[Path, Path]:
     return staging_dir / f"{sha256}.entries.parquet", staging_dir / f"{sha256}.rejected.parquet"
 
 
-def _parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd")
-    write_atomic(path, buffer.getvalue())
-
-
 def stage_extract(
     path: Path,
     sha256: str,
@@ -136,8 +128,8 @@ def stage_extract(
         pl.lit(path.name).alias("source_file"), pl.lit(sha256).alias("file_sha256")
     )
     entries_path, rejected_path = staged_paths(staging_dir, sha256)
-    _parquet_atomic(entries, entries_path)
-    _parquet_atomic(rejected, rejected_path)
+    write_atomic(entries_path, parquet_bytes(entries))
+    write_atomic(rejected_path, parquet_bytes(rejected))
     by_reason = rejected.group_by(REASON).len().sort(REASON)
     return FileReport(
         file=path.name,

@@ -342,7 +342,7 @@ TERM_FREQUENCY_FIELDS: dict[str, tuple[str, int]] = {
 """Fields whose exact agreement is weighed by how common the value is: (value key, level)."""
 
 
-def report_entries(con: duckdb.DuckDBPyConnection) -> int:
+def entry_count(con: duckdb.DuckDBPyConnection) -> int:
     """Return the number of entries in the store."""
     return int(con.sql("SELECT count(*) FROM entries").fetchall()[0][0])
 
@@ -414,7 +414,7 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
             scoring_sql(),
             {
                 "review": parameters.review_threshold,
-                "floor": 1.0 / max(1, report_entries(con)),
+                "floor": 1.0 / max(1, entry_count(con)),
                 **{f"u_{name}": float(u[name][level]) for name, (_, level) in TERM_FREQUENCY_FIELDS.items()},
             },
         )

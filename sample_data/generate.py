@@ -333,10 +333,6 @@ def _bad_rows(
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
-def _date_text(column: str, fmt: str) -> pl.Expr:
-    return pl.col(column).dt.to_string(fmt)
-
-
 def _write_extract(frame: pl.DataFrame, path: Path, fmt: str, date_format: str, headers: dict[str, str]) -> None:
     dates = ("geboortedatum", "aanmelddatum", "verwijsdatum", "peildatum")
     if fmt in ("xlsx", "parquet"):
@@ -346,9 +342,8 @@ def _write_extract(frame: pl.DataFrame, path: Path, fmt: str, date_format: str, 
         else:
             out.write_parquet(path)
         return
-    text_frame = frame.with_columns([_date_text(c, date_format).alias(c) for c in dates if c in frame.columns])
-    overrides = text_frame.get_column("date_override") if "date_override" in text_frame.columns else None
-    if overrides is not None:
+    text_frame = frame.with_columns([pl.col(c).dt.to_string(date_format) for c in dates if c in frame.columns])
+    if "date_override" in text_frame.columns:
         text_frame = text_frame.with_columns(
             pl.when(pl.col("date_override").str.starts_with("geboortedatum="))
             .then(pl.col("date_override").str.slice(len("geboortedatum=")))
