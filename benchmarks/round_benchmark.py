@@ -77,7 +77,10 @@ def measure_core(target: Path) -> dict[str, Any]:
     mark = time.perf_counter()
     with open_store(core.store_path) as con:
         totals = round_totals(con)
-        write_insurer_outputs(con, work / "insurers", settings.disclosure_threshold, "bench")
+        write_insurer_outputs(
+            con, work / "insurers", settings.disclosure_threshold, "bench",
+            reference_date="2026-11-01", norms_weeks=settings.norms_weeks,
+        )  # fmt: skip
         times["insurer reports"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
         rejected = pl.concat([pl.read_parquet(staged_paths(work / "staging", r.sha256)[1]) for r in accepted])

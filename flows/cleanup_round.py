@@ -85,7 +85,12 @@ def write_insurer_reports(context: RoundContext) -> list[str]:
     settings = context.settings()
     with open_store(context.store_path) as con:
         written = write_insurer_outputs(
-            con, context.round_dir / "insurers", settings.disclosure_threshold, context.round_id
+            con,
+            context.round_dir / "insurers",
+            settings.disclosure_threshold,
+            context.round_id,
+            reference_date=context.reference_date.isoformat(),
+            norms_weeks=settings.norms_weeks,
         )
     audit = AuditLog(context.audit_path)
     for path in written:

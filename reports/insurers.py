@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import html
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
@@ -11,6 +11,7 @@ import polars as pl
 from linkage.store import insurer_codes, provider_counts
 from reports.disclosure import COUNT_COLUMNS, suppress
 from reports.files import csv_bytes, parquet_bytes, write_atomic
+from reports.html_report import ReportContext, history_frame, insurer_report_html
 from reports.spreadsheets import insurer_workbook
 
 INSURER_COLUMNS: tuple[str, ...] = ("agb_code", *COUNT_COLUMNS)
@@ -24,36 +25,44 @@ def suppressed_tables(
     return suppress(table.select(INSURER_COLUMNS), totals.select(INSURER_COLUMNS), threshold)
 
 
-def _html_table(title: str, table: pl.DataFrame, totals: pl.DataFrame, threshold: int) -> bytes:
-    def cell(value: object) -> str:
-        return f"&lt;{threshold}" if value is None else html.escape(str(value))
-
-    header = "".join(f"<th>{html.escape(c)}</th>" for c in INSURER_COLUMNS)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in pl.concat([table, totals]).iter_rows()
-    )
-    page = (
-        "<!doctype html><html lang='nl'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}"
-        "tr:last-child{font-weight:bold}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>"
-        f"<p>Aantallen van 1 tot {threshold} zijn onderdrukt (weergegeven als &lt;{threshold}); "
-        "waar zo'n aantal uit een totaal terug te rekenen is, is ook een tweede cel onderdrukt.</p>"
-        f"<table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table></body></html>"
-    )
-    return page.encode("utf-8")
+def earlier_totals(output_root: Path, round_id: str) -> pl.DataFrame:
+    """Return the published totals of the rounds before ``round_id`` found under ``output_root``
+    (one row per round and scope: ``ronde``, ``uzovi`` and the count columns; null = suppressed)."""
+    frames = []
+    for path in sorted(output_root.glob("*/insurers/totalen.csv")):
+        earlier_round = path.parent.parent.name
+        if earlier_round >= round_id:
+            continue
+        frame = pl.read_csv(path.read_bytes().removeprefix(b"\xef\xbb\xbf"), separator=";", infer_schema=False)
+        frames.append(
+            frame.select(
+                pl.lit(earlier_round).alias("ronde"),
+                pl.col("uzovi"),
+                *[pl.col(c).cast(pl.Int64, strict=False) for c in COUNT_COLUMNS if c in frame.columns],
+            )
+        )
+    if not frames:
+        return pl.DataFrame(schema={"ronde": pl.Utf8, "uzovi": pl.Utf8, **dict.fromkeys(COUNT_COLUMNS, pl.Int64)})
+    return pl.concat(frames, how="diagonal_relaxed")
 
 
 def write_insurer_outputs(
-    con: duckdb.DuckDBPyConnection, insurers_dir: Path, threshold: int, round_id: str
+    con: duckdb.DuckDBPyConnection,
+    insurers_dir: Path,
+    threshold: int,
+    round_id: str,
+    *,
+    reference_date: str,
+    norms_weeks: Mapping[str, Mapping[str, int]],
 ) -> list[Path]:
-    """Write national and per-UZOVI tables (CSV, Parquet, .xlsx; HTML for national) and totals.
+    """Write national and per-UZOVI tables (CSV, Parquet, .xlsx, HTML report) and totals.
 
-    Returns the paths written. Only suppressed aggregates are written.
+    Returns the paths written. Only suppressed aggregates are written. Earlier rounds beside
+    this one (``insurers_dir/../../<round>/insurers/totalen.csv``) give the trend charts.
     """
     written: list[Path] = []
     totals_rows = []
+    history = earlier_totals(insurers_dir.parent.parent, round_id)
     for uzovi in [None, *insurer_codes(con)]:
         table, totals = suppressed_tables(con, threshold, uzovi)
         name = "national" if uzovi is None else uzovi
@@ -62,8 +71,22 @@ def write_insurer_outputs(
             f"{name}.parquet": parquet_bytes(table),
             f"{name}.xlsx": insurer_workbook(table, totals, threshold, round_id),
         }
-        if uzovi is None:
-            outputs[f"{name}.html"] = _html_table(f"Wachtlijsten {round_id}: landelijk", table, totals, threshold)
+        scope = "Alle verzekerden." if uzovi is None else f"Alleen verzekerden van UZOVI {uzovi}."
+        context = ReportContext(
+            title=f"Dubbel wachtenden, ronde {round_id}: " + ("landelijk" if uzovi is None else f"UZOVI {uzovi}"),
+            scope=scope,
+            round_id=round_id,
+            reference_date=reference_date,
+            threshold=threshold,
+            norms_weeks=norms_weeks,
+        )
+        scope_history = history_frame(
+            [
+                *history.filter(pl.col("uzovi") == (uzovi or "alle")).drop("uzovi").to_dicts(),
+                {"ronde": round_id, **totals.drop("agb_code").row(0, named=True)},
+            ]
+        )
+        outputs[f"{name}.html"] = insurer_report_html(context, table, totals, scope_history)
         for file_name, data in outputs.items():
             write_atomic(insurers_dir / file_name, data)
             written.append(insurers_dir / file_name)

@@ -1,0 +1,412 @@
+"""The insurer report as one self-contained HTML page in Dutch: headline figures, charts as
+inline SVG, a sortable and filterable provider table, definitions and trends.
+
+Everything is inline and a Content-Security-Policy forbids any fetch, so the page opens on a
+locked-down machine without a network request. Suppressed cells read ``<threshold``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from reports.disclosure import COUNT_COLUMNS
+from reports.spreadsheets import DEFINITIONS_NL
+
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+HEADLINES_NL: tuple[tuple[str, str], ...] = (
+    ("wachtenden", "Wachtenden"),
+    ("unieke_personen", "Unieke personen"),
+    ("dubbel_wachtenden", "Dubbel wachtenden"),
+    ("interne_dubbelingen", "Interne dubbelingen"),
+    ("boven_norm", "Boven de norm"),
+    ("boven_norm_geschoond", "Boven de norm, geschoond"),
+)
+
+PHASES_NL = {"aanmelding": "aanmeldwachttijd", "intake": "intake", "behandeling": "behandelwachttijd"}
+
+TREND_COLOURS = {"wachtenden": "#1f5f99", "dubbel_wachtenden": "#d9822b", "boven_norm": "#7a3e9d"}
+WAITERS_COLOUR = "#9cc3e6"
+DOUBLES_COLOUR = "#d9822b"
+TOP_PROVIDERS = 25
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What the page says about its round: scope, dates, norms and the suppression threshold."""
+
+    title: str
+    scope: str
+    round_id: str
+    reference_date: str
+    threshold: int
+    norms_weeks: Mapping[str, Mapping[str, int]]
+
+
+def dutch_number(value: int | float | None, threshold: int, decimals: int = 0) -> str:
+    """Return ``value`` with Dutch separators (12.345; 12,3), or ``<threshold`` for a suppressed value."""
+    if value is None:
+        return f"<{threshold}"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def share(part: int | None, whole: int | None) -> float | None:
+    """Return part/whole in percent, or None when either is suppressed or whole is 0.
+
+    A share is only published when both counts are: from a share and one count the other
+    could be recomputed.
+    """
+    if part is None or whole is None or whole == 0:
+        return None
+    return 100.0 * part / whole
+
+
+def _nice_ticks(maximum: float, count: int = 5) -> list[float]:
+    if maximum <= 0:
+        return [0.0, 1.0]
+    raw = maximum / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    return [i * step for i in range(math.ceil(maximum / step) + 1)]
+
+
+def _svg(width: int, height: int, label: str, body: str) -> str:
+    return (
+        f'<svg class="chart" role="img" aria-label="{html.escape(label)}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
+    )
+
+
+def bar_chart(table: pl.DataFrame, threshold: int) -> str:
+    """Return an SVG of waiters against double waiters for the largest providers (by waiters)."""
+    rows = (
+        table.select("agb_code", "wachtenden", "dubbel_wachtenden")
+        .sort(pl.col("wachtenden").fill_null(0), "agb_code", descending=[True, False])
+        .head(TOP_PROVIDERS)
+        .rows()
+    )
+    if not rows:
+        return "<p>Geen aanbieders.</p>"
+    row_height, left, right, top = 22, 90, 150, 30
+    width = 760
+    plot = width - left - right
+    height = top + row_height * len(rows) + 30
+    maximum = max((w or 0) for _, w, _ in rows) or 1
+    ticks = _nice_ticks(maximum)
+    scale = plot / ticks[-1]
+    parts = [
+        f'<rect x="{left}" y="6" width="12" height="12" fill="{WAITERS_COLOUR}"/>'
+        f'<text x="{left + 16}" y="16">wachtenden</text>'
+        f'<rect x="{left + 120}" y="6" width="12" height="12" fill="{DOUBLES_COLOUR}"/>'
+        f'<text x="{left + 136}" y="16">dubbel wachtenden</text>'
+    ]
+    for tick in ticks:
+        x = left + tick * scale
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 26}" stroke="#ddd"/>'
+            f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle" class="tick">'
+            f"{dutch_number(tick, threshold)}</text>"
+        )
+    for index, (agb, waiters, doubles) in enumerate(rows):
+        y = top + index * row_height
+        label = f"{agb}: {dutch_number(waiters, threshold)} wachtenden, {dutch_number(doubles, threshold)} dubbel"
+        parts.append(f'<g><title>{html.escape(label)}</title><text x="{left - 6}" y="{y + 15}" text-anchor="end">'
+                     f"{html.escape(agb)}</text>")  # fmt: skip
+        if waiters is not None:
+            parts.append(f'<rect x="{left}" y="{y + 3}" width="{waiters * scale:.1f}" height="16" '
+                         f'fill="{WAITERS_COLOUR}"/>')  # fmt: skip
+        if doubles is not None:
+            parts.append(f'<rect x="{left}" y="{y + 7}" width="{doubles * scale:.1f}" height="8" '
+                         f'fill="{DOUBLES_COLOUR}"/>')  # fmt: skip
+        end = left + (waiters or 0) * scale + 6
+        parts.append(f'<text x="{end:.1f}" y="{y + 15}" class="value">{html.escape(dutch_number(waiters, threshold))}'
+                     f" / {html.escape(dutch_number(doubles, threshold))}</text></g>")  # fmt: skip
+    return _svg(width, height, "Wachtenden en dubbel wachtenden per aanbieder", "".join(parts))
+
+
+def scatter_chart(table: pl.DataFrame, threshold: int) -> tuple[str, int]:
+    """Return (SVG with one dot per provider at (waiters, double waiters), providers left out
+    because a count is suppressed)."""
+    shown = table.filter(pl.col("wachtenden").is_not_null() & pl.col("dubbel_wachtenden").is_not_null())
+    left_out = table.height - shown.height
+    width, height, left, bottom, top, right = 760, 340, 60, 40, 16, 20
+    x_ticks = _nice_ticks(max(shown["wachtenden"].max() or 1, 1))  # type: ignore[arg-type]
+    y_ticks = _nice_ticks(max(shown["dubbel_wachtenden"].max() or 1, 1))  # type: ignore[arg-type]
+    plot_w, plot_h = width - left - right, height - top - bottom
+    parts = []
+    for tick in x_ticks:
+        x = left + tick / x_ticks[-1] * plot_w
+        parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="#eee"/>'
+                     f'<text x="{x:.1f}" y="{height - 22}" text-anchor="middle" class="tick">'
+                     f"{dutch_number(tick, threshold)}</text>")  # fmt: skip
+    for tick in y_ticks:
+        y = top + plot_h - tick / y_ticks[-1] * plot_h
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#eee"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">'
+                     f"{dutch_number(tick, threshold)}</text>")  # fmt: skip
+    parts.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 4}" text-anchor="middle">wachtenden</text>'
+                 f'<text x="14" y="{top + plot_h / 2:.0f}" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {top + plot_h / 2:.0f})">dubbel wachtenden</text>')  # fmt: skip
+    for agb, waiters, doubles in shown.select("agb_code", "wachtenden", "dubbel_wachtenden").rows():
+        x = left + waiters / x_ticks[-1] * plot_w
+        y = top + plot_h - doubles / y_ticks[-1] * plot_h
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{DOUBLES_COLOUR}" fill-opacity="0.7">'
+                     f"<title>{html.escape(agb)}: {dutch_number(waiters, threshold)} wachtenden, "
+                     f"{dutch_number(doubles, threshold)} dubbel</title></circle>")  # fmt: skip
+    label = "Per aanbieder: dubbel wachtenden tegen wachtenden"
+    return _svg(width, height, label, "".join(parts)), left_out
+
+
+def trend_chart(history: pl.DataFrame, threshold: int) -> str:
+    """Return an SVG line chart of waiters, double waiters and over-the-norm entries per round."""
+    rounds = history["ronde"].to_list()
+    width, height, left, right, top, bottom = 760, 280, 70, 150, 16, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    maximum = max((v for column in TREND_COLOURS for v in history[column].to_list() if v is not None), default=1)
+    ticks = _nice_ticks(max(maximum, 1))
+    step = plot_w / max(len(rounds) - 1, 1)
+    parts = []
+    for tick in ticks:
+        y = top + plot_h - tick / ticks[-1] * plot_h
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#eee"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">'
+                     f"{dutch_number(tick, threshold)}</text>")  # fmt: skip
+    for index, round_id in enumerate(rounds):
+        parts.append(f'<text x="{left + index * step:.1f}" y="{height - 18}" text-anchor="middle" class="tick">'
+                     f"{html.escape(str(round_id))}</text>")  # fmt: skip
+    for line, (column, colour) in enumerate(TREND_COLOURS.items()):
+        points = [
+            (left + index * step, top + plot_h - value / ticks[-1] * plot_h, value)
+            for index, value in enumerate(history[column].to_list())
+            if value is not None
+        ]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for x, y, value in points:
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{column}: '
+                         f"{dutch_number(value, threshold)}</title></circle>")  # fmt: skip
+        legend_y = top + 14 + line * 18
+        parts.append(f'<rect x="{left + plot_w + 12}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{left + plot_w + 28}" y="{legend_y}">{column.replace("_", " ")}</text>')  # fmt: skip
+    return _svg(width, height, "Verloop over de rondes", "".join(parts))
+
+
+DISPLAY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("agb_code", "AGB-code"),
+    ("wachtenden", "Wachtenden"),
+    ("unieke_personen", "Unieke personen"),
+    ("dubbel_wachtenden", "Dubbel wachtenden"),
+    ("aandeel_dubbel", "% dubbel"),
+    ("interne_dubbelingen", "Interne dubbelingen"),
+    ("boven_norm", "Boven norm"),
+    ("aandeel_boven_norm", "% boven norm"),
+    ("boven_norm_geschoond", "Boven norm, geschoond"),
+)
+
+
+def _row_values(row: Mapping[str, object]) -> dict[str, object]:
+    values = dict(row)
+    values["aandeel_dubbel"] = share(row["dubbel_wachtenden"], row["unieke_personen"])  # type: ignore[arg-type]
+    values["aandeel_boven_norm"] = share(row["boven_norm"], row["wachtenden"])  # type: ignore[arg-type]
+    return values
+
+
+def _cell(column: str, value: object, threshold: int) -> str:
+    if column == "agb_code":
+        return f"<td>{html.escape(str(value))}</td>"
+    if value is None:
+        return f'<td class="num suppressed" data-v="-1" title="onderdrukt: 1 tot {threshold}">&lt;{threshold}</td>'
+    decimals = 1 if column.startswith("aandeel") else 0
+    text = dutch_number(value, threshold, decimals) + (" %" if decimals else "")  # type: ignore[arg-type]
+    return f'<td class="num" data-v="{value}">{html.escape(text)}</td>'
+
+
+def provider_table(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) -> str:
+    """Return the sortable, filterable HTML table of providers with a totals row in the footer."""
+    header = "".join(
+        f'<th scope="col" data-col="{i}" aria-sort="none"><button type="button">{html.escape(title)}</button></th>'
+        for i, (_, title) in enumerate(DISPLAY_COLUMNS)
+    )
+    body = "".join(
+        "<tr>" + "".join(_cell(c, _row_values(row)[c], threshold) for c, _ in DISPLAY_COLUMNS) + "</tr>"
+        for row in table.iter_rows(named=True)
+    )
+    footer = "".join(
+        "<tr>" + "".join(_cell(c, _row_values(row)[c], threshold) for c, _ in DISPLAY_COLUMNS) + "</tr>"
+        for row in totals.with_columns(pl.lit("totaal").alias("agb_code")).iter_rows(named=True)
+    )
+    return (
+        '<label for="filter">Zoek op AGB-code: </label><input id="filter" type="search" autocomplete="off"> '
+        '<span id="shown"></span>'
+        f'<table id="providers"><thead><tr>{header}</tr></thead><tbody>{body}</tbody>'
+        f"<tfoot>{footer}</tfoot></table>"
+    )
+
+
+TABLE_SCRIPT = """
+(function () {
+  var table = document.getElementById('providers');
+  var body = table.tBodies[0];
+  var filter = document.getElementById('filter');
+  var shown = document.getElementById('shown');
+  function key(row, col) {
+    var cell = row.cells[col];
+    return cell.hasAttribute('data-v') ? parseFloat(cell.getAttribute('data-v')) : cell.textContent;
+  }
+  function count() {
+    var visible = 0;
+    for (var i = 0; i < body.rows.length; i++) { if (!body.rows[i].hidden) { visible++; } }
+    shown.textContent = visible + ' van ' + body.rows.length + ' aanbieders';
+  }
+  table.querySelectorAll('thead th').forEach(function (th) {
+    th.querySelector('button').addEventListener('click', function () {
+      var col = parseInt(th.getAttribute('data-col'), 10);
+      var ascending = th.getAttribute('aria-sort') !== 'ascending';
+      table.querySelectorAll('thead th').forEach(function (other) { other.setAttribute('aria-sort', 'none'); });
+      th.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = key(a, col), y = key(b, col);
+        var order = (typeof x === 'number') ? x - y : String(x).localeCompare(String(y));
+        return ascending ? order : -order;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+  filter.addEventListener('input', function () {
+    var needle = filter.value.trim();
+    for (var i = 0; i < body.rows.length; i++) {
+      body.rows[i].hidden = needle !== '' && body.rows[i].cells[0].textContent.indexOf(needle) === -1;
+    }
+    count();
+  });
+  count();
+})();
+"""
+
+STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1b1b1b;background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:1.5em}
+h1{margin:.2em 0}h2{margin-top:1.6em;border-bottom:2px solid #1f5f99;padding-bottom:.2em}
+.meta{color:#555}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:.8em;margin:1em 0}
+.card{background:#fff;border-radius:6px;padding:.8em 1em;box-shadow:0 1px 2px rgba(0,0,0,.12)}
+.card .label{font-size:.85em;color:#555}.card .value{font-size:1.7em;font-weight:600}
+.card .sub{font-size:.85em;color:#555}
+.chart{max-width:100%;height:auto;background:#fff;border-radius:6px;font-size:12px}
+.chart .tick{fill:#666;font-size:11px}
+table{border-collapse:collapse;background:#fff;width:100%;margin-top:.6em;font-size:.92em}
+th,td{padding:4px 8px;border-bottom:1px solid #e3e3e3}
+th button{font:inherit;font-weight:600;background:none;border:0;cursor:pointer;padding:0;text-align:left}
+th[aria-sort=ascending] button::after{content:' \\25B2'}th[aria-sort=descending] button::after{content:' \\25BC'}
+thead th{position:sticky;top:0;background:#e8eef6}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.suppressed{color:#777;font-style:italic}
+tfoot td{font-weight:700;border-top:2px solid #999}
+dl dt{font-weight:600;margin-top:.5em}dl dd{margin-left:1.2em}
+.note{background:#fff8e1;border-left:4px solid #e0a800;padding:.6em 1em}
+@media print{thead th{position:static}input,label[for=filter]{display:none}}
+"""
+
+
+def _headline_cards(totals: pl.DataFrame, threshold: int) -> str:
+    row = totals.row(0, named=True) if totals.height else dict.fromkeys(COUNT_COLUMNS)
+    cards = []
+    for column, label in HEADLINES_NL:
+        sub = ""
+        if column == "boven_norm":
+            sub = f"{dutch_number(share(row['boven_norm'], row['wachtenden']), threshold, 1)} % van de wachtenden"
+        elif column == "boven_norm_geschoond":
+            pct = share(row["boven_norm_geschoond"], row["wachtenden"])
+            sub = f"{dutch_number(pct, threshold, 1)} % van de wachtenden"
+        elif column == "dubbel_wachtenden":
+            pct = share(row["dubbel_wachtenden"], row["unieke_personen"])
+            sub = f"{dutch_number(pct, threshold, 1)} % van de personen"
+        cards.append(
+            f'<div class="card" data-column="{column}"><div class="label">{label}</div>'
+            f'<div class="value">{html.escape(dutch_number(row[column], threshold))}</div>'
+            f'<div class="sub">{html.escape(sub)}</div></div>'
+        )
+    return '<div class="cards">' + "".join(cards) + "</div>"
+
+
+def _norms_list(norms_weeks: Mapping[str, Mapping[str, int]]) -> str:
+    items = "".join(
+        f"<li>{html.escape(sector)}, {html.escape(PHASES_NL.get(phase, phase))}: {weeks} weken</li>"
+        for sector, phases in sorted(norms_weeks.items())
+        for phase, weeks in phases.items()
+    )
+    return f"<ul>{items}</ul>"
+
+
+def insurer_report_html(
+    context: ReportContext, table: pl.DataFrame, totals: pl.DataFrame, history: pl.DataFrame | None = None
+) -> bytes:
+    """Return the Dutch insurer report for one scope (national or one UZOVI) as HTML bytes.
+
+    ``table`` and ``totals`` are the suppressed tables (null = suppressed); ``history`` has one
+    row per round (column ``ronde`` and the count columns) and gives the trend chart when it
+    holds more than one round.
+    """
+    threshold = context.threshold
+    scatter, left_out = scatter_chart(table, threshold)
+    trend = (
+        trend_chart(history, threshold)
+        if history is not None and history.height > 1
+        else "<p>Nog geen eerdere rondes: het verloop verschijnt vanaf de tweede ronde.</p>"
+    )
+    left_out_note = f" {left_out} aanbieder(s) met een onderdrukt aantal staan niet in deze grafiek." * bool(left_out)
+    definitions = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>" for term, text in DEFINITIONS_NL)
+    title = html.escape(context.title)
+    page = f"""<!doctype html>
+<html lang="nl"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{title}</title><style>{STYLE}</style></head>
+<body><main>
+<h1>{title}</h1>
+<p class="meta">Ronde <strong>{html.escape(context.round_id)}</strong>, peildatum
+<strong>{html.escape(context.reference_date)}</strong>. {html.escape(context.scope)}</p>
+<p class="note">Dit rapport bevat alleen aantallen per aanbieder, nooit gegevens over personen.
+Aantallen van 1 tot {threshold} zijn onderdrukt en staan er als <strong>&lt;{threshold}</strong>;
+waar zo'n aantal uit een totaal of uit andere cellen terug te rekenen zou zijn, is ook een tweede
+cel onderdrukt. Een 0 is een echte nul.</p>
+<h2>Kerncijfers</h2>
+{_headline_cards(totals, threshold)}
+<h2>Wachtenden en dubbel wachtenden per aanbieder</h2>
+<p>De {min(TOP_PROVIDERS, table.height)} aanbieders met de meeste wachtenden; alle aanbieders staan in de
+tabel hieronder.</p>
+{bar_chart(table, threshold)}
+<h2>Dubbel wachtenden tegen wachtenden</h2>
+<p>Elke stip is een aanbieder.{left_out_note}</p>
+{scatter}
+<h2>Verloop</h2>
+{trend}
+<h2>Aanbieders</h2>
+<p>Klik op een kolomkop om te sorteren. Een aandeel (%) staat er alleen als beide aantallen
+gepubliceerd zijn.</p>
+{provider_table(table, totals, threshold)}
+<h2>Begrippen</h2>
+<dl>{definitions}<dt>&lt;{threshold}</dt><dd>Onderdrukt aantal: tussen 1 en {threshold - 1}, of onderdrukt
+omdat het anders uit een totaal terug te rekenen is.</dd></dl>
+<h2>Gebruikte normen (Treeknormen)</h2>
+<p>Een inschrijving telt als boven de norm als de wachttijd op de peildatum langer is dan:</p>
+{_norms_list(context.norms_weeks)}
+</main>
+<script>{TABLE_SCRIPT}</script>
+</body></html>
+"""
+    return page.encode("utf-8")
+
+
+def history_frame(rows: Sequence[Mapping[str, object]]) -> pl.DataFrame:
+    """Return rows of (ronde, count columns) as a frame sorted by round, for ``trend_chart``."""
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {"ronde": pl.Utf8, **dict.fromkeys(COUNT_COLUMNS, pl.Int64)}
+    return pl.DataFrame(list(rows), schema=schema).sort("ronde")
