@@ -1,9 +1,13 @@
+import base64
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +89,78 @@ def exact_round(tmp_path_factory: pytest.TempPathFactory) -> RoundRun:
 def dirty_round(tmp_path_factory: pytest.TempPathFactory) -> RoundRun:
     """A round with missing and invalid BSNs, bad rows and bad files."""
     return run_generated(tmp_path_factory.mktemp("dirty"), RoundSpec(entries=3000, seed=11))
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@dataclass
+class Browser:
+    """A headless Chromium that opens local HTML files and reports what the page did."""
+
+    driver: Any
+
+    def open(self, page: Path) -> None:
+        """Load ``page``; one retry, as Chromium's renderer now and then misses the first message."""
+        from selenium.common.exceptions import TimeoutException
+
+        for attempt in range(2):
+            self.driver.get_log("browser")
+            self.driver.get_log("performance")
+            try:
+                self.driver.get(page.resolve().as_uri())
+                return
+            except TimeoutException:
+                if attempt:
+                    raise
+
+    def console_errors(self) -> list[str]:
+        """Return the console messages of level SEVERE since the page was opened."""
+        return [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+    def requested_urls(self) -> list[str]:
+        """Return every URL the page asked for since it was opened (from the DevTools log)."""
+        urls = []
+        for entry in self.driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            if message["method"] == "Network.requestWillBeSent":
+                urls.append(message["params"]["request"]["url"])
+        return urls
+
+    def screenshot(self, name: str) -> Path:
+        """Save a full-page PNG under test-artifacts/ and return its path."""
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium through chromedriver (Debian packages). Skipped when they are not
+    installed, unless WACHTLIJST_REQUIRE_BROWSER=1 (set by .ci/run), which makes it fail."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        if os.environ.get("WACHTLIJST_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium and chromedriver are required (apt-get install chromium chromium-driver)")
+        pytest.skip("chromium/chromedriver not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--window-size=1200,900",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield Browser(driver)
+    finally:
+        driver.quit()
