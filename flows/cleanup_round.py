@@ -17,6 +17,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows import progress
 from flows.round_context import RoundContext
 from hashing.keys import load_key
 from ingest.inventory import InputFile, expired_inputs, inventory
@@ -29,6 +30,12 @@ from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, 
 from reports.quality import quality_table
 from reports.summary import summary_html
 
+STAGE_READ = "reading + pseudonymising files"
+STAGE_LINK = "linking"
+STAGE_INSURERS = "writing insurer reports"
+STAGE_DELIVER = "encrypting provider packages"
+STAGE_SUMMARY = "writing summary"
+
 
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
 def list_inputs(input_dir: str) -> list[InputFile]:
@@ -40,6 +47,7 @@ def list_inputs(input_dir: str) -> list[InputFile]:
 def stage_file(input_file: InputFile, context: RoundContext) -> FileReport:
     """Read, validate and pseudonymise one file; return its report (counts only)."""
     if input_file.duplicate_of is not None:
+        progress.advance(STAGE_READ)
         return FileReport(
             file=input_file.path.name,
             sha256=input_file.sha256,
@@ -49,7 +57,7 @@ def stage_file(input_file: InputFile, context: RoundContext) -> FileReport:
             detail=f"same content as {input_file.duplicate_of}",
         )
     settings = context.settings()
-    return stage_extract(
+    report = stage_extract(
         input_file.path,
         input_file.sha256,
         aliases=settings.merged_aliases(),
@@ -58,6 +66,8 @@ def stage_file(input_file: InputFile, context: RoundContext) -> FileReport:
         staging_dir=context.staging_dir,
         csv_encoding=settings.csv_encoding,
     )
+    progress.advance(STAGE_READ)
+    return report
 
 
 @task(persist_result=False, cache_policy=NO_CACHE)
@@ -135,6 +145,7 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
         settings.paths.recipients,
         context.round_id,
         AuditLog(context.audit_path),
+        on_provider_done=lambda _: progress.advance(STAGE_DELIVER),
     )
     return result, int(rejected["agb_code"].is_null().sum())
 
@@ -219,7 +230,9 @@ def cleanup_round(
     inputs = list_inputs(str(context.input_dir))
     for item in inputs:
         audit.append("file_received", object=item.path.name, sha256=item.sha256, size=item.size, round=round_id)
-    reports = list(stage_file.map(inputs, context=context).result())
+    timings: dict[str, float] = {}
+    with progress.stage(STAGE_READ, total=len(inputs), timings=timings):
+        reports = list(stage_file.map(inputs, context=context).result())
     settings = context.settings()
     if settings.replace_earlier_deliveries:
         modified = {item.path.name: item.path.stat().st_mtime for item in inputs}
@@ -232,11 +245,17 @@ def cleanup_round(
             logger.warning("file %s rejected: %s", report.file, report.reason)
     if not any(r.status == "accepted" for r in reports):
         raise RuntimeError("no usable input file in this round")
-    totals, linkage = link_entries(context, reports)
-    write_insurer_reports(context)
-    delivery, unrouted = deliver_provider_files(context, reports)
-    summary = context.summary(reports, totals, linkage, delivery, unrouted, key_id, time.perf_counter() - started)
-    write_summary(context, summary)
+    with progress.stage(STAGE_LINK, timings=timings):
+        totals, linkage = link_entries(context, reports)
+    with progress.stage(STAGE_INSURERS, timings=timings):
+        write_insurer_reports(context)
+    with progress.stage(STAGE_DELIVER, total=totals["providers"], timings=timings):
+        delivery, unrouted = deliver_provider_files(context, reports)
+    with progress.stage(STAGE_SUMMARY):
+        summary = context.summary(
+            reports, totals, linkage, delivery, unrouted, key_id, time.perf_counter() - started, timings
+        )
+        write_summary(context, summary)
     audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])
     removed = remove_expired_inputs(context, inputs)
     if removed:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -63,8 +64,13 @@ def run_round(
     config_file: Path | None,
     recipients: Path | None,
     reference_date: dt.date | None,
+    show_progress: bool = True,
 ) -> dict[str, Any]:
-    """Validate everything a round needs, then run the Prefect flow; return its summary."""
+    """Validate everything a round needs, then run the Prefect flow; return its summary.
+
+    Progress bars go to standard error when ``show_progress``; Prefect's own console lines
+    are limited to warnings unless ``--verbose``.
+    """
     from flows.round_context import ROUND_ID_PATTERN, work_dir_for
     from hashing.keys import KeyError_, load_key
 
@@ -87,19 +93,26 @@ def run_round(
         fail(f"input folder {input_dir} holds no files", EXIT_INPUT)
     output_dir.mkdir(parents=True, exist_ok=True)
     prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
+    if not VERBOSE["on"]:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING" if show_progress else "ERROR")
+    from flows import progress
     from flows.cleanup_round import cleanup_round
 
-    try:
-        return cleanup_round(
-            input_dir=str(input_dir.resolve()),
-            output_dir=str(output_dir.resolve()),
-            round_id=round_id,
-            key_file=str(key_file.resolve()) if key_file else None,
-            config_file=str(config_file.resolve()) if config_file else None,
-            reference_date=reference_date.isoformat() if reference_date else None,
-        )
-    except Exception as error:  # the message may come from a library; only its type is shown
-        fail(f"the round failed ({type(error).__name__}); see the Prefect log above", EXIT_ROUND_FAILED)
+    with progress.RichProgress(console) if show_progress else nullcontext() as sink:
+        progress.attach(sink)
+        try:
+            return cleanup_round(
+                input_dir=str(input_dir.resolve()),
+                output_dir=str(output_dir.resolve()),
+                round_id=round_id,
+                key_file=str(key_file.resolve()) if key_file else None,
+                config_file=str(config_file.resolve()) if config_file else None,
+                reference_date=reference_date.isoformat() if reference_date else None,
+            )
+        except Exception as error:  # the message may come from a library; only its type is shown
+            fail(f"the round failed ({type(error).__name__}); run with --verbose for details", EXIT_ROUND_FAILED)
+        finally:
+            progress.attach(None)
 
 
 def print_summary(summary: dict[str, Any], round_dir: Path) -> None:
@@ -151,7 +164,10 @@ def run(
         str | None,
         typer.Option("--reference-date", help="Peildatum YYYY-MM-DD (default: config, else the round id, else today)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only the run summary, as JSON, on standard output.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary table: errors only.")] = False,
 ) -> None:
     """Run one cleanup round over a folder of provider extracts."""
     if key_file is None and not os.environ.get("WACHTLIJST_KEY"):
@@ -168,10 +184,11 @@ def run(
         config_file=config,
         recipients=recipients,
         reference_date=peildatum,
+        show_progress=not (quiet or as_json),
     )
     if as_json:
-        out.print_json(json.dumps(summary))
-    else:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    elif not quiet:
         print_summary(summary, output_dir / round_id)
 
 

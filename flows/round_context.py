@@ -107,6 +107,7 @@ class RoundContext:
         unrouted: int,
         key_id: str,
         duration_s: float,
+        stage_seconds: dict[str, float] | None = None,
     ) -> dict[str, Any]:
         """Return the run summary of this round."""
         settings = self.settings()
@@ -126,4 +127,5 @@ class RoundContext:
                 "linkage": settings.linkage.model_dump(),
             },
             duration_s=duration_s,
+            stage_seconds=stage_seconds or {},
         )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from ingest.columns import ROW_REASONS_NL
 from linkage.store import contact_rows, query_frame
@@ -94,50 +95,68 @@ def provider_packages(
     return packages
 
 
+def _recipient_key(
+    provider: str, recipients_dir: Path | None, pins: Mapping[str, str] | None
+) -> tuple[X25519PublicKey | None, tuple[str, str]]:
+    """Return (the provider's usable, pinned public key, ("", "")) or (None, (reason, reason code))."""
+    key_path = recipients_dir / f"{provider}.pub" if recipients_dir else None
+    if key_path is None or not key_path.is_file():
+        return None, ("no public key in the recipients folder", "no_public_key")
+    try:
+        public_key = load_public_key(key_path)
+    except DeliveryError:
+        return None, ("public key is not a usable X25519 key", "bad_public_key")
+    if pins is not None and pins.get(provider) != public_key_fingerprint(public_key):
+        if provider in pins:
+            return None, ("public key differs from its pin", "key_changed")
+        return None, ("public key not pinned", "key_not_pinned")
+    return public_key, ("", "")
+
+
+def _encrypt_and_write(
+    files: Mapping[str, bytes], public_key: X25519PublicKey, folder: Path, round_id: str, audit: AuditLog
+) -> list[str]:
+    """Encrypt each file to ``public_key``, write it to ``folder``; return the file names."""
+    provider = folder.name
+    for file_name, plaintext in sorted(files.items()):
+        blob = encrypt_for(plaintext, public_key, recipient=provider, round_id=round_id, file_name=file_name)
+        write_atomic(folder / file_name, blob)
+        audit.append(
+            "file_delivered",
+            recipient=provider,
+            object=f"providers/{provider}/{file_name}",
+            sha256=sha256_bytes(blob),
+            round=round_id,
+        )
+    return sorted(files)
+
+
 def deliver_packages(
     packages: Mapping[str, Mapping[str, bytes]],
     providers_dir: Path,
     recipients_dir: Path | None,
     round_id: str,
     audit: AuditLog,
+    on_provider_done: Callable[[str], None] | None = None,
 ) -> DeliveryResult:
     """Encrypt each provider's files to ``<recipients_dir>/<agb>.pub`` and write them.
 
     A provider without a usable public key gets nothing written; it is returned as
     undelivered with the reason. When the folder has a ``registry.json``, a key whose
     fingerprint is not pinned there, or differs from its pin, fails closed the same way.
-    Each written file is logged with its hash and recipient.
+    Each written file is logged with its hash and recipient. ``on_provider_done`` is called
+    with each provider's code once it is handled, delivered or not.
     """
     delivered: dict[str, list[str]] = {}
     undelivered: dict[str, str] = {}
     pins = load_registry(recipients_dir) if recipients_dir else None
     for provider, files in sorted(packages.items()):
-        key_path = recipients_dir / f"{provider}.pub" if recipients_dir else None
-        if key_path is None or not key_path.is_file():
-            undelivered[provider] = "no public key in the recipients folder"
-            audit.append("delivery_skipped", recipient=provider, reason="no_public_key")
-            continue
-        try:
-            public_key = load_public_key(key_path)
-        except DeliveryError:
-            undelivered[provider] = "public key is not a usable X25519 key"
-            audit.append("delivery_skipped", recipient=provider, reason="bad_public_key")
-            continue
-        if pins is not None and pins.get(provider) != public_key_fingerprint(public_key):
-            pinned = provider in pins
-            undelivered[provider] = "public key differs from its pin" if pinned else "public key not pinned"
-            audit.append("delivery_skipped", recipient=provider, reason="key_changed" if pinned else "key_not_pinned")
-            continue
-        for file_name, plaintext in sorted(files.items()):
-            blob = encrypt_for(plaintext, public_key, recipient=provider, round_id=round_id, file_name=file_name)
-            target = providers_dir / provider / file_name
-            write_atomic(target, blob)
-            audit.append(
-                "file_delivered",
-                recipient=provider,
-                object=f"providers/{provider}/{file_name}",
-                sha256=sha256_bytes(blob),
-                round=round_id,
-            )
-            delivered.setdefault(provider, []).append(file_name)
+        public_key, (reason, code) = _recipient_key(provider, recipients_dir, pins)
+        if public_key is None:
+            undelivered[provider] = reason
+            audit.append("delivery_skipped", recipient=provider, reason=code)
+        else:
+            delivered[provider] = _encrypt_and_write(files, public_key, providers_dir / provider, round_id, audit)
+        if on_provider_done is not None:
+            on_provider_done(provider)
     return DeliveryResult(delivered=delivered, undelivered=undelivered, recipients_pinned=pins is not None)

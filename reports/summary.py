@@ -23,6 +23,7 @@ def build_summary(
     unrouted_rejections: int,
     settings_used: Mapping[str, Any],
     duration_s: float,
+    stage_seconds: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Return ``run_summary.json`` as a dict: the spec's keys plus per-file details.
 
@@ -78,6 +79,7 @@ def build_summary(
         "undelivered": [{"agb_code": agb, "reason": reason} for agb, reason in sorted(delivery.undelivered.items())],
         "settings": dict(settings_used),
         "duration_s": round(duration_s, 3),
+        "stage_seconds": dict(stage_seconds or {}),
     }
 
 
@@ -116,6 +118,7 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
         ("Warnings (rows kept)", _table(("warning", "rows"), sorted(summary["rows"]["warnings"].items()))),
         ("Delivered", _table(("provider", "files"), [(k, ", ".join(v)) for k, v in summary["delivered"].items()])),
         ("Undelivered", _table(("provider", "reason"), [(u["agb_code"], u["reason"]) for u in summary["undelivered"]])),
+        ("Seconds per stage", _table(("stage", "seconds"), list(summary.get("stage_seconds", {}).items()))),
         ("Linkage: candidate pairs per blocking pass",
          _table(("pass", "pairs"), sorted(linkage.get("pairs_per_pass", {}).items()))),
         ("Linkage: seconds per step", _table(("step", "seconds"), sorted(linkage.get("seconds", {}).items()))),

@@ -176,3 +176,28 @@ def test_raw_extracts_are_deleted_after_a_successful_round_when_configured(exact
     deleted = [e for e in events if e["event"] == "input_deleted"]
     assert len(deleted) == len(list(exact_round.generated.input_dir.iterdir()))
     assert all(len(e["sha256"]) == 64 and e["retention_days"] == 0 for e in deleted)
+
+
+def test_progress_bars_and_closing_table(dirty_round: RoundRun):
+    for stage in ("reading + pseudonymising files", "linking", "writing insurer reports", "encrypting provider"):
+        assert stage in dirty_round.result.stderr
+    assert "files received / accepted / rejected" in dirty_round.result.stdout
+    assert "Traceback" not in dirty_round.result.stderr
+    assert "Finished in state" not in dirty_round.result.stderr  # Prefect's info lines only with --verbose
+
+
+def test_quiet_prints_nothing_and_json_prints_only_the_summary(exact_round: RoundRun, tmp_path: Path):
+    arguments = [
+        "run", "--input", exact_round.generated.input_dir, "--output", tmp_path / "out", "--round", "2026-11",
+        "--config", exact_round.generated.config_file, "--key-file", exact_round.key_file,
+    ]  # fmt: skip
+    quiet = cli(*arguments, "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == "" and quiet.stderr == ""
+    as_json = cli(*arguments, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    printed = json.loads(as_json.stdout)
+    written = json.loads((tmp_path / "out" / "2026-11" / "run_summary.json").read_text())
+    assert printed == written
+    assert printed["double_waiters"] == exact_round.generated.truth["totals"]["double_waiters"][0]
+    assert "reading + pseudonymising files" not in as_json.stderr
