@@ -313,20 +313,38 @@ def demo(
     )
     print_summary(summary, output / round_id)
     first = generated.providers[0]
+    opened = open_package_as_provider(output / round_id / "providers" / first, provider_keys / f"{first}.key",
+                                      folder / "provider_view" / first)  # fmt: skip
+    round_dir = output / round_id
     out.print(
         "\n".join(
             [
                 "",
-                f"insurer table:        {output / round_id / 'insurers' / 'national.csv'} (.xlsx, .html, per UZOVI)",
-                f"operator summary:     {output / round_id / 'run_summary.json'}",
-                f"audit log:            {output / 'audit.jsonl'}",
-                f"a provider's list:    {Path(sys.argv[0]).as_posix()} decrypt --key {provider_keys / first}.key "
-                f"{output / round_id / 'providers' / first / 'contactlijst.csv'}",
-                f"ground truth:         {generated.truth_dir}",
+                "open in a browser or Excel:",
+                f"  insurer report:       {round_dir / 'insurers' / 'national.html'} (+ .xlsx; one per UZOVI too)",
+                f"  operator summary:     {round_dir / 'run_summary.html'}",
+                f"  provider {first}:    {opened} (decrypted here as the provider would)",
+                f"audit log:              {output / 'audit.jsonl'}",
+                f"decrypt by hand:        {Path(sys.argv[0]).as_posix()} decrypt --key {provider_keys / first}.key "
+                f"{round_dir / 'providers' / first / 'contactlijst.csv'}",
+                f"ground truth:           {generated.truth_dir}",
                 "two providers have no key on purpose: see 'undelivered' in the summary",
             ]
         )
     )
+
+
+def open_package_as_provider(package: Path, private_key: Path, target: Path) -> Path:
+    """Decrypt every file of a provider's package into ``target`` (the demo plays the provider);
+    return ``target``."""
+    from reports.delivery import decrypt as decrypt_blob
+    from reports.delivery import load_private_key
+
+    key = load_private_key(private_key)
+    target.mkdir(parents=True, exist_ok=True)
+    for encrypted in sorted(package.iterdir()):
+        (target / encrypted.name).write_bytes(decrypt_blob(encrypted.read_bytes(), key, file_name=encrypted.name))
+    return target
 
 
 audit_app = typer.Typer(help="Check the append-only audit log.", no_args_is_help=True)
