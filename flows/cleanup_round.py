@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
-from flows.round_context import RoundContext
+from flows.round_context import RoundContext, RoundFailed
 from hashing.keys import load_key
 from ingest.inventory import InputFile, expired_inputs, inventory
 from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
@@ -244,7 +244,7 @@ def cleanup_round(
             )
             logger.warning("file %s rejected: %s", report.file, report.reason)
     if not any(r.status == "accepted" for r in reports):
-        raise RuntimeError("no usable input file in this round")
+        raise RoundFailed("no usable input file in this round; see the rejected files in the log")
     with progress.stage(STAGE_LINK, timings=timings):
         totals, linkage = link_entries(context, reports)
     with progress.stage(STAGE_INSURERS, timings=timings):
@@ -253,7 +253,7 @@ def cleanup_round(
         delivery, unrouted = deliver_provider_files(context, reports)
     with progress.stage(STAGE_SUMMARY):
         summary = context.summary(
-            reports, totals, linkage, delivery, unrouted, key_id, time.perf_counter() - started, timings
+            reports, totals, linkage, delivery, unrouted, linkage["key_id"], time.perf_counter() - started, timings
         )
         write_summary(context, summary)
     audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])

@@ -93,10 +93,12 @@ def run_round(
         fail(f"input folder {input_dir} holds no files", EXIT_INPUT)
     output_dir.mkdir(parents=True, exist_ok=True)
     prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
-    if not VERBOSE["on"]:
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING" if show_progress else "ERROR")
+    if not VERBOSE["on"]:  # the CLI prints its own lines; Prefect's (with tracebacks) only with --verbose
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     from flows import progress
     from flows.cleanup_round import cleanup_round
+    from flows.round_context import RoundFailed
+    from linkage.store import KeyVersionMismatch
 
     with progress.RichProgress(console) if show_progress else nullcontext() as sink:
         progress.attach(sink)
@@ -109,6 +111,8 @@ def run_round(
                 config_file=str(config_file.resolve()) if config_file else None,
                 reference_date=reference_date.isoformat() if reference_date else None,
             )
+        except (RoundFailed, KeyVersionMismatch) as error:  # our own messages, free of data values
+            fail(f"the round failed: {error}", EXIT_ROUND_FAILED)
         except Exception as error:  # the message may come from a library; only its type is shown
             fail(f"the round failed ({type(error).__name__}); run with --verbose for details", EXIT_ROUND_FAILED)
         finally:
@@ -193,17 +197,26 @@ def run(
 
 
 @keys_app.command("init")
-def keys_init(out_file: Annotated[Path, typer.Option("--out", help="Where to write the new key file.")]) -> None:
-    """Create a new pseudonymisation key file (32 random bytes, permissions 0600)."""
+def keys_init(
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the new key file.")],
+    purpose: Annotated[
+        str,
+        typer.Option(
+            help="pseudonymisation: the TTP's key; stage1: the providers' shared key for two-stage "
+            "pseudonymisation (never given to the TTP)."
+        ),
+    ] = "pseudonymisation",
+) -> None:
+    """Create a new key file (32 random bytes, permissions 0600)."""
     from hashing.keys import KeyError_, create_key_file
 
     if out_file.exists():
         fail(f"{out_file} already exists; a key is never overwritten", EXIT_KEY)
     try:
-        key = create_key_file(out_file)
+        key = create_key_file(out_file, purpose=purpose)
     except KeyError_ as error:
         fail(str(error), EXIT_KEY)
-    out.print(f"key {key.key_id} written to {out_file}")
+    out.print(f"{purpose} key {key.key_id} written to {out_file}")
 
 
 @keys_app.command("recipient")
@@ -243,6 +256,64 @@ def keys_pin(
         fail(str(error), EXIT_KEY)
     for agb, fingerprint in pins.items():
         out.print(f"{agb} {fingerprint}")
+
+
+@app.command()
+def prepseudonymise(
+    inputs: Annotated[list[Path], typer.Argument(help="Extract files, or folders of them.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the <name>.pre.parquet files to send.")],
+    key_file: Annotated[
+        Path | None, typer.Option("--key", envvar="WACHTLIJST_STAGE1_KEY_FILE", help="The shared stage-1 key file.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML with column_aliases for this EHR.")] = None,
+    reference_date: Annotated[
+        str | None, typer.Option("--reference-date", help="The round's peildatum YYYY-MM-DD (default: today).")
+    ] = None,
+) -> None:
+    """Provider side of two-stage pseudonymisation: validate each extract and replace BSN, names,
+    birth date and postcode by stage-1 pseudonyms, so that no plain identifier leaves the provider.
+
+    Send the .pre.parquet files to the TTP instead of the extracts. Exit 5 when a file could not
+    be used (the others are still written).
+    """
+    from hashing.keys import PURPOSE_STAGE_ONE, KeyError_, load_key
+    from ingest.prepseudonymised import prepseudonymise_extract
+    from ingest.read import ExtractRejected
+
+    try:
+        key = load_key(key_file, purpose=PURPOSE_STAGE_ONE)
+    except KeyError_ as error:
+        fail(str(error), EXIT_KEY)
+    try:
+        settings = load_settings(config)
+        aliases = settings.merged_aliases()
+    except SettingsError as error:
+        fail(str(error), EXIT_CONFIG)
+    try:
+        peildatum = dt.date.fromisoformat(reference_date) if reference_date else dt.date.today()
+    except ValueError:
+        fail(f"--reference-date {reference_date!r} is not a date YYYY-MM-DD", EXIT_USAGE)
+    files = sorted(f for item in inputs for f in ([item] if item.is_file() else item.rglob("*")) if f.is_file())
+    if not files:
+        fail("no extract files given", EXIT_INPUT)
+    failed = 0
+    for source in files:
+        target = out_dir / f"{source.stem}.pre.parquet"
+        try:
+            report = prepseudonymise_extract(
+                source, target, key=key, aliases=aliases, reference_date=peildatum, csv_encoding=settings.csv_encoding
+            )
+        except ExtractRejected as rejection:
+            failed += 1
+            console.print(f"[red]{source.name}: not usable ({rejection.reason}"
+                          + (f": {rejection.detail}" if rejection.detail else "") + ")[/]")  # fmt: skip
+            continue
+        out.print(
+            f"{source.name} -> {target}: {report.rows_received} rows, {report.rows_accepted} accepted, "
+            f"{report.rows_rejected} rejected (stage-1 key {report.stage_one_key_id})"
+        )
+    if failed:
+        fail(f"{failed} of {len(files)} file(s) could not be pre-pseudonymised", EXIT_INPUT)
 
 
 @app.command()

@@ -40,6 +40,10 @@ def work_dir_for(settings: Settings, output_dir: Path) -> Path:
     return settings.paths.work_dir or output_dir / "_ttp"
 
 
+class RoundFailed(Exception):
+    """The round could not complete; the message states why without any data value."""
+
+
 @dataclass(frozen=True)
 class RoundContext:
     """Paths and dates of one round. Holds no secret and no data, only locations."""

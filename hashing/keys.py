@@ -19,6 +19,10 @@ MIN_KEY_BYTES = 32
 KEY_FILE_FORMAT = "wachtlijst-key/1"
 HKDF_SALT = b"wachtlijst/pseudonym/v1"
 KEY_ID_LABEL = b"wachtlijst/key-id/v1"
+PURPOSE_TTP = "pseudonymisation"
+PURPOSE_STAGE_ONE = "stage1"
+"""A stage-1 key is held by the providers (two-stage pseudonymisation), never by the TTP."""
+KEY_PURPOSES: tuple[str, ...] = (PURPOSE_TTP, PURPOSE_STAGE_ONE)
 
 
 class KeyError_(Exception):
@@ -32,6 +36,8 @@ class PseudonymKey:
     key_id: str
     secret: bytes = field(repr=False)
     created: str = ""
+    purpose: str = PURPOSE_TTP
+    replaces: str = ""
 
     def subkey(self, purpose: str) -> bytes:
         """Return a 32-byte subkey for ``purpose`` derived with HKDF-SHA-256."""
@@ -48,24 +54,32 @@ def key_id_for(secret: bytes) -> str:
     return "k" + hmac.new(secret, KEY_ID_LABEL, hashlib.sha256).hexdigest()[:15]
 
 
-def create_key_file(path: Path, *, n_bytes: int = MIN_KEY_BYTES) -> PseudonymKey:
+def create_key_file(
+    path: Path, *, n_bytes: int = MIN_KEY_BYTES, purpose: str = PURPOSE_TTP, replaces: str = ""
+) -> PseudonymKey:
     """Write a new random key to ``path`` with permissions 0600 and return it.
 
-    Refuses to overwrite an existing file.
+    ``purpose`` is the TTP's key or a providers' stage-1 key; ``replaces`` the id of the key
+    this one rotates out. Refuses to overwrite an existing file.
     """
     if n_bytes < MIN_KEY_BYTES:
         raise KeyError_(f"a key needs at least {MIN_KEY_BYTES} bytes")
+    if purpose not in KEY_PURPOSES:
+        raise KeyError_(f"unknown key purpose {purpose!r}; use one of {', '.join(KEY_PURPOSES)}")
     secret = os.urandom(n_bytes)
     key = PseudonymKey(
         key_id=key_id_for(secret),
         secret=secret,
         created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        purpose=purpose,
+        replaces=replaces,
     )
     document = {
         "format": KEY_FILE_FORMAT,
         "key_id": key.key_id,
         "created": key.created,
-        "purpose": "pseudonymisation",
+        "purpose": purpose,
+        **({"replaces": replaces} if replaces else {}),
         "key": base64.b64encode(secret).decode(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,18 +105,35 @@ def parse_key_document(text: str, source: str) -> PseudonymKey:
         raise KeyError_(f"key in {source} is shorter than {MIN_KEY_BYTES} bytes")
     if key_id_for(secret) != stated_id:
         raise KeyError_(f"{source} is damaged: its key id does not match the key")
-    return PseudonymKey(key_id=stated_id, secret=secret, created=str(document.get("created", "")))
+    purpose = str(document.get("purpose", PURPOSE_TTP))
+    if purpose not in KEY_PURPOSES:
+        raise KeyError_(f"{source} has an unknown purpose {purpose!r}")
+    return PseudonymKey(
+        key_id=stated_id,
+        secret=secret,
+        created=str(document.get("created", "")),
+        purpose=purpose,
+        replaces=str(document.get("replaces", "")),
+    )
 
 
-def load_key(path: Path | None) -> PseudonymKey:
+def load_key(path: Path | None, purpose: str = PURPOSE_TTP) -> PseudonymKey:
     """Return the key from ``path``, or, without a path, from the environment variable
-    ``WACHTLIJST_KEY`` holding a key file's content (as a secrets manager injects it)."""
+    ``WACHTLIJST_KEY`` holding a key file's content (as a secrets manager injects it).
+
+    Refuses a key made for another purpose: the TTP never runs with a providers' stage-1 key,
+    and a provider never pre-pseudonymises with the TTP's key.
+    """
     if path is not None:
-        return load_key_file(path)
-    text = os.environ.get(KEY_ENVIRONMENT_VARIABLE)
-    if not text:
-        raise KeyError_(f"no key file given and {KEY_ENVIRONMENT_VARIABLE} is not set")
-    return parse_key_document(text, f"environment variable {KEY_ENVIRONMENT_VARIABLE}")
+        key = load_key_file(path)
+    else:
+        text = os.environ.get(KEY_ENVIRONMENT_VARIABLE)
+        if not text:
+            raise KeyError_(f"no key file given and {KEY_ENVIRONMENT_VARIABLE} is not set")
+        key = parse_key_document(text, f"environment variable {KEY_ENVIRONMENT_VARIABLE}")
+    if key.purpose != purpose:
+        raise KeyError_(f"key {key.key_id} is a {key.purpose} key, not a {purpose} key")
+    return key
 
 
 def load_key_file(path: Path) -> PseudonymKey:

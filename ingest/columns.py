@@ -109,5 +109,6 @@ FILE_REASONS: dict[str, str] = {
     "duplicate_content": "the same content was already delivered in this round",
     "superseded": "a newer file of the same provider replaces it (replace_earlier_deliveries)",
     "processing_failed": "the file was read but could not be processed (an internal error)",
+    "prepseudonymised_invalid": "a pre-pseudonymised file lacks columns, mixes stage-1 keys or breaks the format",
 }
 """Reason codes of files rejected whole."""

@@ -12,6 +12,7 @@ import polars as pl
 
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import pseudonymise_entries
+from ingest.prepseudonymised import PrepseudonymisedInvalid, is_prepseudonymised, read_prepseudonymised
 from ingest.read import ExtractRejected, read_extract
 from ingest.validate import REASON, validate_extract
 from reports.files import parquet_bytes, write_atomic
@@ -91,11 +92,14 @@ def stage_extract(
 ) -> FileReport:
     """Read, validate and pseudonymise one extract; write its staged parquet files.
 
+    A provider's pre-pseudonymised file (two-stage mode) gets the TTP's stage-2 key instead.
     Returns the file's report. Plain identifiers exist only inside this call: what is
     written holds pseudonyms, waiting data and the birth year. A file that cannot be used
     gives a rejected report and writes nothing.
     """
     size = path.stat().st_size
+    if is_prepseudonymised(path):
+        return _stage_prepseudonymised(path, sha256, size, key, staging_dir)
     try:
         raw = read_extract(path, aliases, csv_encoding=csv_encoding)
     except ExtractRejected as rejection:
@@ -112,9 +116,7 @@ def stage_extract(
     try:
         validated = validate_extract(raw.frame, reference_date)
         del raw
-        entries = pseudonymise_entries(validated.accepted, key).with_columns(
-            pl.lit(path.name).alias("source_file"), pl.lit(sha256).alias("file_sha256")
-        )
+        entries = pseudonymise_entries(validated.accepted, key)
     except Exception as error:  # a message could quote row content: keep only the type
         return FileReport(
             file=path.name,
@@ -124,15 +126,31 @@ def stage_extract(
             reason="processing_failed",
             detail=type(error).__name__,
         )
-    rejected = validated.rejected.with_columns(
-        pl.lit(path.name).alias("source_file"), pl.lit(sha256).alias("file_sha256")
-    )
+    return _write_staged(
+        path.name, sha256, size, staging_dir, entries, validated.rejected,
+        warnings=validated.warnings, unknown_columns=unknown_columns, encoding=encoding, delimiter=delimiter,
+        missing_columns=missing_columns, date_formats=validated.date_formats,
+    )  # fmt: skip
+
+
+def _write_staged(
+    file_name: str,
+    sha256: str,
+    size: int,
+    staging_dir: Path,
+    entries: pl.DataFrame,
+    rejected: pl.DataFrame,
+    **details: Any,
+) -> FileReport:
+    """Write a file's staged entries and rejected rows; return its accepted report."""
+    entries = entries.with_columns(pl.lit(file_name).alias("source_file"), pl.lit(sha256).alias("file_sha256"))
+    rejected = rejected.with_columns(pl.lit(file_name).alias("source_file"), pl.lit(sha256).alias("file_sha256"))
     entries_path, rejected_path = staged_paths(staging_dir, sha256)
     write_atomic(entries_path, parquet_bytes(entries))
     write_atomic(rejected_path, parquet_bytes(rejected))
     by_reason = rejected.group_by(REASON).len().sort(REASON)
     return FileReport(
-        file=path.name,
+        file=file_name,
         sha256=sha256,
         size=size,
         status="accepted",
@@ -140,11 +158,24 @@ def stage_extract(
         rows_accepted=entries.height,
         rows_rejected=rejected.height,
         rejected_by_reason=dict(zip(by_reason[REASON].to_list(), by_reason["len"].to_list(), strict=True)),
-        warnings=validated.warnings,
-        unknown_columns=unknown_columns,
-        encoding=encoding,
-        delimiter=delimiter,
         agb_codes=sorted(set(entries["agb_code"].to_list()) | set(rejected["agb_code"].drop_nulls().to_list())),
-        missing_columns=missing_columns,
-        date_formats=validated.date_formats,
+        **details,
     )
+
+
+def _stage_prepseudonymised(path: Path, sha256: str, size: int, key: PseudonymKey, staging_dir: Path) -> FileReport:
+    """Apply the TTP's stage-2 key to a provider's pre-pseudonymised file and stage it."""
+    try:
+        entries, rejected, report = read_prepseudonymised(path, key)
+    except PrepseudonymisedInvalid as invalid:
+        return FileReport(file=path.name, sha256=sha256, size=size, status="rejected",
+                          reason="prepseudonymised_invalid", detail=str(invalid))  # fmt: skip
+    except Exception as error:  # a message could quote row content: keep only the type
+        return FileReport(file=path.name, sha256=sha256, size=size, status="rejected",
+                          reason="processing_failed", detail=type(error).__name__)  # fmt: skip
+    return _write_staged(
+        path.name, sha256, size, staging_dir, entries, rejected,
+        warnings=dict(report.get("warnings", {})), unknown_columns=list(report.get("unknown_columns", [])),
+        encoding=str(report.get("encoding", "")), delimiter=str(report.get("delimiter", "")),
+        missing_columns=list(report.get("missing_columns", [])), date_formats=dict(report.get("date_formats", {})),
+    )  # fmt: skip

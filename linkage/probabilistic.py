@@ -88,6 +88,7 @@ class LinkageReport:
     m: dict[str, list[float]] = field(default_factory=dict)
     u: dict[str, list[float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    key_id: str = ""
 
 
 def dice_sql(left: str, right: str) -> str:

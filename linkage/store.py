@@ -99,6 +99,7 @@ def link_round(
             "pseudonyms made under different keys never match, so this round is not linked"
         )
     report = link_probabilistically(con, parameters or LinkageParameters())
+    report.key_id = str(key_ids[0])
     facts_sql = sql_text("03_entry_facts.sql").replace("{scope_key}", scope_key_sql(match_scope))
     con.execute(facts_sql, {"reference_date": reference_date})
     con.execute("CHECKPOINT")

@@ -21,6 +21,7 @@ def snapshot(run: RoundRun) -> dict[str, bytes]:
             document = json.loads(data)
             document.pop("duration_s")
             document["linkage"].pop("seconds")
+            document.pop("stage_seconds")
             data = json.dumps(document, sort_keys=True).encode()
         if relative in ("manifest.json", "run_summary.html"):  # both hold the round's timings
             continue
