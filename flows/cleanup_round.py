@@ -101,6 +101,8 @@ def write_insurer_reports(context: RoundContext) -> list[str]:
             context.round_id,
             reference_date=context.reference_date.isoformat(),
             norms_weeks=settings.norms_weeks,
+            rounding_base=settings.rounding_base,
+            ledger_path=context.work_dir / "release_ledger.jsonl",
         )
     audit = AuditLog(context.audit_path)
     for path in written:

@@ -126,6 +126,7 @@ class RoundContext:
             unrouted_rejections=unrouted,
             settings_used={
                 "disclosure_threshold": settings.disclosure_threshold,
+                "rounding_base": settings.rounding_base,
                 "norms_weeks": settings.norms_weeks,
                 "match_scope": settings.match_scope,
                 "linkage": settings.linkage.model_dump(),

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     )
 
     disclosure_threshold: int = Field(10, ge=2, le=100)
+    rounding_base: int = Field(1, ge=1, le=100)
     reference_date: dt.date | None = None
     match_scope: dict[str, list[ScopeColumn]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_MATCH_SCOPE.items()}
@@ -115,6 +116,12 @@ class Settings(BaseSettings):
         if config_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _rounding_within_threshold(self) -> Settings:
+        if self.rounding_base > self.disclosure_threshold:
+            raise ValueError("rounding_base must not exceed disclosure_threshold (a small count would round to 0)")
+        return self
 
     @field_validator("match_scope")
     @classmethod

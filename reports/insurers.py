@@ -9,20 +9,31 @@ import duckdb
 import polars as pl
 
 from linkage.store import insurer_codes, provider_counts
-from reports.disclosure import COUNT_COLUMNS, suppress
-from reports.files import csv_bytes, parquet_bytes, write_atomic
+from reports.disclosure import COUNT_COLUMNS
+from reports.files import csv_bytes, parquet_bytes, sha256_bytes, write_atomic
 from reports.html_report import ReportContext, history_frame, insurer_report_html
+from reports.ledger import forced_suppressions, read_ledger, record_release
+from reports.release import NATIONAL, Release, build_release, protect_release, release_tables, round_published
 from reports.spreadsheets import insurer_workbook
 
 INSURER_COLUMNS: tuple[str, ...] = ("agb_code", *COUNT_COLUMNS)
 
 
-def suppressed_tables(
-    con: duckdb.DuckDBPyConnection, threshold: int, uzovi: str | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Return (provider table, totals row) for all insured or one UZOVI, suppressed."""
-    table, totals = provider_counts(con, uzovi)
-    return suppress(table.select(INSURER_COLUMNS), totals.select(INSURER_COLUMNS), threshold)
+def protected_release(
+    con: duckdb.DuckDBPyConnection, threshold: int, forced_by_ledger: Path | None = None, round_id: str = ""
+) -> Release:
+    """Return the round's release (national table and every UZOVI slice) protected together:
+    small counts, complements, cells that differ by a small count from an earlier release of
+    the same round in the ledger, and whatever else the search finds derivable."""
+    tables = {}
+    for uzovi in [None, *insurer_codes(con)]:
+        table, totals = provider_counts(con, uzovi)
+        tables[uzovi or NATIONAL] = (table.select(INSURER_COLUMNS), totals.select(INSURER_COLUMNS))
+    release = build_release(tables)
+    forced = (
+        forced_suppressions(read_ledger(forced_by_ledger), round_id, release, threshold) if forced_by_ledger else []
+    )
+    return protect_release(release, threshold, forced)
 
 
 def earlier_totals(output_root: Path, round_id: str) -> pl.DataFrame:
@@ -54,17 +65,23 @@ def write_insurer_outputs(
     *,
     reference_date: str,
     norms_weeks: Mapping[str, Mapping[str, int]],
+    rounding_base: int = 1,
+    ledger_path: Path | None = None,
 ) -> list[Path]:
     """Write national and per-UZOVI tables (CSV, Parquet, .xlsx, HTML report) and totals.
 
-    Returns the paths written. Only suppressed aggregates are written. Earlier rounds beside
-    this one (``insurers_dir/../../<round>/insurers/totalen.csv``) give the trend charts.
+    Returns the paths written. Only protected aggregates are written (see
+    :func:`protected_release`), rounded to ``rounding_base`` when it is above 1; the release
+    is recorded in the ledger at ``ledger_path``. Earlier rounds beside this one
+    (``insurers_dir/../../<round>/insurers/totalen.csv``) give the trend charts.
     """
     written: list[Path] = []
     totals_rows = []
     history = earlier_totals(insurers_dir.parent.parent, round_id)
-    for uzovi in [None, *insurer_codes(con)]:
-        table, totals = suppressed_tables(con, threshold, uzovi)
+    release = protected_release(con, threshold, ledger_path, round_id)
+    for scope_code in release.scopes:
+        uzovi = None if scope_code == NATIONAL else scope_code
+        table, totals = (round_published(frame, rounding_base) for frame in release_tables(release, scope_code))
         name = "national" if uzovi is None else uzovi
         outputs = {
             f"{name}.csv": csv_bytes(table),
@@ -94,4 +111,7 @@ def write_insurer_outputs(
     totals_path = insurers_dir / "totalen.csv"
     write_atomic(totals_path, csv_bytes(pl.concat(totals_rows)))
     written.append(totals_path)
+    if ledger_path is not None:
+        hashes = {path.name: sha256_bytes(path.read_bytes()) for path in written if path.suffix == ".csv"}
+        record_release(ledger_path, round_id, release, threshold, rounding_base, hashes)
     return written

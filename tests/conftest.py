@@ -131,7 +131,16 @@ class Browser:
 
     def screenshot(self, name: str) -> Path:
         """Save a full-page PNG under test-artifacts/ and return its path."""
-        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        from selenium.common.exceptions import TimeoutException
+
+        try:
+            shot = self.driver.execute_cdp_cmd(
+                "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
+            )
+        except TimeoutException:  # the renderer now and then misses a message under load: once more
+            shot = self.driver.execute_cdp_cmd(
+                "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
+            )
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         path.write_bytes(base64.b64decode(shot["data"]))
@@ -154,7 +163,8 @@ def browser() -> Iterator[Browser]:
     for flag in (
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--window-size=1200,900",
+        "--window-size=1200,900", "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+        "--disable-backgrounding-occluded-windows", "--disable-extensions",
     ):  # fmt: skip
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})

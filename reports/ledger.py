@@ -1,0 +1,90 @@
+"""The release ledger: what every insurer release published, cell by cell, so that a later
+release cannot be differenced against an earlier one to reveal a small count.
+
+A round released again (after a correction, or a rerun on other inputs) publishes cells that
+an insurer can subtract from the first release: a change of 1..threshold-1 in a published
+count tells how many entries changed. :func:`forced_suppressions` lists those cells, so the new
+release suppresses them (and protects them like any other suppressed cell). A rerun on the
+same inputs changes nothing and publishes the same files. The ledger is TTP-internal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from reports.disclosure import COUNT_COLUMNS
+from reports.files import write_atomic
+from reports.release import Release
+
+LEDGER_FORMAT = "wachtlijst-release-ledger/1"
+
+
+def published_cells(release: Release) -> dict[str, dict[str, dict[str, int | None]]]:
+    """Return {scope: {provider or 'totaal': {column: published value or None}}} of a release."""
+    cells: dict[str, dict[str, dict[str, int | None]]] = {}
+    names = [*release.providers, "totaal"]
+    for s, scope in enumerate(release.scopes):
+        present = release.counts["wachtenden"][s] > 0
+        cells[scope] = {
+            name: {
+                column: None if release.hidden[column][s, p] else int(release.counts[column][s, p])
+                for column in COUNT_COLUMNS
+            }
+            for p, name in enumerate(names)
+            if present[p] or name == "totaal"
+        }
+    return cells
+
+
+def read_ledger(path: Path) -> list[dict[str, Any]]:
+    """Return the ledger's releases, oldest first (empty when there is no ledger yet)."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def forced_suppressions(
+    ledger: list[dict[str, Any]], round_id: str, release: Release, threshold: int
+) -> list[tuple[str, str, str]]:
+    """Return (column, scope, provider) of each cell whose true count differs by 1..threshold-1
+    from what an earlier release of the same round published for it."""
+    earlier = [entry for entry in ledger if entry["round"] == round_id]
+    forced = []
+    names = [*release.providers, "totaal"]
+    for entry in earlier:
+        for s, scope in enumerate(release.scopes):
+            before = entry["cells"].get(scope, {})
+            for p, name in enumerate(names):
+                for column in COUNT_COLUMNS:
+                    old = before.get(name, {}).get(column, 0 if name != "totaal" else None)
+                    if old is None:
+                        continue
+                    if 1 <= abs(int(release.counts[column][s, p]) - old) < threshold:
+                        forced.append((column, scope, name))
+    return sorted(set(forced))
+
+
+def record_release(
+    path: Path, round_id: str, release: Release, threshold: int, rounding_base: int, files: dict[str, str]
+) -> None:
+    """Append this release (published cells, settings, file hashes) to the ledger, unless the
+    last release of the round published exactly the same."""
+    ledger = read_ledger(path)
+    cells = published_cells(release)
+    same_round = [entry for entry in ledger if entry["round"] == round_id]
+    if same_round and same_round[-1]["cells"] == cells and same_round[-1]["rounding_base"] == rounding_base:
+        return
+    entry = {
+        "format": LEDGER_FORMAT,
+        "round": round_id,
+        "released_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "threshold": threshold,
+        "rounding_base": rounding_base,
+        "files": files,
+        "cells": cells,
+    }
+    lines = [json.dumps(e, sort_keys=True) for e in [*ledger, entry]]
+    write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
