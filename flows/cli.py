@@ -320,17 +320,28 @@ def prepseudonymise(
 def decrypt(
     file: Annotated[Path, typer.Argument(help="A delivered (encrypted) file.")],
     key: Annotated[Path, typer.Option("--key", help="The provider's private key (<agb>.key).")],
+    audit_log: Annotated[
+        Path | None,
+        typer.Option("--audit-log", envvar="WACHTLIJST_AUDIT_LOG", help="Record the decryption in this audit log."),
+    ] = None,
 ) -> None:
-    """Decrypt a delivered file to standard output."""
+    """Decrypt a delivered file to standard output (and record it in an audit log when given)."""
     from reports.delivery import DeliveryError, load_private_key
     from reports.delivery import decrypt as decrypt_blob
+    from reports.files import AuditLog, sha256_bytes
 
     if not file.is_file():
         fail(f"{file} does not exist", EXIT_INPUT)
+    blob = file.read_bytes()
+    audit = AuditLog(audit_log) if audit_log else None
     try:
-        plaintext = decrypt_blob(file.read_bytes(), load_private_key(key), file_name=file.name)
+        plaintext = decrypt_blob(blob, load_private_key(key), file_name=file.name)
     except DeliveryError as error:
+        if audit:
+            audit.append("decrypt_failed", object=file.name, sha256=sha256_bytes(blob), reason=str(error))
         fail(f"{file}: {error}", EXIT_DECRYPT)
+    if audit:
+        audit.append("file_decrypted", object=file.name, sha256=sha256_bytes(blob), key=key.name)
     sys.stdout.buffer.write(plaintext)
     sys.stdout.buffer.flush()
 
@@ -428,16 +439,18 @@ def audit_verify(
 ) -> None:
     """Check the hash chain of an audit log: exit 0 when intact, 7 when a line was edited,
     removed or reordered."""
-    from reports.files import verify_audit_log
+    from reports.files import AuditLog, verify_audit_log
 
     if not log.is_file():
         fail(f"{log} does not exist", EXIT_INPUT)
     problems = verify_audit_log(log)
+    lines = sum(1 for _ in log.open(encoding="utf-8"))
+    AuditLog(log).append("audit_verified", object=log.name, lines=lines, problems=len(problems))
     if problems:
         for problem in problems:
             console.print(f"[red]{problem}[/]")
         fail(f"{log}: the audit log was altered ({len(problems)} problem(s))", EXIT_AUDIT)
-    out.print(f"{log}: intact ({sum(1 for _ in log.open(encoding='utf-8'))} lines)")
+    out.print(f"{log}: intact ({lines} lines)")
 
 
 @app.command()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
 import json
 import os
+import socket
 import tempfile
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +70,37 @@ def build_manifest(round_dir: Path, exclude: tuple[str, ...] = ("manifest.json",
     return {"files": files}
 
 
-class AuditLog:
-    """Append-only JSON-lines log; each line carries the SHA-256 of the line before it.
+def default_actor() -> str:
+    """Return who acts, for the audit log: ``WACHTLIJST_ACTOR`` (e.g. set by a scheduler to the
+    operator's account) or else the operating-system user."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return os.environ.get("WACHTLIJST_ACTOR") or user
 
-    Lines name events, files, recipients and key ids, never identifiers or row content.
+
+def _version() -> str:
+    try:
+        return version("wachtlijst")
+    except PackageNotFoundError:
+        return "dev"
+
+
+class AuditLog:
+    """Append-only JSON-lines log in the spirit of NEN 7513; each line carries the SHA-256 of
+    the line before it, so an edited, removed or reordered line breaks the chain.
+
+    Every line has time (UTC), actor (who), on_behalf_of (the organisation the actor works
+    for), system (program, version and host), event, object and recipient. Lines name events,
+    files, recipients and key ids, never identifiers or row content.
     """
 
-    def __init__(self, path: Path, actor: str = "wachtlijst") -> None:
+    def __init__(self, path: Path, actor: str | None = None, on_behalf_of: str | None = None) -> None:
         self.path = path
-        self.actor = actor
+        self.actor = actor or default_actor()
+        self.on_behalf_of = on_behalf_of or os.environ.get("WACHTLIJST_ON_BEHALF_OF", "TTP")
+        self.system = f"wachtlijst {_version()}@{socket.gethostname()}"
 
     def _last_hash(self) -> str:
         if not self.path.exists():
@@ -87,12 +112,17 @@ class AuditLog:
                     last = line.rstrip(b"\n")
         return sha256_bytes(last) if last else GENESIS_HASH
 
-    def append(self, event: str, **fields: Any) -> None:
-        """Append one event line with time, actor and the previous line's hash."""
+    def append(self, event: str, *, object: str | None = None, recipient: str | None = None, **fields: Any) -> None:
+        """Append one event line with time, actor, on whose behalf, system, object, recipient
+        and the previous line's hash."""
         record = {
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             "actor": self.actor,
+            "on_behalf_of": self.on_behalf_of,
+            "system": self.system,
             "event": event,
+            "object": object,
+            "recipient": recipient,
             **fields,
             "prev": self._last_hash(),
         }

@@ -13,12 +13,14 @@ pinned to a single value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
 
 from reports.disclosure import COUNT_COLUMNS, suppress
 
@@ -27,7 +29,9 @@ ADDITIVE_COLUMNS: tuple[str, ...] = ("wachtenden", "boven_norm", "boven_norm_ges
 NATIONAL = "alle"
 
 Cell = tuple[int, int]
-"""(scope index, provider index); provider index -1 is the scope's totals row."""
+"""(scope index, provider index); the last provider index is the scope's totals row."""
+Relation = tuple[dict[Cell, int], str]
+"""{cell: coefficient} and sense: sum(coefficient * count) == 0 (``eq``) or <= 0 (``le``)."""
 
 
 @dataclass
@@ -78,12 +82,12 @@ def build_release(tables: Mapping[str, tuple[pl.DataFrame, pl.DataFrame]]) -> Re
     return release
 
 
-def _constraints(release: Release, column: str) -> list[tuple[dict[Cell, int], str]]:
+def _constraints(release: Release, column: str) -> list[Relation]:
     """Return the relations between the cells of one column as ({cell: coefficient}, sense):
     sum(coefficient * count) == 0 (``eq``) or <= 0 (``le``)."""
     n_scopes, width = release.counts[column].shape
     additive = column in ADDITIVE_COLUMNS
-    relations: list[tuple[dict[Cell, int], str]] = []
+    relations: list[Relation] = []
     for s in range(n_scopes):  # rows add up to the totals row (persons: at least the total)
         terms = {(s, p): 1 for p in range(width - 1)}
         terms[(s, width - 1)] = -1
@@ -95,64 +99,111 @@ def _constraints(release: Release, column: str) -> list[tuple[dict[Cell, int], s
     return relations
 
 
-def _bounds_of(
-    variables: list[Cell], relations: list[tuple[dict[Cell, int], str]], release: Release, column: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the tightest integer lower and upper bounds (inf when unbounded) of each
-    suppressed cell in ``variables``, given the published cells and ``relations``."""
+UNBOUNDED = 10**12
+LP_CEILING = 10**9
+"""Upper bound given to the solver for a cell without one, so that no problem is unbounded."""
+
+
+def _propagated_bounds(release: Release, column: str, relations: Sequence[Relation]) -> dict[Cell, list[int]]:
+    """Return [lowest, highest] of every suppressed cell by interval propagation over the
+    relations (what an attacker gets by solving one relation at a time, over and over)."""
+    counts = release.counts[column]
+    bounds: dict[Cell, list[int]] = {(int(s), int(p)): [1, UNBOUNDED] for s, p in np.argwhere(release.hidden[column])}
+    for _ in range(100):
+        changed = False
+        for terms, sense in relations:
+            if not any(cell in bounds for cell in terms):
+                continue
+            low_sum = high_sum = 0
+            ranges = []
+            for cell, coefficient in terms.items():
+                low, high = bounds.get(cell) or (int(counts[cell]), int(counts[cell]))
+                if coefficient < 0:
+                    low, high = -high, -low
+                ranges.append((cell, coefficient, low, high))
+                low_sum += low
+                high_sum += high
+            for cell, coefficient, low, high in ranges:
+                if cell not in bounds:
+                    continue
+                rest_low, rest_high = low_sum - low, high_sum - high
+                current = bounds[cell]
+                if coefficient > 0:  # x <= -rest_low; equality also x >= -rest_high
+                    new = [max(current[0], -rest_high) if sense == "eq" else current[0], min(current[1], -rest_low)]
+                else:  # x >= rest_low; equality also x <= rest_high
+                    new = [max(current[0], rest_low), min(current[1], rest_high) if sense == "eq" else current[1]]
+                if new != current:
+                    bounds[cell] = new
+                    changed = True
+        if not changed:
+            break
+    return bounds
+
+
+def _lp_pinned(
+    variables: list[Cell], relations: Sequence[Relation], release: Release, column: str, known: dict[Cell, list[int]]
+) -> list[Cell]:
+    """Return the cells of ``variables`` (one connected group of suppressed cells) that linear
+    programming pins to one integer, given the published cells, ``relations`` and the bounds
+    already ``known`` by propagation."""
     position = {cell: i for i, cell in enumerate(variables)}
-    a_eq: list[np.ndarray] = []
-    a_ub: list[np.ndarray] = []
-    b_eq: list[float] = []
-    b_ub: list[float] = []
+    parts: dict[str, tuple[list[int], list[int], list[float], list[float]]] = {
+        "eq": ([], [], [], []),
+        "le": ([], [], [], []),
+    }
     for terms, sense in relations:
-        row = np.zeros(len(variables))
+        rows, cols, values, rhs = parts[sense]
         constant = 0
         for cell, coefficient in terms.items():
             if cell in position:
-                row[position[cell]] = coefficient
+                rows.append(len(rhs))
+                cols.append(position[cell])
+                values.append(coefficient)
             else:
                 constant += coefficient * release.value(column, cell)
-        (a_eq if sense == "eq" else a_ub).append(row)
-        (b_eq if sense == "eq" else b_ub).append(-constant)
-    problem = {
-        "A_eq": np.array(a_eq) if a_eq else None,
-        "b_eq": np.array(b_eq) if b_eq else None,
-        "A_ub": np.array(a_ub) if a_ub else None,
-        "b_ub": np.array(b_ub) if b_ub else None,
-        "bounds": [(1, None)] * len(variables),  # zeros are published, so a hidden cell is >= 1
+        rhs.append(-constant)
+    n = len(variables)
+
+    def matrix(sense: str) -> object:
+        rows, cols, values, rhs = parts[sense]
+        return coo_matrix((values, (rows, cols)), shape=(len(rhs), n)).tocsr() if rhs else None
+
+    problem: dict[str, object] = {
+        "A_eq": matrix("eq"),
+        "b_eq": np.array(parts["eq"][3]) if parts["eq"][3] else None,
+        "A_ub": matrix("le"),
+        "b_ub": np.array(parts["le"][3]) if parts["le"][3] else None,
+        "bounds": [(known[c][0], min(known[c][1], LP_CEILING)) for c in variables],
         "method": "highs",
     }
-    low = np.full(len(variables), np.inf)
-    high = np.full(len(variables), -np.inf)
-
-    def solve(objective: np.ndarray) -> np.ndarray | None:
+    truth = np.array([release.value(column, cell) for cell in variables], dtype=float)
+    # Each vertex solution frees every cell it moves by at least 1 from the true counts (which
+    # are feasible): then two integers lie in that cell's range. Random signs over the cells
+    # still in doubt make the solver move many of them at once.
+    doubt = {i for i, cell in enumerate(variables) if known[cell][0] != known[cell][1]}
+    rng = np.random.default_rng(0)
+    stalled = 0
+    while doubt and stalled < 3:
+        objective = np.zeros(n)
+        objective[list(doubt)] = rng.choice([-1.0, 1.0], size=len(doubt))
         result = linprog(objective, **problem)
-        if result.status == 0:
-            low[:] = np.minimum(low, result.x)
-            high[:] = np.maximum(high, result.x)
-            return np.asarray(result.x)
-        return None
-
-    solve(np.ones(len(variables)))
-    solve(-np.ones(len(variables)))
-    exact_low = np.full(len(variables), -np.inf)
-    exact_high = np.full(len(variables), np.inf)
-    for i in range(len(variables)):
-        if high[i] - low[i] >= 1:  # two feasible solutions already differ: not pinned
-            continue
-        unit = np.zeros(len(variables))
-        unit[i] = 1
-        found = solve(unit)
-        if found is not None:
-            exact_low[i] = found[i]
-        upward = linprog(-unit, **problem)
-        if upward.status == 0:
-            exact_high[i] = upward.x[i]
-    return np.ceil(exact_low - 1e-6), np.floor(exact_high + 1e-6)
+        moved = {i for i in doubt if result.status == 0 and abs(result.x[i] - truth[i]) >= 1 - 1e-6}
+        stalled = 0 if moved else stalled + 1
+        doubt -= moved
+    pinned = []
+    for i in sorted(doubt):
+        ends = []
+        for direction in (1.0, -1.0):
+            unit = np.zeros(n)
+            unit[i] = direction
+            result = linprog(unit, **problem)
+            ends.append(result.x[i] if result.status == 0 else -direction * np.inf)
+        if all(map(math.isfinite, ends)) and math.ceil(ends[0] - 1e-6) == math.floor(ends[1] + 1e-6):
+            pinned.append(variables[i])
+    return pinned
 
 
-def _components(variables: list[Cell], relations: list[tuple[dict[Cell, int], str]]) -> list[list[Cell]]:
+def _components(variables: list[Cell], relations: Sequence[Relation]) -> list[list[Cell]]:
     parent = {cell: cell for cell in variables}
 
     def root(cell: Cell) -> Cell:
@@ -171,26 +222,32 @@ def _components(variables: list[Cell], relations: list[tuple[dict[Cell, int], st
     return list(groups.values())
 
 
-def _column_exposures(release: Release, column: str, threshold: int) -> list[Cell]:
-    relations = _constraints(release, column)
-    variables = [tuple(int(i) for i in cell) for cell in np.argwhere(release.hidden[column])]
-    exposed: list[Cell] = []
-    for component in _components(variables, relations):  # type: ignore[arg-type]
+def _column_exposures(
+    release: Release, column: str, threshold: int, relations: Sequence[Relation], search: bool = True
+) -> list[Cell]:
+    """Return the suppressed small counts of one column that an attacker pins to one value:
+    by propagation, and (``search``) by linear programming over each connected group."""
+    known = _propagated_bounds(release, column, relations)
+
+    def small(cell: Cell) -> bool:
+        return 1 <= release.value(column, cell) < threshold
+
+    exposed = [cell for cell, (low, high) in known.items() if low == high and small(cell)]
+    if exposed or not search:
+        return exposed
+    for component in _components(list(known), relations):
         members = set(component)
-        own = [(t, s) for t, s in relations if members & t.keys()]
-        low, high = _bounds_of(component, own, release, column)
-        for i, cell in enumerate(component):
-            if low[i] == high[i] and 1 <= release.value(column, cell) < threshold:
-                exposed.append(cell)
+        own = [relation for relation in relations if members & relation[0].keys()]
+        exposed.extend(cell for cell in _lp_pinned(component, own, release, column, known) if small(cell))
     return exposed
 
 
 def audit_release(release: Release, threshold: int) -> list[Exposure]:
     """Return every suppressed small count that can be computed exactly from what the release
-    publishes (every table of it together), found by linear programming."""
+    publishes (every table of it together), found by propagation and linear programming."""
     exposures = []
     for column in COUNT_COLUMNS:
-        for s, p in _column_exposures(release, column, threshold):
+        for s, p in _column_exposures(release, column, threshold, _constraints(release, column)):
             provider = "totaal" if p == len(release.providers) else release.providers[p]
             exposures.append(Exposure(column, release.scopes[s], provider, release.value(column, (s, p))))
     return exposures
@@ -217,20 +274,25 @@ def protect_release(
     for column in COUNT_COLUMNS:
         relations = _constraints(release, column)
         for _ in range(max_rounds):
-            exposed = _column_exposures(release, column, threshold)
+            exposed = _column_exposures(release, column, threshold, relations, search=False)
+            if not exposed:
+                exposed = _column_exposures(release, column, threshold, relations)
             if not exposed:
                 break
-            _hide_one_more(release, column, exposed[0], relations)
+            touched: set[int] = set()
+            for cell in exposed:  # one more cell per exposure, unless a relation of it just got one
+                mine = {i for i, (terms, _) in enumerate(relations) if cell in terms}
+                if not mine & touched:
+                    touched |= mine | _hide_one_more(release, column, cell, relations)
         else:
             raise RuntimeError(f"disclosure protection of {column} did not converge")
     return release
 
 
-def _hide_one_more(
-    release: Release, column: str, exposed: Cell, relations: Sequence[tuple[dict[Cell, int], str]]
-) -> None:
+def _hide_one_more(release: Release, column: str, exposed: Cell, relations: Sequence[Relation]) -> set[int]:
     """Suppress one more published non-zero cell: the nearest to ``exposed`` along relations
-    through suppressed cells, then a provider cell before a totals cell, then the smallest."""
+    through suppressed cells, then a provider cell before a totals cell, then the smallest.
+    Returns the indexes of the relations the chosen cell is in."""
     totals_index = len(release.providers)
     distance = {exposed: 0}
     frontier = [exposed]
@@ -254,7 +316,9 @@ def _hide_one_more(
         frontier = reached
     if not candidates:
         raise RuntimeError(f"no cell left to protect a suppressed {column} count")
-    release.hidden[column][min(candidates)[3]] = True
+    chosen = min(candidates)[3]
+    release.hidden[column][chosen] = True
+    return {i for i, (terms, _) in enumerate(relations) if chosen in terms}
 
 
 def release_tables(release: Release, scope: str) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -73,6 +73,20 @@ def test_loose_key_permissions_are_refused(tmp_path: Path, exact_round: RoundRun
     assert result.returncode == EXIT_KEY and "chmod 600" in result.stderr
 
 
+def test_decrypt_is_recorded_in_the_providers_audit_log(exact_round: RoundRun, tmp_path: Path):
+    agb = exact_round.generated.providers[0]
+    delivered = exact_round.round_dir / "providers" / agb / "contactlijst.csv"
+    log = tmp_path / "provider_audit.jsonl"
+    ok = cli("decrypt", "--key", exact_round.provider_keys / f"{agb}.key", delivered, "--audit-log", log)
+    other = exact_round.generated.providers[1]
+    refused = cli("decrypt", "--key", exact_round.provider_keys / f"{other}.key", delivered, "--audit-log", log)
+    assert ok.returncode == 0 and refused.returncode == EXIT_DECRYPT
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["event"] for e in events] == ["file_decrypted", "decrypt_failed"]
+    assert all(e["object"] == "contactlijst.csv" for e in events)
+    assert cli("audit", "verify", log).returncode == 0
+
+
 def test_decrypt_with_own_and_with_other_key(exact_round: RoundRun):
     delivered = sorted(json.loads((exact_round.round_dir / "run_summary.json").read_text())["delivered"])
     own, other = delivered[0], delivered[1]
@@ -102,13 +116,26 @@ def test_renamed_delivery_does_not_decrypt(exact_round: RoundRun, tmp_path: Path
 
 
 def test_audit_verify_command(dirty_round: RoundRun, tmp_path: Path):
-    log = dirty_round.output / "audit.jsonl"
+    original = dirty_round.output / "audit.jsonl"
+    log = tmp_path / "intact.jsonl"
+    shutil.copyfile(original, log)
     assert cli("audit", "verify", log).returncode == 0
-    lines = log.read_text().splitlines()
-    tampered = tmp_path / "audit.jsonl"
-    tampered.write_text("\n".join([lines[1], lines[0], *lines[2:]]) + "\n")
-    result = cli("audit", "verify", tampered)
-    assert result.returncode == EXIT_AUDIT and "altered" in result.stderr
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert records[-1]["event"] == "audit_verified" and records[-1]["problems"] == 0
+    for record in records:  # NEN 7513: who, on whose behalf, which system, what, which object, when
+        assert {"time", "actor", "on_behalf_of", "system", "event", "object", "recipient", "prev"} <= record.keys()
+    lines = original.read_text().splitlines()
+    edited = lines[3].replace('"round": "2026-11"', '"round": "2026-12"')
+    assert edited != lines[3]
+    for name, tampered_lines in {
+        "reordered": [lines[1], lines[0], *lines[2:]],
+        "removed": [*lines[:2], *lines[3:]],
+        "edited": [*lines[:3], edited, *lines[4:]],
+    }.items():
+        tampered = tmp_path / f"{name}.jsonl"
+        tampered.write_text("\n".join(tampered_lines) + "\n")
+        result = cli("audit", "verify", tampered)
+        assert result.returncode == EXIT_AUDIT and "altered" in result.stderr, name
 
 
 def test_wrong_usage_is_one_message_and_exit_2():
