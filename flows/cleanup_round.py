@@ -24,6 +24,7 @@ from ingest.inventory import InputFile, expired_inputs, inventory
 from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
 from linkage.probabilistic import LinkageParameters
 from linkage.store import link_round, open_store, round_totals
+from reports.archive import archive_inputs
 from reports.files import AuditLog, build_manifest, csv_bytes, sha256_bytes, write_atomic, write_json_atomic
 from reports.insurers import write_insurer_outputs
 from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, provider_packages
@@ -190,20 +191,26 @@ ROUND_TASK_RUNNER: Any = ThreadPoolTaskRunner(max_workers=2)
 
 
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
-def remove_expired_inputs(context: RoundContext, inputs: list[InputFile]) -> list[str]:
-    """Delete raw extracts past the retention period after a successful round; return their
-    names. Each deletion is in the audit log with the file's hash."""
-    retention = context.settings().input_retention_days
-    if retention is None:
-        return []
+def archive_and_remove_inputs(context: RoundContext, inputs: list[InputFile]) -> tuple[int, list[str]]:
+    """After a successful round: encrypt the raw extracts into the archive when one is
+    configured, then delete those past the retention period. Returns (archived, removed names);
+    each step is in the audit log with the file's hash."""
+    settings = context.settings()
     audit = AuditLog(context.audit_path)
+    archived = 0
+    if settings.paths.input_archive is not None and settings.paths.archive_public_key is not None:
+        archived = len(archive_inputs(inputs, settings.paths.input_archive, settings.paths.archive_public_key,
+                                      context.round_id, audit))  # fmt: skip
+    retention = settings.input_retention_days
+    if retention is None:
+        return archived, []
     removed = []
     for item in expired_inputs(inputs, retention, time.time()):
         item.path.unlink(missing_ok=True)
         audit.append("input_deleted", object=item.path.name, sha256=item.sha256, round=context.round_id,
                      retention_days=retention)  # fmt: skip
         removed.append(item.path.name)
-    return removed
+    return archived, removed
 
 
 @flow(name="cleanup_round", task_runner=ROUND_TASK_RUNNER, persist_result=False)
@@ -259,8 +266,8 @@ def cleanup_round(
         )
         write_summary(context, summary)
     audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])
-    removed = remove_expired_inputs(context, inputs)
-    if removed:
-        logger.info("removed %d raw extracts past their retention period", len(removed))
+    archived, removed = archive_and_remove_inputs(context, inputs)
+    if archived or removed:
+        logger.info("archived %d and removed %d raw extracts", archived, len(removed))
     logger.info("round %s: %d entries, %d double waiters", round_id, totals["entries"], totals["double_waiters"])
     return summary

@@ -219,6 +219,45 @@ def keys_init(
     out.print(f"{purpose} key {key.key_id} written to {out_file}")
 
 
+@keys_app.command("rotate")
+def keys_rotate(
+    key_file: Annotated[Path, typer.Option("--key-file", help="The TTP's current pseudonymisation key.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the new key file.")],
+) -> None:
+    """Create the next version of the TTP's pseudonymisation key (it records which key it replaces).
+
+    Pseudonyms under the old and the new key never match, and a round that would link the two
+    is refused. Re-link history by rerunning the rounds to keep (restored from the encrypted
+    archive, 'wachtlijst archive restore') under the new key; see README, 'Rotating the key'.
+    """
+    from hashing.keys import KeyError_, create_key_file, load_key
+
+    if out_file.exists():
+        fail(f"{out_file} already exists; a key is never overwritten", EXIT_KEY)
+    try:
+        old = load_key(key_file)
+        new = create_key_file(out_file, replaces=old.key_id)
+    except KeyError_ as error:
+        fail(str(error), EXIT_KEY)
+    out.print(f"key {new.key_id} written to {out_file}; it replaces {old.key_id}")
+
+
+@keys_app.command("archive")
+def keys_archive(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for archive.pub and archive.key.")],
+) -> None:
+    """Create the key pair of the encrypted input archive: archive.pub for the TTP's configuration
+    (paths.archive_public_key), archive.key to keep offline for restores."""
+    from reports.delivery import DeliveryError, create_recipient_keys
+
+    try:
+        public_path, private_path = create_recipient_keys("archive", out_dir)
+    except DeliveryError as error:
+        fail(str(error), EXIT_KEY)
+    out.print(f"public key {public_path} (set paths.archive_public_key to it)")
+    out.print(f"private key {private_path} (keep offline; needed only to restore)")
+
+
 @keys_app.command("recipient")
 def keys_recipient(
     agb: Annotated[str, typer.Option("--agb", help="AGB code of the provider (8 digits).")],
@@ -427,6 +466,37 @@ def open_package_as_provider(package: Path, private_key: Path, target: Path) -> 
     for encrypted in sorted(package.iterdir()):
         (target / encrypted.name).write_bytes(decrypt_blob(encrypted.read_bytes(), key, file_name=encrypted.name))
     return target
+
+
+archive_app = typer.Typer(help="The encrypted archive of raw extracts.", no_args_is_help=True)
+app.add_typer(archive_app, name="archive")
+
+
+@archive_app.command("restore")
+def archive_restore(
+    archive: Annotated[Path, typer.Option("--archive", help="The archive folder (paths.input_archive).")],
+    round_id: Annotated[str, typer.Option("--round", help="Which round's extracts to restore.")],
+    key: Annotated[Path, typer.Option("--key", help="The archive's private key (archive.key).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to restore the extracts into (0600 files).")],
+    audit_log: Annotated[
+        Path | None, typer.Option("--audit-log", envvar="WACHTLIJST_AUDIT_LOG", help="Record the restore here.")
+    ] = None,
+) -> None:
+    """Decrypt a round's archived raw extracts, e.g. to rerun the round under a new key. Delete
+    the restored folder when done: it holds plain identifiers."""
+    from reports.archive import restore_archive
+    from reports.delivery import DeliveryError
+    from reports.files import AuditLog
+
+    if not (archive / round_id).is_dir():
+        fail(f"no archived round {round_id} in {archive}", EXIT_INPUT)
+    try:
+        restored = restore_archive(archive, round_id, key, out_dir)
+    except DeliveryError as error:
+        fail(f"cannot restore: {error}", EXIT_DECRYPT)
+    if audit_log:
+        AuditLog(audit_log).append("archive_restored", object=round_id, files=len(restored), target=str(out_dir))
+    out.print(f"{len(restored)} extract(s) of round {round_id} restored to {out_dir}")
 
 
 audit_app = typer.Typer(help="Check the append-only audit log.", no_args_is_help=True)

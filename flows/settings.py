@@ -53,6 +53,14 @@ class PathSettings(BaseModel):
     work_dir: Path | None = None
     prefect_home: Path | None = None
     audit_log: Path | None = None
+    input_archive: Path | None = None
+    archive_public_key: Path | None = None
+
+    @model_validator(mode="after")
+    def _archive_needs_its_key(self) -> PathSettings:
+        if (self.input_archive is None) != (self.archive_public_key is None):
+            raise ValueError("input_archive and archive_public_key go together: set both or neither")
+        return self
 
 
 class LinkageSettings(BaseModel):
