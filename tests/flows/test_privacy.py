@@ -1,5 +1,6 @@
 """Every byte the round wrote is scanned for the plain identifiers of its input."""
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -147,3 +148,43 @@ def test_dictionary_attack_on_stored_bsn_pseudonyms_needs_the_key(dirty_round: R
     subkey = load_key_file(dirty_round.key_file).subkey(PURPOSE_BSN)
     found = {hmac.new(subkey, v.encode(), hashlib.sha256).hexdigest() for v in real_bsns[:500]} & stored
     assert len(found) > 400
+
+
+def test_a_round_that_fails_half_way_leaves_no_identifier_or_key(dirty_round: RoundRun, tmp_path: Path):
+    """Staging succeeds, then linking refuses two key versions: every byte the failed run
+    wrote (output, staging, DuckDB, Prefect home, its temporary folder, its console) is clean."""
+    import base64
+    import json as json_module
+    import os
+    import shutil
+
+    from hashing.keys import create_key_file
+    from ingest.prepseudonymised import prepseudonymise_extract
+    from tests.conftest import cli
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(dirty_round.generated.input_dir, inbox)
+    source = next(p for p in sorted(inbox.glob("wachtlijst_*.csv")))
+    stage_one = create_key_file(tmp_path / "stage1.key", purpose="stage1")
+    prepseudonymise_extract(source, inbox / "extra.pre.parquet", key=stage_one, aliases={},
+                            reference_date=dt.date(2026, 11, 1))  # fmt: skip
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    output = tmp_path / "out"
+    result = cli(
+        "run", "--input", inbox, "--output", output, "--round", "2026-11",
+        "--config", dirty_round.generated.config_file, "--key-file", dirty_round.key_file,
+        env={"TMPDIR": str(temporary), "PATH": os.environ.get("PATH", "")},
+    )  # fmt: skip
+    assert result.returncode == 1 and "key ids" in result.stderr
+    written = [p for folder in (output, temporary) for p in folder.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".entries.parquet") for p in written), "staging ran before the failure"
+    pattern = identifier_pattern(plain_identifiers(dirty_round.generated.input_dir))
+    secret = base64.b64decode(json_module.loads(dirty_round.key_file.read_text())["key"])
+    key_forms = [secret, secret.hex().encode(), base64.b64encode(secret)]
+    for path in written:
+        data = path.read_bytes()
+        assert pattern.search(data) is None, f"{path} holds a plain identifier"
+        assert not any(form in data for form in key_forms), f"{path} holds the key"
+    for stream in (result.stdout, result.stderr):
+        assert pattern.search(stream.encode()) is None
