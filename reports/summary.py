@@ -83,18 +83,44 @@ def build_summary(
     }
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], row_classes: Sequence[str] = ()) -> str:
+    if not rows:
+        return "<p class='empty'>none</p>"
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    classes = list(row_classes) or [""] * len(rows)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>" for row in rows
+        f"<tr class='{css}'>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+        for row, css in zip(rows, classes, strict=True)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+SECTION_NOTES = {
+    "Needs attention": "Chase these before the figures go out: a rejected file's rows are not in any count, and an "
+    "undelivered provider has not received its contact list.",
+    "Totals": "Rows received = accepted + rejected, for every accepted file; rows of a file rejected whole are not "
+    "counted as rows.",
+    "Files": "Every file found in the input folder, with what happened to it.",
+    "Rejected rows by reason": "Rows left out; each provider gets its own in afgewezen.csv with a Dutch explanation, "
+    "and datakwaliteit.csv has the same per provider.",
+    "Warnings (rows kept)": "Rows that were kept, but linked without a usable BSN, postcode or geslacht.",
+    "Delivered": "Encrypted to each provider's own pinned key.",
+    "Undelivered": "Providers whose files were not written, and why (no key, key not pinned, changed key).",
+    "Seconds per stage": "Wall-clock time of each stage of this run.",
+    "Linkage: candidate pairs per blocking pass": "How many entry pairs each blocking pass proposed for comparison.",
+    "Linkage: seconds per step": "Time of each step of the probabilistic linkage.",
+}
+
+
 def summary_html(summary: Mapping[str, Any]) -> bytes:
     """Return the operator's view of a round as one self-contained HTML page (no scripts, no
-    network): what came in, what was rejected, what was delivered to whom, timings."""
+    network): what needs attention, what came in, what was rejected, what was delivered to whom,
+    timings."""
     files = summary["files"]["details"]
+    rejected_files = [f for f in files if f["status"] == "rejected"]
+    attention = [("file " + f["file"], f"rejected: {f['reason']}" + (f" ({f['detail']})" if f["detail"] else ""))
+                 for f in rejected_files]  # fmt: skip
+    attention += [(f"provider {u['agb_code']}", f"undelivered: {u['reason']}") for u in summary["undelivered"]]
     totals = [
         ("files received / accepted / rejected",
          f"{summary['files']['received']} / {summary['files']['accepted']} / {summary['files']['rejected']}"),
@@ -109,27 +135,47 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
     ]  # fmt: skip
     linkage = summary.get("linkage", {})
     sections = [
+        ("Needs attention", _table(("what", "why"), attention)),
         ("Totals", _table(("", "count"), totals)),
         ("Files", _table(
             ("file", "status", "reason", "detail", "rows", "accepted", "rejected"),
             [(f["file"], f["status"], f["reason"], f["detail"], f["rows_received"], f["rows_accepted"],
-              f["rows_rejected"]) for f in files])),
+              f["rows_rejected"]) for f in files],
+            ["rejected" if f["status"] == "rejected" else "" for f in files])),
         ("Rejected rows by reason", _table(("reason", "rows"), sorted(summary["rows"]["rejected_by_reason"].items()))),
         ("Warnings (rows kept)", _table(("warning", "rows"), sorted(summary["rows"]["warnings"].items()))),
         ("Delivered", _table(("provider", "files"), [(k, ", ".join(v)) for k, v in summary["delivered"].items()])),
-        ("Undelivered", _table(("provider", "reason"), [(u["agb_code"], u["reason"]) for u in summary["undelivered"]])),
+        ("Undelivered", _table(("provider", "reason"), [(u["agb_code"], u["reason"]) for u in summary["undelivered"]],
+                               ["rejected"] * len(summary["undelivered"]))),
         ("Seconds per stage", _table(("stage", "seconds"), list(summary.get("stage_seconds", {}).items()))),
         ("Linkage: candidate pairs per blocking pass",
          _table(("pass", "pairs"), sorted(linkage.get("pairs_per_pass", {}).items()))),
         ("Linkage: seconds per step", _table(("step", "seconds"), sorted(linkage.get("seconds", {}).items()))),
     ]  # fmt: skip
-    body = "".join(f"<h2>{html.escape(title)}</h2>{content}" for title, content in sections)
+    body = "".join(
+        f"<section><h2>{html.escape(title)}</h2><p class='note'>{html.escape(SECTION_NOTES[title])}</p>{content}"
+        "</section>"
+        for title, content in sections
+    )
+    status = (
+        f"{len(rejected_files)} file(s) rejected and {len(summary['undelivered'])} provider(s) undelivered: "
+        "see 'Needs attention'."
+        if attention
+        else "Every file was accepted and every provider received its files."
+    )
     title = f"Round {summary['round']} (peildatum {summary['reference_date']})"
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;margin:2em}}"
-        "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 8px}"
-        "th{background:#eef}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:system-ui,sans-serif;margin:2em;"
+        "max-width:1100px;color:#1b1b1b}table{border-collapse:collapse;margin-bottom:.5em}"
+        "td,th{border:1px solid #ccc;padding:2px 8px}th{background:#e8eef6}tr.rejected td{background:#fdecea}"
+        ".note{color:#555;margin:.2em 0 .6em}.status{font-size:1.1em;padding:.6em 1em;background:#fff8e1;"
+        "border-left:4px solid #e0a800}.empty{color:#777;font-style:italic}h2{margin-top:1.4em}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='status'>Completed in {summary['duration_s']} s. "
+        f"{html.escape(status)}</p>"
+        "<p class='note'>This page is for the TTP's operator: totals only, no person-level data. The insurer report "
+        "is insurers/national.html; each provider's data quality is in datakwaliteit.csv.</p>"
+        f"{body}</body></html>"
     )
     return page.encode("utf-8")
