@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
+from flows.resume import fault_point, remove_partial_files, round_lock, was_interrupted
 from flows.round_context import RoundContext, RoundFailed
 from hashing.keys import load_key
 from ingest.inventory import InputFile, expired_inputs, inventory
@@ -148,9 +149,15 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
         settings.paths.recipients,
         context.round_id,
         AuditLog(context.audit_path),
-        on_provider_done=lambda _: progress.advance(STAGE_DELIVER),
+        on_provider_done=_provider_done,
+        receipts_path=context.work_dir / context.round_id / "deliveries.json",
     )
     return result, int(rejected["agb_code"].is_null().sum())
+
+
+def _provider_done(_: str) -> None:
+    progress.advance(STAGE_DELIVER)
+    fault_point("delivery")
 
 
 @task(persist_result=False, cache_policy=NO_CACHE)
@@ -213,6 +220,54 @@ def archive_and_remove_inputs(context: RoundContext, inputs: list[InputFile]) ->
     return archived, removed
 
 
+def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
+    """Run the stages of a round whose lock is held; return its summary. Called by the flow."""
+    logger = get_run_logger()
+    round_id = context.round_id
+    key_id = load_key(context.key_file).key_id
+    audit = AuditLog(context.audit_path)
+    audit.append("round_started", round=round_id, key_id=key_id, reference_date=context.reference_date.isoformat())
+    inputs = list_inputs(str(context.input_dir))
+    for item in inputs:
+        audit.append("file_received", object=item.path.name, sha256=item.sha256, size=item.size, round=round_id)
+    timings: dict[str, float] = {}
+    with progress.stage(STAGE_READ, total=len(inputs), timings=timings):
+        reports = list(stage_file.map(inputs, context=context).result())
+    fault_point("staging")
+    settings = context.settings()
+    if settings.replace_earlier_deliveries:
+        modified = {item.path.name: item.path.stat().st_mtime for item in inputs}
+        reports = supersede_earlier_deliveries(reports, modified, settings.locations)
+    for report in reports:
+        if report.status == "rejected":
+            audit.append(
+                "file_rejected", object=report.file, sha256=report.sha256, reason=report.reason, round=round_id
+            )
+            logger.warning("file %s rejected: %s", report.file, report.reason)
+    if not any(r.status == "accepted" for r in reports):
+        raise RoundFailed("no usable input file in this round; see the rejected files in the log")
+    with progress.stage(STAGE_LINK, timings=timings):
+        totals, linkage = link_entries(context, reports)
+    fault_point("linking")
+    with progress.stage(STAGE_INSURERS, timings=timings):
+        write_insurer_reports(context)
+    fault_point("insurer_reports")
+    with progress.stage(STAGE_DELIVER, total=totals["providers"], timings=timings):
+        delivery, unrouted = deliver_provider_files(context, reports)
+    fault_point("summary")
+    with progress.stage(STAGE_SUMMARY):
+        summary = context.summary(
+            reports, totals, linkage, delivery, unrouted, linkage["key_id"], time.perf_counter() - started, timings
+        )
+        write_summary(context, summary)
+    audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])
+    archived, removed = archive_and_remove_inputs(context, inputs)
+    if archived or removed:
+        logger.info("archived %d and removed %d raw extracts", archived, len(removed))
+    logger.info("round %s: %d entries, %d double waiters", round_id, totals["entries"], totals["double_waiters"])
+    return summary
+
+
 @flow(name="cleanup_round", task_runner=ROUND_TASK_RUNNER, persist_result=False)
 def cleanup_round(
     input_dir: str,
@@ -232,42 +287,13 @@ def cleanup_round(
         config_file=Path(config_file) if config_file else None,
         reference_date=dt.date.fromisoformat(reference_date) if reference_date else None,
     )
-    logger = get_run_logger()
-    key_id = load_key(context.key_file).key_id
-    audit = AuditLog(context.audit_path)
-    audit.append("round_started", round=round_id, key_id=key_id, reference_date=context.reference_date.isoformat())
-    inputs = list_inputs(str(context.input_dir))
-    for item in inputs:
-        audit.append("file_received", object=item.path.name, sha256=item.sha256, size=item.size, round=round_id)
-    timings: dict[str, float] = {}
-    with progress.stage(STAGE_READ, total=len(inputs), timings=timings):
-        reports = list(stage_file.map(inputs, context=context).result())
-    settings = context.settings()
-    if settings.replace_earlier_deliveries:
-        modified = {item.path.name: item.path.stat().st_mtime for item in inputs}
-        reports = supersede_earlier_deliveries(reports, modified, settings.locations)
-    for report in reports:
-        if report.status == "rejected":
-            audit.append(
-                "file_rejected", object=report.file, sha256=report.sha256, reason=report.reason, round=round_id
-            )
-            logger.warning("file %s rejected: %s", report.file, report.reason)
-    if not any(r.status == "accepted" for r in reports):
-        raise RoundFailed("no usable input file in this round; see the rejected files in the log")
-    with progress.stage(STAGE_LINK, timings=timings):
-        totals, linkage = link_entries(context, reports)
-    with progress.stage(STAGE_INSURERS, timings=timings):
-        write_insurer_reports(context)
-    with progress.stage(STAGE_DELIVER, total=totals["providers"], timings=timings):
-        delivery, unrouted = deliver_provider_files(context, reports)
-    with progress.stage(STAGE_SUMMARY):
-        summary = context.summary(
-            reports, totals, linkage, delivery, unrouted, linkage["key_id"], time.perf_counter() - started, timings
-        )
-        write_summary(context, summary)
-    audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])
-    archived, removed = archive_and_remove_inputs(context, inputs)
-    if archived or removed:
-        logger.info("archived %d and removed %d raw extracts", archived, len(removed))
-    logger.info("round %s: %d entries, %d double waiters", round_id, totals["entries"], totals["double_waiters"])
-    return summary
+    with round_lock(context.work_dir / round_id / "round.lock"):
+        audit = AuditLog(context.audit_path)
+        if was_interrupted(context.audit_path, round_id):
+            leftovers = remove_partial_files(context.round_dir, context.staging_dir)
+            audit.append("round_interrupted", object=round_id, round=round_id, partial_files_removed=leftovers)
+        try:
+            return run_locked_round(context, started)
+        except Exception as error:
+            audit.append("round_failed", object=round_id, round=round_id, error=type(error).__name__)
+            raise

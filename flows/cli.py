@@ -23,6 +23,7 @@ EXIT_KEY = 4
 EXIT_INPUT = 5
 EXIT_DECRYPT = 6
 EXIT_AUDIT = 7
+EXIT_LOCKED = 8
 EXIT_ROUND_FAILED = 1
 
 app = typer.Typer(
@@ -97,6 +98,7 @@ def run_round(
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     from flows import progress
     from flows.cleanup_round import cleanup_round
+    from flows.resume import RoundLocked
     from flows.round_context import RoundFailed
     from linkage.store import KeyVersionMismatch
 
@@ -111,6 +113,8 @@ def run_round(
                 config_file=str(config_file.resolve()) if config_file else None,
                 reference_date=reference_date.isoformat() if reference_date else None,
             )
+        except RoundLocked as error:
+            fail(f"round {round_id} not started: {error}", EXIT_LOCKED)
         except (RoundFailed, KeyVersionMismatch) as error:  # our own messages, free of data values
             fail(f"the round failed: {error}", EXIT_ROUND_FAILED)
         except Exception as error:  # the message may come from a library; only its type is shown

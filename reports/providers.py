@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,11 +115,24 @@ def _recipient_key(
 
 
 def _encrypt_and_write(
-    files: Mapping[str, bytes], public_key: X25519PublicKey, folder: Path, round_id: str, audit: AuditLog
+    files: Mapping[str, bytes],
+    public_key: X25519PublicKey,
+    folder: Path,
+    round_id: str,
+    audit: AuditLog,
+    receipts: dict[str, str],
 ) -> list[str]:
-    """Encrypt each file to ``public_key``, write it to ``folder``; return the file names."""
+    """Encrypt each file to ``public_key``, write it to ``folder``; return the file names.
+
+    A file whose receipt says the same plaintext already went to the same key (an earlier,
+    interrupted run of this round) is left as it is: it is never delivered twice.
+    """
     provider = folder.name
+    fingerprint = public_key_fingerprint(public_key)
     for file_name, plaintext in sorted(files.items()):
+        receipt = f"{sha256_bytes(plaintext)}:{fingerprint}"
+        if receipts.get(f"{provider}/{file_name}") == receipt and (folder / file_name).is_file():
+            continue
         blob = encrypt_for(plaintext, public_key, recipient=provider, round_id=round_id, file_name=file_name)
         write_atomic(folder / file_name, blob)
         audit.append(
@@ -128,6 +142,7 @@ def _encrypt_and_write(
             sha256=sha256_bytes(blob),
             round=round_id,
         )
+        receipts[f"{provider}/{file_name}"] = receipt
     return sorted(files)
 
 
@@ -138,6 +153,7 @@ def deliver_packages(
     round_id: str,
     audit: AuditLog,
     on_provider_done: Callable[[str], None] | None = None,
+    receipts_path: Path | None = None,
 ) -> DeliveryResult:
     """Encrypt each provider's files to ``<recipients_dir>/<agb>.pub`` and write them.
 
@@ -145,18 +161,27 @@ def deliver_packages(
     undelivered with the reason. When the folder has a ``registry.json``, a key whose
     fingerprint is not pinned there, or differs from its pin, fails closed the same way.
     Each written file is logged with its hash and recipient. ``on_provider_done`` is called
-    with each provider's code once it is handled, delivered or not.
+    with each provider's code once it is handled, delivered or not. ``receipts_path`` keeps,
+    per delivered file, the hash of its plaintext and the key's fingerprint, written after each
+    provider, so that a rerun after an interruption does not deliver a file twice.
     """
     delivered: dict[str, list[str]] = {}
     undelivered: dict[str, str] = {}
     pins = load_registry(recipients_dir) if recipients_dir else None
+    receipts: dict[str, str] = (
+        json.loads(receipts_path.read_text()) if receipts_path is not None and receipts_path.is_file() else {}
+    )
     for provider, files in sorted(packages.items()):
         public_key, (reason, code) = _recipient_key(provider, recipients_dir, pins)
         if public_key is None:
             undelivered[provider] = reason
             audit.append("delivery_skipped", recipient=provider, reason=code)
         else:
-            delivered[provider] = _encrypt_and_write(files, public_key, providers_dir / provider, round_id, audit)
+            delivered[provider] = _encrypt_and_write(
+                files, public_key, providers_dir / provider, round_id, audit, receipts
+            )
+            if receipts_path is not None:
+                write_atomic(receipts_path, json.dumps(receipts, sort_keys=True, indent=1).encode())
         if on_provider_done is not None:
             on_provider_done(provider)
     return DeliveryResult(delivered=delivered, undelivered=undelivered, recipients_pinned=pins is not None)

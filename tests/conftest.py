@@ -35,12 +35,21 @@ class RoundRun:
         return self.output / self.round_id
 
 
-def cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the wachtlijst CLI in a fresh process, as an operator would."""
+def cli(
+    *args: str | Path, env: dict[str, str] | None = None, own_session: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the wachtlijst CLI in a fresh process, as an operator would (``own_session``: in a
+    process group of its own, so that a crash test can kill it with everything it started)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WACHTLIJST_"))}
     environment.update(env or {})
     return subprocess.run(
-        [*WACHTLIJST, *map(str, args)], capture_output=True, text=True, env=environment, timeout=600, check=False
+        [*WACHTLIJST, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=False,
+        start_new_session=own_session,
     )
 
 
