@@ -13,8 +13,8 @@ import time
 import numpy as np
 import polars as pl
 
-from reports.disclosure import COUNT_COLUMNS, suppress
-from reports.release import NATIONAL, Release, audit_release, build_release, protect_release
+from reports.disclosure import COUNT_COLUMNS
+from reports.release import NATIONAL, audit_release, build_release, protect_release, suppress_each_table
 
 
 def synthetic_tables(providers: int, insurers: int, seed: int) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
@@ -40,18 +40,6 @@ def synthetic_tables(providers: int, insurers: int, seed: int) -> dict[str, tupl
     return tables
 
 
-def per_table_baseline(release: Release, threshold: int) -> Release:
-    """Suppress each table on its own (small counts and complements against its totals row)."""
-    for s in range(len(release.scopes)):
-        table = pl.DataFrame({"agb_code": release.providers, **{c: release.counts[c][s, :-1] for c in COUNT_COLUMNS}})
-        totals = pl.DataFrame({"agb_code": ["totaal"], **{c: [release.counts[c][s, -1]] for c in COUNT_COLUMNS}})
-        suppressed, suppressed_totals = suppress(table, totals, threshold)
-        for column in COUNT_COLUMNS:
-            release.hidden[column][s, :-1] = suppressed[column].is_null().to_numpy()
-            release.hidden[column][s, -1] = bool(suppressed_totals[column].is_null()[0])
-    return release
-
-
 def main() -> None:
     """Print one line per method and size."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -63,7 +51,7 @@ def main() -> None:
     print(f"{'providers':>9} {'method':<28} {'seconds':>8} {'suppressed':>10} {'small counts computable':>24}")
     for providers in args.providers:
         for name, method in (
-            ("per table (baseline)", per_table_baseline),
+            ("per table (baseline)", suppress_each_table),
             ("release-wide with search", protect_release),
         ):
             release = build_release(synthetic_tables(providers, args.insurers, args.seed))

@@ -253,12 +253,10 @@ def audit_release(release: Release, threshold: int) -> list[Exposure]:
     return exposures
 
 
-def protect_release(
-    release: Release, threshold: int, forced: Iterable[tuple[str, str, str]] = (), max_rounds: int = 10_000
-) -> Release:
-    """Suppress the release: small counts, each table's complements, the ``forced`` cells
-    ((column, scope, provider or 'totaal'), e.g. from the release ledger), and then further
-    cells until :func:`audit_release` finds nothing. Returns the same release, updated."""
+def suppress_each_table(release: Release, threshold: int) -> Release:
+    """Suppress each table of the release on its own: small counts, and complements against
+    its totals row (the first step of :func:`protect_release`; alone, it is the baseline that
+    slices and the national table can be differenced against). Returns the release, updated."""
     for s in range(len(release.scopes)):
         table = pl.DataFrame({"agb_code": release.providers, **{c: release.counts[c][s, :-1] for c in COUNT_COLUMNS}})
         totals = pl.DataFrame({"agb_code": ["totaal"], **{c: [release.counts[c][s, -1]] for c in COUNT_COLUMNS}})
@@ -266,6 +264,16 @@ def protect_release(
         for column in COUNT_COLUMNS:
             release.hidden[column][s, :-1] = suppressed[column].is_null().to_numpy()
             release.hidden[column][s, -1] = bool(suppressed_totals[column].is_null()[0])
+    return release
+
+
+def protect_release(
+    release: Release, threshold: int, forced: Iterable[tuple[str, str, str]] = (), max_rounds: int = 10_000
+) -> Release:
+    """Suppress the release: small counts, each table's complements, the ``forced`` cells
+    ((column, scope, provider or 'totaal'), e.g. from the release ledger), and then further
+    cells until :func:`audit_release` finds nothing. Returns the same release, updated."""
+    suppress_each_table(release, threshold)
     for column, scope, provider in forced:
         s = release.scopes.index(scope)
         p = len(release.providers) if provider == "totaal" else release.providers.index(provider)
