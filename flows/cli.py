@@ -341,7 +341,7 @@ def prepseudonymise(
         fail("no extract files given", EXIT_INPUT)
     failed = 0
     for source in files:
-        target = out_dir / f"{source.stem}.pre.parquet"
+        target = out_dir / f"{source.name}.pre.parquet"  # x.csv and x.xlsx must not collide
         try:
             report = prepseudonymise_extract(
                 source, target, key=key, aliases=aliases, reference_date=peildatum, csv_encoding=settings.csv_encoding
