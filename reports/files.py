@@ -103,14 +103,23 @@ class AuditLog:
         self.system = f"wachtlijst {_version()}@{socket.gethostname()}"
 
     def _last_hash(self) -> str:
+        """Return the SHA-256 of the last line, reading only the end of the file (a log that
+        grows with every round must not be read whole for every line appended)."""
         if not self.path.exists():
             return GENESIS_HASH
-        last = b""
         with self.path.open("rb") as handle:
-            for line in handle:
-                if line.strip():
-                    last = line.rstrip(b"\n")
-        return sha256_bytes(last) if last else GENESIS_HASH
+            end = handle.seek(0, os.SEEK_END)
+            chunk = 4096
+            while True:
+                start = max(0, end - chunk)
+                handle.seek(start)
+                data = handle.read(end - start).rstrip(b"\n")
+                cut = data.rfind(b"\n")
+                if cut >= 0:
+                    return sha256_bytes(data[cut + 1 :])
+                if start == 0:
+                    return sha256_bytes(data) if data else GENESIS_HASH
+                chunk *= 4
 
     def append(self, event: str, *, object: str | None = None, recipient: str | None = None, **fields: Any) -> None:
         """Append one event line with time, actor, on whose behalf, system, object, recipient

@@ -1,0 +1,27 @@
+"""The audit log's chain stays intact however long its lines, reading only its end to append."""
+
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reports.files import AuditLog, verify_audit_log
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(max_size=9000), min_size=1, max_size=12))
+def test_lines_of_any_length_keep_the_chain(tmp_path_factory, notes: list[str]):
+    log = AuditLog(tmp_path_factory.mktemp("audit") / "audit.jsonl")
+    for note in notes:
+        log.append("noted", object="x", note=note)
+    assert verify_audit_log(log.path) == []
+    assert len(log.path.read_text(encoding="utf-8").splitlines()) == len(notes)
+
+
+def test_appending_reads_only_the_end(tmp_path: Path):
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append("first", object="a")
+    log.path.write_bytes(b"x" * 5_000_000 + b"\n" + log.path.read_bytes())  # a long, old history
+    log.append("second", object="b")
+    problems = verify_audit_log(log.path)
+    assert problems and not any(problem.startswith("line 3:") for problem in problems)  # the new line chains on
