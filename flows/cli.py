@@ -212,15 +212,22 @@ def keys_init(
     ] = "pseudonymisation",
 ) -> None:
     """Create a new key file (32 random bytes, permissions 0600)."""
-    from hashing.keys import KeyError_, create_key_file
+    key = write_new_key(out_file, purpose=purpose)
+    out.print(f"{purpose} key {key.key_id} written to {out_file}")
+
+
+def write_new_key(out_file: Path, *, purpose: str = "pseudonymisation", replaces_key: Path | None = None) -> Any:
+    """Create a key file at ``out_file`` (never over an existing file) and return the key; with
+    ``replaces_key``, the new key records the id of that (checked) key. Key problems exit 4."""
+    from hashing.keys import KeyError_, create_key_file, load_key
 
     if out_file.exists():
         fail(f"{out_file} already exists; a key is never overwritten", EXIT_KEY)
     try:
-        key = create_key_file(out_file, purpose=purpose)
+        replaces = load_key(replaces_key).key_id if replaces_key is not None else ""
+        return create_key_file(out_file, purpose=purpose, replaces=replaces)
     except KeyError_ as error:
         fail(str(error), EXIT_KEY)
-    out.print(f"{purpose} key {key.key_id} written to {out_file}")
 
 
 @keys_app.command("rotate")
@@ -234,16 +241,8 @@ def keys_rotate(
     is refused. Re-link history by rerunning the rounds to keep (restored from the encrypted
     archive, 'wachtlijst archive restore') under the new key; see README, 'Rotating the key'.
     """
-    from hashing.keys import KeyError_, create_key_file, load_key
-
-    if out_file.exists():
-        fail(f"{out_file} already exists; a key is never overwritten", EXIT_KEY)
-    try:
-        old = load_key(key_file)
-        new = create_key_file(out_file, replaces=old.key_id)
-    except KeyError_ as error:
-        fail(str(error), EXIT_KEY)
-    out.print(f"key {new.key_id} written to {out_file}; it replaces {old.key_id}")
+    new = write_new_key(out_file, replaces_key=key_file)
+    out.print(f"key {new.key_id} written to {out_file}; it replaces {new.replaces}")
 
 
 @keys_app.command("archive")

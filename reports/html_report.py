@@ -235,12 +235,12 @@ def provider_table(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) ->
         for i, (_, title) in enumerate(DISPLAY_COLUMNS)
     )
     body = "".join(
-        "<tr>" + "".join(_cell(c, _row_values(row)[c], threshold) for c, _ in DISPLAY_COLUMNS) + "</tr>"
-        for row in table.iter_rows(named=True)
+        "<tr>" + "".join(_cell(c, values[c], threshold) for c, _ in DISPLAY_COLUMNS) + "</tr>"
+        for values in map(_row_values, table.iter_rows(named=True))
     )
     footer = "".join(
-        "<tr>" + "".join(_cell(c, _row_values(row)[c], threshold) for c, _ in DISPLAY_COLUMNS) + "</tr>"
-        for row in totals.with_columns(pl.lit("totaal").alias("agb_code")).iter_rows(named=True)
+        "<tr>" + "".join(_cell(c, values[c], threshold) for c, _ in DISPLAY_COLUMNS) + "</tr>"
+        for values in map(_row_values, totals.with_columns(pl.lit("totaal").alias("agb_code")).iter_rows(named=True))
     )
     return (
         '<label for="filter">Zoek op AGB-code: </label><input id="filter" type="search" autocomplete="off"> '

@@ -79,6 +79,7 @@ def write_insurer_outputs(
     totals_rows = []
     history = earlier_totals(insurers_dir.parent.parent, round_id)
     release = protected_release(con, threshold, ledger_path, round_id)
+    csv_hashes: dict[str, str] = {}
     for scope_code in release.scopes:
         uzovi = None if scope_code == NATIONAL else scope_code
         table, totals = (round_published(frame, rounding_base) for frame in release_tables(release, scope_code))
@@ -107,11 +108,13 @@ def write_insurer_outputs(
         for file_name, data in outputs.items():
             write_atomic(insurers_dir / file_name, data)
             written.append(insurers_dir / file_name)
+        csv_hashes[f"{name}.csv"] = sha256_bytes(outputs[f"{name}.csv"])
         totals_rows.append(totals.drop("agb_code").insert_column(0, pl.Series("uzovi", [uzovi or "alle"])))
     totals_path = insurers_dir / "totalen.csv"
-    write_atomic(totals_path, csv_bytes(pl.concat(totals_rows)))
+    totals_csv = csv_bytes(pl.concat(totals_rows))
+    write_atomic(totals_path, totals_csv)
     written.append(totals_path)
+    csv_hashes[totals_path.name] = sha256_bytes(totals_csv)
     if ledger_path is not None:
-        hashes = {path.name: sha256_bytes(path.read_bytes()) for path in written if path.suffix == ".csv"}
-        record_release(ledger_path, round_id, release, threshold, rounding_base, hashes)
+        record_release(ledger_path, round_id, release, threshold, rounding_base, csv_hashes)
     return written
