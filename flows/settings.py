@@ -8,6 +8,7 @@ import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -55,12 +56,46 @@ class PathSettings(BaseModel):
     audit_log: Path | None = None
     input_archive: Path | None = None
     archive_public_key: Path | None = None
+    inbox: Path | None = None
 
     @model_validator(mode="after")
     def _archive_needs_its_key(self) -> PathSettings:
         if (self.input_archive is None) != (self.archive_public_key is None):
             raise ValueError("input_archive and archive_public_key go together: set both or neither")
         return self
+
+
+class ScheduleSettings(BaseModel):
+    """When ``wachtlijst serve`` runs a round: a cron line read in a time zone."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cron: str = "0 3 1 * *"
+    timezone: str = "Europe/Amsterdam"
+    round_format: str = "%Y-%m"
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"cron {value!r} must have five fields: minute hour day month weekday")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("round_format")
+    @classmethod
+    def _dated_round(cls, value: str) -> str:
+        if "%Y" not in value or any(c in value for c in "/\\ "):
+            raise ValueError("round_format must contain %Y and no slash or space (e.g. %Y-%m)")
+        return value
 
 
 class LinkageSettings(BaseModel):
@@ -108,6 +143,7 @@ class Settings(BaseSettings):
     input_retention_days: int | None = Field(default=None, ge=0)
     paths: PathSettings = Field(default_factory=PathSettings)
     linkage: LinkageSettings = LinkageSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @classmethod
     def settings_customise_sources(

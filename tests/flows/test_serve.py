@@ -1,0 +1,159 @@
+import base64
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from flows.round_context import RoundFailed
+from flows.schedule import inbox_round_dir, round_for
+from flows.server import api_healthy
+from flows.settings import ScheduleSettings, SettingsError, load_settings
+from hashing.keys import create_key_file, load_key
+from sample_data.generate import RoundSpec, generate_round
+from tests.conftest import WACHTLIJST
+
+
+def test_a_scheduled_run_takes_the_round_of_its_date_in_amsterdam():
+    schedule = ScheduleSettings()
+    assert round_for(dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC), schedule) == "2026-12"
+    assert round_for(dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC), schedule) == "2026-12"
+    assert round_for(dt.datetime(2026, 11, 30, 22, 30, tzinfo=dt.UTC), schedule) == "2026-11"
+    assert round_for(dt.datetime(2026, 6, 30, 22, 30, tzinfo=dt.UTC), schedule) == "2026-07"  # summer time
+
+
+def test_a_missing_inbox_folder_fails_the_round_with_its_path(tmp_path: Path):
+    with pytest.raises(RoundFailed, match="no files for round 2026-12"):
+        inbox_round_dir(tmp_path, "2026-12")
+
+
+def test_schedule_settings_are_validated(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text('[schedule]\ncron = "0 3 1 *"\ntimezone = "Europe/Amsterdan"\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as error:
+        load_settings(config)
+    assert "five fields" in str(error.value) and "Europe/Amsterdan" in str(error.value)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _api(url: str, body: dict[str, Any] | None = None) -> Any:
+    request = urllib.request.Request(
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _wait_for(check: Any, timeout_s: float, what: str, serve: subprocess.Popen[bytes], log: Path) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if serve.poll() is not None:
+            pytest.fail(f"wachtlijst serve exited with {serve.returncode} before {what}:\n{log.read_text()[-3000:]}")
+        try:
+            value = check()
+        except OSError:
+            value = None
+        if value:
+            return value
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
+
+
+def _finished_state(flow_run: dict[str, Any]) -> str | None:
+    state = str(flow_run["state"]["type"])
+    return state if state in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+
+
+def test_serve_registers_the_scheduled_deployment_and_a_triggered_run_produces_the_round(tmp_path: Path):
+    generated = generate_round(tmp_path, RoundSpec(entries=800, providers=6, bad_files=False))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.move(generated.input_dir, inbox / "2026-12")
+    key_file = tmp_path / "ttp.key"
+    create_key_file(key_file)
+    output = tmp_path / "output"
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    log = tmp_path / "serve.log"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WACHTLIJST_"))}
+    command = [*WACHTLIJST, "serve", "--inbox", inbox, "--output", output, "--key-file", key_file,
+               "--config", generated.config_file, "--port", str(port)]  # fmt: skip
+    with log.open("wb") as sink:
+        serve = subprocess.Popen(
+            [str(part) for part in command], stdout=sink, stderr=subprocess.STDOUT, env=environment,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deployment = _wait_for(
+            lambda: _api(f"{api}/deployments/name/scheduled_cleanup/cleanup_round"), 180, "the deployment", serve, log
+        )
+        [schedule] = deployment["schedules"]
+        assert schedule["schedule"]["cron"] == "0 3 1 * *"
+        assert schedule["schedule"]["timezone"] == "Europe/Amsterdam"
+        assert schedule["active"] is True
+        assert deployment["parameters"]["inbox_dir"] == str(inbox.resolve())
+        secret = load_key(key_file).secret
+        parameters = json.dumps(deployment["parameters"])
+        assert secret.hex() not in parameters and base64.b64encode(secret).decode() not in parameters
+
+        run = _api(f"{api}/deployments/{deployment['id']}/create_flow_run", {"parameters": {"round_id": "2026-12"}})
+        finished = _wait_for(
+            lambda: (
+                (state := _api(f"{api}/flow_runs/{run['id']}")["state"]["type"]) in {"COMPLETED", "FAILED", "CRASHED"}
+                and state
+            ),
+            300,
+            "the triggered run",
+            serve,
+            log,
+        )
+        assert finished == "COMPLETED", log.read_text()[-3000:]
+        summary = json.loads((output / "2026-12" / "run_summary.json").read_text())
+        assert summary["round"] == "2026-12"
+        assert summary["files"]["received"] == len(list((inbox / "2026-12").iterdir()))
+        assert summary["entries"] > 700
+
+        scheduled = _wait_for(
+            lambda: _api(
+                f"{api}/flow_runs/filter",
+                {
+                    "deployments": {"id": {"any_": [deployment["id"]]}},
+                    "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+                    "sort": "EXPECTED_START_TIME_ASC",
+                },
+            ),
+            120,
+            "the scheduler to plan runs",
+            serve,
+            log,
+        )
+        first = dt.datetime.fromisoformat(scheduled[0]["expected_start_time"])
+        local = first.astimezone(ZoneInfo("Europe/Amsterdam"))
+        assert (local.day, local.hour, local.minute) == (1, 3, 0)
+        artifacts = _api(f"{api}/artifacts/filter", {"artifacts": {"key": {"any_": ["round-totals"]}}})
+        assert artifacts, "the totals artifact must be visible in the UI"
+
+        os.kill(serve.pid, signal.SIGTERM)
+        serve.wait(timeout=60)
+        assert not api_healthy(api), "the Prefect server must stop with wachtlijst serve"
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # serve and the server it started, whatever happened
+            os.killpg(serve.pid, signal.SIGKILL)
