@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 COUNT_COLUMNS: tuple[str, ...] = (
@@ -39,7 +41,9 @@ def _suppressed_column(values: list[int], total: int, threshold: int) -> list[bo
     return hidden
 
 
-def suppress(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def suppress(
+    table: pl.DataFrame, totals: pl.DataFrame, threshold: int, columns: Sequence[str] = COUNT_COLUMNS
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (table, totals) with small counts and their complements set to null.
 
     A count from 1 to ``threshold - 1`` is suppressed. Where the column total is published,
@@ -47,7 +51,7 @@ def suppress(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) -> tuple
     threshold) gets the smallest other non-zero cell suppressed too. Zero stays published.
     """
     table_columns = []
-    for column in COUNT_COLUMNS:
+    for column in columns:
         values = table.get_column(column).to_list()
         total = int(totals.get_column(column)[0]) if totals.height else 0
         hidden = _suppressed_column(values, total, threshold)
@@ -62,7 +66,7 @@ def suppress(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) -> tuple
             .otherwise(pl.col(column))
             .cast(pl.Int64)
             .alias(column)
-            for column in COUNT_COLUMNS
+            for column in columns
         ]
     )
     return suppressed_table, suppressed_totals

@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports.disclosure import COUNT_COLUMNS
+import numpy as np
+
 from reports.files import write_atomic
 from reports.release import Release
 
@@ -27,11 +28,11 @@ def published_cells(release: Release) -> dict[str, dict[str, dict[str, int | Non
     cells: dict[str, dict[str, dict[str, int | None]]] = {}
     names = [*release.providers, "totaal"]
     for s, scope in enumerate(release.scopes):
-        present = release.counts["wachtenden"][s] > 0
+        present = np.logical_or.reduce([release.counts[c][s] > 0 for c in release.columns])
         cells[scope] = {
             name: {
                 column: None if release.hidden[column][s, p] else int(release.counts[column][s, p])
-                for column in COUNT_COLUMNS
+                for column in release.columns
             }
             for p, name in enumerate(names)
             if present[p] or name == "totaal"
@@ -58,7 +59,7 @@ def forced_suppressions(
         for s, scope in enumerate(release.scopes):
             before = entry["cells"].get(scope, {})
             for p, name in enumerate(names):
-                for column in COUNT_COLUMNS:
+                for column in release.columns:
                     old = before.get(name, {}).get(column, 0 if name != "totaal" else None)
                     if old is None:
                         continue

@@ -9,6 +9,12 @@ these relations for the suppressed cells. :func:`audit_release` does exactly tha
 programming (the tightest bounds on every suppressed cell given everything published), and
 :func:`protect_release` suppresses further cells until no small count (1..threshold-1) can be
 pinned to a single value.
+
+Trend columns add relations between columns of one cell (new + still double = double waiters;
+the resolved by reported outcome add up to at most the resolved) and to the previous round's
+double waiters (resolved here <= double there). The previous round's counts enter as a fixed
+column: its published cells are known to the attacker, its suppressed ones must stay unknown,
+and no cell of it is ever suppressed afresh (it was published already).
 """
 
 from __future__ import annotations
@@ -28,8 +34,28 @@ ADDITIVE_COLUMNS: tuple[str, ...] = ("wachtenden", "boven_norm", "boven_norm_ges
 """Entry counts: they add up exactly across providers and across insurers."""
 NATIONAL = "alle"
 
-Cell = tuple[int, int]
-"""(scope index, provider index); the last provider index is the scope's totals row."""
+TREND_COLUMNS: tuple[str, ...] = (
+    "dubbel_nieuw",
+    "dubbel_blijvend",
+    "dubbel_opgelost",
+    "opgelost_verwijderd",
+    "opgelost_in_behandeling",
+    "opgelost_blijft_wachten",
+    "opgelost_onbereikbaar",
+)
+"""Counts of persons comparing this round with the previous one (see linkage/sql/trend_counts.sql)."""
+PREVIOUS_DOUBLE = "vorig_dubbel"
+"""The fixed column: the previous round's double waiters on this release's grid."""
+OUTCOME_COLUMNS: tuple[str, ...] = TREND_COLUMNS[3:]
+CROSS_RELATIONS: tuple[tuple[dict[str, int], str], ...] = (
+    ({"dubbel_nieuw": 1, "dubbel_blijvend": 1, "dubbel_wachtenden": -1}, "eq"),
+    ({**dict.fromkeys(OUTCOME_COLUMNS, 1), "dubbel_opgelost": -1}, "le"),
+    ({"dubbel_opgelost": 1, PREVIOUS_DOUBLE: -1}, "le"),
+)
+"""Relations between the columns of every cell (each scope, provider and totals row)."""
+
+Cell = tuple[str, int, int]
+"""(column, scope index, provider index); the last provider index is the scope's totals row."""
 Relation = tuple[dict[Cell, int], str]
 """{cell: coefficient} and sense: sum(coefficient * count) == 0 (``eq``) or <= 0 (``le``)."""
 
@@ -43,14 +69,20 @@ class Release:
     counts: dict[str, np.ndarray]
     """column -> int array (scopes, providers + 1); the last column is the totals row."""
     hidden: dict[str, np.ndarray] = field(default_factory=dict)
+    columns: tuple[str, ...] = COUNT_COLUMNS
+    """The published columns, in order; ``counts`` may hold fixed columns besides."""
 
-    def value(self, column: str, cell: Cell) -> int:
+    def value(self, cell: Cell) -> int:
         """Return the true count of one cell."""
-        return int(self.counts[column][cell])
+        return int(self.counts[cell[0]][cell[1:]])
 
-    def is_hidden(self, column: str, cell: Cell) -> bool:
+    def is_hidden(self, cell: Cell) -> bool:
         """Return whether one cell is suppressed."""
-        return bool(self.hidden[column][cell])
+        return bool(self.hidden[cell[0]][cell[1:]])
+
+    def is_fixed(self, column: str) -> bool:
+        """Return whether ``column`` was published before (it is never suppressed afresh)."""
+        return column not in self.columns
 
 
 @dataclass(frozen=True)
@@ -63,22 +95,34 @@ class Exposure:
     value: int
 
 
-def build_release(tables: Mapping[str, tuple[pl.DataFrame, pl.DataFrame]]) -> Release:
-    """Return the release of unsuppressed ``{scope: (provider table, totals row)}``; scope
-    ``alle`` is the national table. A provider missing from a slice counts 0 there."""
+def build_release(
+    tables: Mapping[str, tuple[pl.DataFrame, pl.DataFrame]], columns: Sequence[str] = COUNT_COLUMNS
+) -> Release:
+    """Return the release of unsuppressed ``{scope: (provider table, totals row)}`` with the
+    count ``columns``; scope ``alle`` is the national table. A provider missing from a slice
+    counts 0 there."""
     scopes = [NATIONAL, *sorted(s for s in tables if s != NATIONAL)]
     providers = sorted({p for table, _ in tables.values() for p in table["agb_code"].to_list()})
     index = {p: i for i, p in enumerate(providers)}
-    counts = {c: np.zeros((len(scopes), len(providers) + 1), dtype=np.int64) for c in COUNT_COLUMNS}
+    counts = {c: np.zeros((len(scopes), len(providers) + 1), dtype=np.int64) for c in columns}
     for s, scope in enumerate(scopes):
         table, totals = tables[scope]
         for row in table.iter_rows(named=True):
-            for column in COUNT_COLUMNS:
+            for column in columns:
                 counts[column][s, index[row["agb_code"]]] = row[column]
-        for column in COUNT_COLUMNS:
+        for column in columns:
             counts[column][s, -1] = int(totals[column][0]) if totals.height else 0
-    release = Release(providers, scopes, counts)
-    release.hidden = {c: np.zeros_like(counts[c], dtype=bool) for c in COUNT_COLUMNS}
+    release = Release(providers, scopes, counts, columns=tuple(columns))
+    release.hidden = {c: np.zeros_like(counts[c], dtype=bool) for c in columns}
+    return release
+
+
+def add_fixed_column(release: Release, column: str, counts: np.ndarray, hidden: np.ndarray) -> Release:
+    """Add an earlier release's column on this release's grid (true ``counts``, and ``hidden``
+    where it was suppressed): the search keeps its suppressed small counts unknown and never
+    suppresses it afresh. Returns the release."""
+    release.counts[column] = counts.astype(np.int64)
+    release.hidden[column] = hidden.astype(bool)
     return release
 
 
@@ -89,13 +133,44 @@ def _constraints(release: Release, column: str) -> list[Relation]:
     additive = column in ADDITIVE_COLUMNS
     relations: list[Relation] = []
     for s in range(n_scopes):  # rows add up to the totals row (persons: at least the total)
-        terms = {(s, p): 1 for p in range(width - 1)}
-        terms[(s, width - 1)] = -1
+        terms = {(column, s, p): 1 for p in range(width - 1)}
+        terms[(column, s, width - 1)] = -1
         relations.append((terms, "eq") if additive else ({k: -v for k, v in terms.items()}, "le"))
     if n_scopes > 1:  # national = sum of the insurers' slices (persons: at most)
         for p in range(width):
-            terms = {(0, p): 1, **{(s, p): -1 for s in range(1, n_scopes)}}
+            terms = {(column, 0, p): 1, **{(column, s, p): -1 for s in range(1, n_scopes)}}
             relations.append((terms, "eq" if additive else "le"))
+    return relations
+
+
+def column_groups(release: Release) -> list[list[str]]:
+    """Return the release's columns (fixed ones too) in groups that relations connect: a
+    column alone, or the double-waiter column with the trend columns related to it."""
+    present = set(release.counts)
+    groups = {column: {column} for column in present}
+    for coefficients, _ in CROSS_RELATIONS:
+        if set(coefficients) <= present:
+            merged = set().union(*(groups[column] for column in coefficients))
+            for column in merged:
+                groups[column] = merged
+    order = [*release.columns, *sorted(present - set(release.columns))]
+    seen: list[list[str]] = []
+    for column in order:
+        group = [c for c in order if c in groups[column]]
+        if group not in seen:
+            seen.append(group)
+    return seen
+
+
+def _group_constraints(release: Release, group: Sequence[str]) -> list[Relation]:
+    """Return the relations of a group of columns: each column's own, and between columns."""
+    relations = [relation for column in group for relation in _constraints(release, column)]
+    n_scopes, width = release.counts[group[0]].shape
+    for coefficients, sense in CROSS_RELATIONS:
+        if set(coefficients) <= set(group):
+            for s in range(n_scopes):
+                for p in range(width):
+                    relations.append(({(column, s, p): c for column, c in coefficients.items()}, sense))
     return relations
 
 
@@ -104,11 +179,12 @@ LP_CEILING = 10**9
 """Upper bound given to the solver for a cell without one, so that no problem is unbounded."""
 
 
-def _propagated_bounds(release: Release, column: str, relations: Sequence[Relation]) -> dict[Cell, list[int]]:
+def _propagated_bounds(release: Release, group: Sequence[str], relations: Sequence[Relation]) -> dict[Cell, list[int]]:
     """Return [lowest, highest] of every suppressed cell by interval propagation over the
     relations (what an attacker gets by solving one relation at a time, over and over)."""
-    counts = release.counts[column]
-    bounds: dict[Cell, list[int]] = {(int(s), int(p)): [1, UNBOUNDED] for s, p in np.argwhere(release.hidden[column])}
+    bounds: dict[Cell, list[int]] = {
+        (column, int(s), int(p)): [1, UNBOUNDED] for column in group for s, p in np.argwhere(release.hidden[column])
+    }
     for _ in range(100):
         changed = False
         for terms, sense in relations:
@@ -117,7 +193,7 @@ def _propagated_bounds(release: Release, column: str, relations: Sequence[Relati
             low_sum = high_sum = 0
             ranges = []
             for cell, coefficient in terms.items():
-                low, high = bounds.get(cell) or (int(counts[cell]), int(counts[cell]))
+                low, high = bounds.get(cell) or (release.value(cell), release.value(cell))
                 if coefficient < 0:
                     low, high = -high, -low
                 ranges.append((cell, coefficient, low, high))
@@ -141,7 +217,7 @@ def _propagated_bounds(release: Release, column: str, relations: Sequence[Relati
 
 
 def _lp_pinned(
-    variables: list[Cell], relations: Sequence[Relation], release: Release, column: str, known: dict[Cell, list[int]]
+    variables: list[Cell], relations: Sequence[Relation], release: Release, known: dict[Cell, list[int]]
 ) -> list[Cell]:
     """Return the cells of ``variables`` (one connected group of suppressed cells) that linear
     programming pins to one integer, given the published cells, ``relations`` and the bounds
@@ -160,7 +236,7 @@ def _lp_pinned(
                 cols.append(position[cell])
                 values.append(coefficient)
             else:
-                constant += coefficient * release.value(column, cell)
+                constant += coefficient * release.value(cell)
         rhs.append(-constant)
     n = len(variables)
 
@@ -176,7 +252,7 @@ def _lp_pinned(
         "bounds": [(known[c][0], min(known[c][1], LP_CEILING)) for c in variables],
         "method": "highs",
     }
-    truth = np.array([release.value(column, cell) for cell in variables], dtype=float)
+    truth = np.array([release.value(cell) for cell in variables], dtype=float)
     # Each vertex solution frees every cell it moves by at least 1 from the true counts (which
     # are feasible): then two integers lie in that cell's range. Random signs over the cells
     # still in doubt make the solver move many of them at once.
@@ -222,15 +298,21 @@ def _components(variables: list[Cell], relations: Sequence[Relation]) -> list[li
     return list(groups.values())
 
 
-def _column_exposures(
-    release: Release, column: str, threshold: int, relations: Sequence[Relation], search: bool = True
+def _group_exposures(
+    release: Release,
+    group: Sequence[str],
+    threshold: int,
+    relations: Sequence[Relation],
+    search: bool = True,
+    known_before: frozenset[Cell] = frozenset(),
 ) -> list[Cell]:
-    """Return the suppressed small counts of one column that an attacker pins to one value:
-    by propagation, and (``search``) by linear programming over each connected group."""
-    known = _propagated_bounds(release, column, relations)
+    """Return the suppressed small counts of a group of columns that an attacker pins to one
+    value: by propagation, and (``search``) by linear programming over each connected group.
+    Cells in ``known_before`` (fixed cells an earlier release already gave away) are left out."""
+    known = _propagated_bounds(release, group, relations)
 
     def small(cell: Cell) -> bool:
-        return 1 <= release.value(column, cell) < threshold
+        return 1 <= release.value(cell) < threshold and cell not in known_before
 
     exposed = [cell for cell, (low, high) in known.items() if low == high and small(cell)]
     if exposed or not search:
@@ -238,18 +320,32 @@ def _column_exposures(
     for component in _components(list(known), relations):
         members = set(component)
         own = [relation for relation in relations if members & relation[0].keys()]
-        exposed.extend(cell for cell in _lp_pinned(component, own, release, column, known) if small(cell))
+        exposed.extend(cell for cell in _lp_pinned(component, own, release, known) if small(cell))
     return exposed
+
+
+def _fixed_exposures(release: Release, threshold: int) -> frozenset[Cell]:
+    """Return the small suppressed cells of fixed columns that their own release already pins
+    (nothing this release does can hide them again)."""
+    found: set[Cell] = set()
+    for column in release.counts:
+        if release.is_fixed(column):
+            found |= set(_group_exposures(release, [column], threshold, _constraints(release, column)))
+    return frozenset(found)
 
 
 def audit_release(release: Release, threshold: int) -> list[Exposure]:
     """Return every suppressed small count that can be computed exactly from what the release
-    publishes (every table of it together), found by propagation and linear programming."""
+    publishes (every table of it together, and the earlier release in its fixed columns),
+    found by propagation and linear programming."""
     exposures = []
-    for column in COUNT_COLUMNS:
-        for s, p in _column_exposures(release, column, threshold, _constraints(release, column)):
+    known_before = _fixed_exposures(release, threshold)
+    for group in column_groups(release):
+        relations = _group_constraints(release, group)
+        for cell in _group_exposures(release, group, threshold, relations, known_before=known_before):
+            column, s, p = cell
             provider = "totaal" if p == len(release.providers) else release.providers[p]
-            exposures.append(Exposure(column, release.scopes[s], provider, release.value(column, (s, p))))
+            exposures.append(Exposure(column, release.scopes[s], provider, release.value(cell)))
     return exposures
 
 
@@ -257,11 +353,12 @@ def suppress_each_table(release: Release, threshold: int) -> Release:
     """Suppress each table of the release on its own: small counts, and complements against
     its totals row (the first step of :func:`protect_release`; alone, it is the baseline that
     slices and the national table can be differenced against). Returns the release, updated."""
+    columns = release.columns
     for s in range(len(release.scopes)):
-        table = pl.DataFrame({"agb_code": release.providers, **{c: release.counts[c][s, :-1] for c in COUNT_COLUMNS}})
-        totals = pl.DataFrame({"agb_code": ["totaal"], **{c: [release.counts[c][s, -1]] for c in COUNT_COLUMNS}})
-        suppressed, suppressed_totals = suppress(table, totals, threshold)
-        for column in COUNT_COLUMNS:
+        table = pl.DataFrame({"agb_code": release.providers, **{c: release.counts[c][s, :-1] for c in columns}})
+        totals = pl.DataFrame({"agb_code": ["totaal"], **{c: [release.counts[c][s, -1]] for c in columns}})
+        suppressed, suppressed_totals = suppress(table, totals, threshold, columns)
+        for column in columns:
             release.hidden[column][s, :-1] = suppressed[column].is_null().to_numpy()
             release.hidden[column][s, -1] = bool(suppressed_totals[column].is_null()[0])
     return release
@@ -277,32 +374,35 @@ def protect_release(
     for column, scope, provider in forced:
         s = release.scopes.index(scope)
         p = len(release.providers) if provider == "totaal" else release.providers.index(provider)
-        if release.counts[column][s, p] > 0:
+        if column in release.columns and release.counts[column][s, p] > 0:
             release.hidden[column][s, p] = True
-    for column in COUNT_COLUMNS:
-        relations = _constraints(release, column)
+    known_before = _fixed_exposures(release, threshold)
+    for group in column_groups(release):
+        if all(release.is_fixed(column) for column in group):
+            continue
+        relations = _group_constraints(release, group)
         for _ in range(max_rounds):
-            exposed = _column_exposures(release, column, threshold, relations, search=False)
+            exposed = _group_exposures(release, group, threshold, relations, search=False, known_before=known_before)
             if not exposed:
-                exposed = _column_exposures(release, column, threshold, relations)
+                exposed = _group_exposures(release, group, threshold, relations, known_before=known_before)
             if not exposed:
                 break
             touched: set[int] = set()
             for cell in exposed:  # one more cell per exposure, unless a relation of it just got one
                 mine = {i for i, (terms, _) in enumerate(relations) if cell in terms}
                 if not mine & touched:
-                    touched |= mine | _hide_one_more(release, column, cell, relations)
+                    touched |= mine | _hide_one_more(release, cell, relations)
         else:
-            raise RuntimeError(f"disclosure protection of {column} did not converge")
+            raise RuntimeError(f"disclosure protection of {', '.join(group)} did not converge")
     return release
 
 
-def _hide_one_more(release: Release, column: str, exposed: Cell, relations: Sequence[Relation]) -> set[int]:
+def _hide_one_more(release: Release, exposed: Cell, relations: Sequence[Relation]) -> set[int]:
     """Suppress one more published non-zero cell: the nearest to ``exposed`` along relations
     through suppressed cells, then a provider cell before a totals cell, then the smallest.
     Returns the indexes of the relations the chosen cell is in."""
     totals_index = len(release.providers)
-    distance = {exposed: 0}
+    distance: dict[Cell, int] = {exposed: 0}
     frontier = [exposed]
     candidates: list[tuple[int, bool, int, Cell]] = []
     while frontier and not candidates:
@@ -315,28 +415,26 @@ def _hide_one_more(release: Release, column: str, exposed: Cell, relations: Sequ
                     if other in distance:
                         continue
                     distance[other] = distance[cell] + 1
-                    if release.is_hidden(column, other):
+                    if release.is_hidden(other):
                         reached.append(other)
-                    elif release.value(column, other) > 0:
-                        candidates.append(
-                            (distance[other], other[1] == totals_index, release.value(column, other), other)
-                        )
+                    elif release.value(other) > 0 and not release.is_fixed(other[0]):
+                        candidates.append((distance[other], other[2] == totals_index, release.value(other), other))
         frontier = reached
     if not candidates:
-        raise RuntimeError(f"no cell left to protect a suppressed {column} count")
+        raise RuntimeError(f"no cell left to protect a suppressed {exposed[0]} count")
     chosen = min(candidates)[3]
-    release.hidden[column][chosen] = True
+    release.hidden[chosen[0]][chosen[1:]] = True
     return {i for i, (terms, _) in enumerate(relations) if chosen in terms}
 
 
 def release_tables(release: Release, scope: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return the published (table, totals row) of one scope: suppressed cells are null; only
-    providers with an entry in the scope appear."""
+    providers with a non-zero count in the scope appear (absent means 0 in every column)."""
     s = release.scopes.index(scope)
-    present = release.counts["wachtenden"][s, :-1] > 0
+    present = np.logical_or.reduce([release.counts[c][s, :-1] > 0 for c in release.columns])
     columns = {}
     totals = {}
-    for column in COUNT_COLUMNS:
+    for column in release.columns:
         values = release.counts[column][s]
         hidden = release.hidden[column][s]
         published = [None if h else int(v) for v, h in zip(values[:-1], hidden[:-1], strict=True)]
@@ -356,6 +454,6 @@ def round_published(frame: pl.DataFrame, base: int) -> pl.DataFrame:
         .then(((pl.col(c) + base // 2) // base * base).clip(lower_bound=base))
         .otherwise(pl.col(c))
         .alias(c)
-        for c in COUNT_COLUMNS
+        for c in (*COUNT_COLUMNS, *TREND_COLUMNS)
         if c in frame.columns
     )
