@@ -90,3 +90,13 @@ def pseudonymise_entries(accepted: pl.DataFrame, key: PseudonymKey) -> pl.DataFr
         )
         .select(STORED_ENTRY_COLUMNS)
     )
+
+
+PURPOSE_ENTRY = "entry/agb-client"
+
+
+def entry_keys(agb_codes: pl.Series, client_ids: pl.Series, key: PseudonymKey) -> pl.Series:
+    """Return the keyed pseudonym of each (agb_code, client_id) pair, named ``entry_key``: the
+    same client on the same list gets the same key in every round under one key."""
+    joined = agb_codes + "\x1f" + client_ids
+    return pseudonymise_series(joined, key, PURPOSE_ENTRY).rename("entry_key")

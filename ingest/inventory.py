@@ -18,14 +18,20 @@ class InputFile:
     duplicate_of: str | None = None
 
 
+FEEDBACK_DIR = "terugmelding"
+"""Subfolder of a round's input with provider feedback (see :mod:`ingest.feedback`), not extracts."""
+
+
 def inventory(input_dir: Path) -> list[InputFile]:
-    """Return every visible regular file in ``input_dir`` (recursively), sorted by path.
+    """Return every visible regular file in ``input_dir`` (recursively, except the feedback
+    folder ``terugmelding/``), sorted by path.
 
     A file whose content hash equals an earlier file's is marked as its duplicate.
     """
     seen: dict[str, str] = {}
     files = []
-    for path in sorted(p for p in input_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+    candidates = (p for p in input_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    for path in sorted(p for p in candidates if p.relative_to(input_dir).parts[0] != FEEDBACK_DIR):
         digest = file_sha256(path)
         files.append(InputFile(path, digest, path.stat().st_size, seen.get(digest)))
         seen.setdefault(digest, path.relative_to(input_dir).as_posix())

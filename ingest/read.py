@@ -123,7 +123,9 @@ def _text_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(converted)
 
 
-def _read_table(path: Path, csv_encoding: str) -> tuple[pl.DataFrame, str, str]:
+def read_table(path: Path, csv_encoding: str) -> tuple[pl.DataFrame, str, str]:
+    """Return the first table of a .csv, .xlsx or .parquet file as read (CSV: all text), with
+    the CSV's encoding and delimiter. Raises :class:`ExtractRejected` for other formats."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         text, encoding = decode_text(path.read_bytes(), csv_encoding)
@@ -154,7 +156,7 @@ def read_extract(path: Path, aliases: Mapping[str, str], *, csv_encoding: str = 
     holds file content, since parser errors can quote rows.
     """
     try:
-        frame, encoding, delimiter = _read_table(path, csv_encoding)
+        frame, encoding, delimiter = read_table(path, csv_encoding)
     except ExtractRejected:
         raise
     except Exception:  # parsers raise many types, and their messages may quote row data

@@ -30,6 +30,16 @@ def sql_text(name: str) -> str:
     return resources.files("linkage").joinpath("sql", name).read_text(encoding="utf-8")
 
 
+def run_script(con: duckdb.DuckDBPyConnection, text: str, parameters: Mapping[str, object] | None = None) -> None:
+    """Run the statements of a SQL script (separated by ``;`` at a line end) one by one, each
+    with the named parameters it uses."""
+    for statement in text.split(";\n"):
+        code = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--")).strip()
+        if code:
+            used = {name: value for name, value in (parameters or {}).items() if f"${name}" in code}
+            con.execute(code, used or None)
+
+
 def scope_key_sql(match_scope: Mapping[str, Sequence[str]]) -> str:
     """Return a SQL expression giving each entry's scope key from the configured columns.
 
@@ -102,6 +112,7 @@ def link_round(
     report.key_id = str(key_ids[0])
     facts_sql = sql_text("03_entry_facts.sql").replace("{scope_key}", scope_key_sql(match_scope))
     con.execute(facts_sql, {"reference_date": reference_date})
+    run_script(con, sql_text("history_empty.sql"))
     con.execute("CHECKPOINT")
     return report
 
@@ -122,6 +133,12 @@ def insurer_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
 def contact_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Return the contact-list rows of every provider, with a ``provider`` column."""
     return query_frame(con, sql_text("contact_rows.sql"))
+
+
+def trend_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> pl.DataFrame:
+    """Return the trend columns per provider and the totals row (``agb_code`` 'totaal') for one
+    UZOVI or all insured, with ``vorig_dubbel`` (previous round's double waiters)."""
+    return query_frame(con, sql_text("trend_counts.sql"), {"uzovi": uzovi})
 
 
 def round_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -1,0 +1,185 @@
+"""Provider feedback (terugmelding): per client on the previous round's contact list, what came
+of the contact. Read and validated like an extract, every row accounted for.
+
+Feedback files sit in the round's input folder under ``terugmelding/``. Each row names the
+provider's own ``agb_code`` and ``client_id`` and an ``uitkomst``; the client is pseudonymised
+into its entry key at once, so that only keys and outcomes reach the store. Rows that fail
+here keep their ``client_id`` to go back to their provider in ``afgewezen.csv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from hashing.keys import PseudonymKey
+from hashing.pseudonyms import entry_keys
+from ingest.inventory import FEEDBACK_DIR
+from ingest.read import ROW_NUMBER, ExtractRejected, header_key, read_table
+from reports.files import parquet_bytes, write_atomic
+
+FEEDBACK_COLUMNS: tuple[str, ...] = ("agb_code", "client_id", "uitkomst")
+OUTCOMES: tuple[str, ...] = ("verwijderd", "in_behandeling", "blijft_wachten", "onbereikbaar")
+"""In order of precedence: a person with two outcomes at one provider counts under the first."""
+HEADER_ALIASES: dict[str, str] = {
+    "agb": "agb_code",
+    "agbcode": "agb_code",
+    "clientnummer": "client_id",
+    "cliëntnummer": "client_id",
+    "client": "client_id",
+    "resultaat": "uitkomst",
+    "status": "uitkomst",
+}
+FEEDBACK_REASONS: dict[str, str] = {
+    "agb_code_missing": "agb_code is empty",
+    "agb_code_invalid": "agb_code is not 8 digits",
+    "client_id_missing": "client_id is empty",
+    "client_id_invalid": "client_id is longer than 64 characters",
+    "uitkomst_missing": "uitkomst is empty",
+    "uitkomst_invalid": "uitkomst is not one of " + ", ".join(OUTCOMES),
+    "feedback_duplicate": "the same client was already reported in this round's feedback",
+    "feedback_not_on_contact_list": "the client was not on the provider's contact list of the previous round",
+}
+"""Reason codes of rejected feedback rows, in the order they are checked."""
+FEEDBACK_REASONS_NL: dict[str, str] = {
+    "agb_code_missing": "agb_code is leeg",
+    "agb_code_invalid": "agb_code bestaat niet uit 8 cijfers",
+    "client_id_missing": "client_id is leeg",
+    "client_id_invalid": "client_id is langer dan 64 tekens",
+    "uitkomst_missing": "uitkomst is leeg",
+    "uitkomst_invalid": "uitkomst is niet " + ", ".join(OUTCOMES[:-1]) + " of " + OUTCOMES[-1],
+    "feedback_duplicate": "deze cliënt staat al eerder in de terugmelding van deze ronde",
+    "feedback_not_on_contact_list": "deze cliënt stond niet op uw contactlijst van de vorige ronde",
+}
+STAGED_SCHEMA: dict[str, Any] = {
+    "source_file": pl.Utf8,
+    "source_row": pl.Int64,
+    "agb_code": pl.Utf8,
+    "client_id": pl.Utf8,
+    "entry_key": pl.Utf8,
+    "uitkomst": pl.Utf8,
+}
+
+
+@dataclass(frozen=True)
+class FeedbackReport:
+    """What happened to one feedback file (counts and codes only). Rows accepted here may still
+    be rejected when matched against the previous round (see :func:`linkage.history`)."""
+
+    file: str
+    sha256: str
+    status: str  # accepted | rejected
+    reason: str | None = None
+    detail: str | None = None
+    rows_received: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as plain JSON-ready data."""
+        return asdict(self)
+
+
+def feedback_files(input_dir: Path) -> list[Path]:
+    """Return the visible files of ``input_dir/terugmelding``, sorted (none when it is absent)."""
+    folder = input_dir / FEEDBACK_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def read_feedback(path: Path, csv_encoding: str = "auto") -> pl.DataFrame:
+    """Return the feedback rows of ``path`` as text columns ``source_row``, ``agb_code``,
+    ``client_id``, ``uitkomst``. Raises :class:`ExtractRejected` when the file is unusable; the
+    message never quotes file content."""
+    try:
+        frame, _, _ = read_table(path, csv_encoding)
+    except ExtractRejected:
+        raise
+    except Exception:  # parser messages can quote rows
+        raise ExtractRejected("unreadable", f"not a readable {path.suffix.lower()} file") from None
+    mapping: dict[str, str] = {}
+    for header in frame.columns:
+        key = header_key(header)
+        target = key if key in FEEDBACK_COLUMNS else HEADER_ALIASES.get(key)
+        if target is None:
+            continue
+        if target in mapping.values():
+            raise ExtractRejected("ambiguous_columns", target)
+        mapping[header] = target
+    missing = [c for c in FEEDBACK_COLUMNS if c not in mapping.values()]
+    if missing:
+        raise ExtractRejected("missing_columns", ", ".join(missing))
+    frame = frame.select([pl.col(source).cast(pl.Utf8).alias(target) for source, target in mapping.items()])
+    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in FEEDBACK_COLUMNS)
+    frame = frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    frame = frame.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in FEEDBACK_COLUMNS))
+    if frame.height == 0:
+        raise ExtractRejected("empty", "no data rows")
+    return frame.select(ROW_NUMBER, *FEEDBACK_COLUMNS)
+
+
+def validate_feedback(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return ``frame`` with the outcome normalised (lower case, ``_`` for spaces) and a
+    ``reden`` column: the first reason code that rejects the row, or null."""
+    outcome = pl.col("uitkomst").str.to_lowercase().str.replace_all(r"[\s-]+", "_")
+    agb = pl.col("agb_code").str.replace_all(r"\s", "")
+    checks = [
+        (pl.col("agb_code").is_null(), "agb_code_missing"),
+        (~agb.str.contains(r"^\d{8}$"), "agb_code_invalid"),
+        (pl.col("client_id").is_null(), "client_id_missing"),
+        (pl.col("client_id").str.len_chars() > 64, "client_id_invalid"),
+        (pl.col("uitkomst").is_null(), "uitkomst_missing"),
+        (~outcome.is_in(OUTCOMES), "uitkomst_invalid"),
+    ]
+    reason: pl.Expr = pl.lit(None, dtype=pl.Utf8)
+    for condition, code in reversed(checks):
+        reason = pl.when(condition).then(pl.lit(code)).otherwise(reason)
+    return frame.with_columns(agb.alias("agb_code"), outcome.alias("uitkomst"), reason.alias("reden"))
+
+
+def staged_feedback_path(staging_dir: Path, sha256: str) -> Path:
+    """Return where the staged rows of one feedback file go."""
+    return staging_dir / f"feedback_{sha256}.parquet"
+
+
+def stage_feedback(
+    path: Path, sha256: str, *, key: PseudonymKey, staging_dir: Path, csv_encoding: str = "auto"
+) -> FeedbackReport:
+    """Read and validate one feedback file and write its rows, each with its entry key and its
+    ``reden`` (null when accepted so far), to the staging folder. Returns its report."""
+    try:
+        frame = validate_feedback(read_feedback(path, csv_encoding))
+    except ExtractRejected as error:
+        return FeedbackReport(
+            file=path.name, sha256=sha256, status="rejected", reason=error.reason, detail=error.detail
+        )
+    keyed = frame.with_columns(
+        pl.when(pl.col("reden").is_null())
+        .then(entry_keys(frame["agb_code"], frame["client_id"], key))
+        .otherwise(None)
+        .alias("entry_key"),
+        pl.lit(path.name).alias("source_file"),
+    )
+    staged = keyed.select(*STAGED_SCHEMA, "reden")
+    write_atomic(staged_feedback_path(staging_dir, sha256), parquet_bytes(staged))
+    return feedback_report(path.name, sha256, staged)
+
+
+def feedback_report(file: str, sha256: str, rows: pl.DataFrame) -> FeedbackReport:
+    """Return the report of one feedback file from its rows and their ``reden``."""
+    reasons = rows.filter(pl.col("reden").is_not_null()).group_by("reden").len().sort("reden")
+    rejected = int(reasons["len"].sum()) if reasons.height else 0
+    return FeedbackReport(
+        file=file,
+        sha256=sha256,
+        status="accepted",
+        rows_received=rows.height,
+        rows_accepted=rows.height - rejected,
+        rows_rejected=rejected,
+        rejected_by_reason=dict(zip(reasons["reden"].to_list(), reasons["len"].to_list(), strict=True)),
+    )
