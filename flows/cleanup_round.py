@@ -21,12 +21,23 @@ from flows import progress
 from flows.resume import fault_point, remove_partial_files, round_lock, was_interrupted
 from flows.round_context import RoundContext, RoundFailed
 from hashing.keys import load_key
+from ingest.feedback import FeedbackReport, feedback_files, feedback_report, stage_feedback, staged_feedback_path
 from ingest.inventory import InputFile, expired_inputs, inventory
+from ingest.read import file_sha256
 from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
+from linkage.history import compare_with_history
 from linkage.probabilistic import LinkageParameters
 from linkage.store import link_round, open_store, round_totals
 from reports.archive import archive_inputs
-from reports.files import AuditLog, build_manifest, csv_bytes, sha256_bytes, write_atomic, write_json_atomic
+from reports.files import (
+    AuditLog,
+    build_manifest,
+    csv_bytes,
+    parquet_bytes,
+    sha256_bytes,
+    write_atomic,
+    write_json_atomic,
+)
 from reports.insurers import write_insurer_outputs
 from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, provider_packages
 from reports.quality import quality_table
@@ -72,12 +83,32 @@ def stage_file(input_file: InputFile, context: RoundContext) -> FileReport:
     return report
 
 
+@task(retries=1, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
+def stage_feedback_file(path: str, context: RoundContext) -> FeedbackReport:
+    """Read, validate and key one provider feedback file; return its report (counts only)."""
+    feedback_path = Path(path)
+    return stage_feedback(
+        feedback_path,
+        file_sha256(feedback_path),
+        key=load_key(context.key_file),
+        staging_dir=context.staging_dir,
+        csv_encoding=context.settings().csv_encoding,
+    )
+
+
+FEEDBACK_REJECTED = "feedback_rejected.parquet"
+
+
 @task(persist_result=False, cache_policy=NO_CACHE)
-def link_entries(context: RoundContext, reports: list[FileReport]) -> tuple[dict[str, int], dict[str, Any]]:
-    """Load the staged entries into the round's DuckDB store, link them; return totals and
-    the probabilistic stage's report (counts and parameters only)."""
+def link_entries(
+    context: RoundContext, reports: list[FileReport], feedback: list[FeedbackReport]
+) -> tuple[dict[str, int], dict[str, Any], dict[str, Any]]:
+    """Load the staged entries into the round's DuckDB store, link them, compare the round with
+    the previous one in the history store and record it there. Returns totals, the
+    probabilistic stage's report and the comparison with the feedback accounting (counts only)."""
     settings = context.settings()
     staged = [staged_paths(context.staging_dir, r.sha256)[0] for r in reports if r.status == "accepted"]
+    accepted_feedback = [r for r in feedback if r.status == "accepted"]
     with open_store(context.store_path) as con:
         linkage = link_round(
             con,
@@ -88,11 +119,29 @@ def link_entries(context: RoundContext, reports: list[FileReport]) -> tuple[dict
             reference_date=context.reference_date,
             parameters=LinkageParameters(**settings.linkage.model_dump()),
         )
-        return round_totals(con), asdict(linkage)
+        comparison = compare_with_history(
+            con,
+            context.work_dir / "history.duckdb",
+            round_id=context.round_id,
+            reference_date=context.reference_date,
+            key=load_key(context.key_file),
+            feedback_files=[staged_feedback_path(context.staging_dir, r.sha256) for r in accepted_feedback],
+        )
+        totals = round_totals(con)
+    rows = comparison.feedback_rows
+    rejected = rows.filter(pl.col("reden").is_not_null()).select(
+        "source_row", "client_id", "agb_code", "reden", "source_file", "file_sha256"
+    )
+    write_atomic(context.staging_dir / FEEDBACK_REJECTED, parquet_bytes(rejected))
+    details = [
+        feedback_report(r.file, r.sha256, rows.filter(pl.col("file_sha256") == r.sha256)) for r in accepted_feedback
+    ] + [r for r in feedback if r.status != "accepted"]
+    history = {**comparison.counts(), "feedback_files": [d.to_dict() for d in sorted(details, key=lambda d: d.file)]}
+    return totals, asdict(linkage), history
 
 
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
-def write_insurer_reports(context: RoundContext) -> list[str]:
+def write_insurer_reports(context: RoundContext, previous_round: str | None = None) -> list[str]:
     """Write the suppressed insurer tables; return their paths relative to the round."""
     settings = context.settings()
     with open_store(context.store_path) as con:
@@ -105,6 +154,7 @@ def write_insurer_reports(context: RoundContext) -> list[str]:
             norms_weeks=settings.norms_weeks,
             rounding_base=settings.rounding_base,
             ledger_path=context.work_dir / "release_ledger.jsonl",
+            previous_round=previous_round,
         )
     audit = AuditLog(context.audit_path)
     for path in written:
@@ -123,8 +173,9 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
     """Encrypt and write each provider's files; return deliveries and unrouted rejections."""
     settings = context.settings()
     rejected_files = [staged_paths(context.staging_dir, r.sha256)[1] for r in reports if r.status == "accepted"]
+    rejected_files.append(context.staging_dir / FEEDBACK_REJECTED)
     rejected = (
-        pl.concat([pl.read_parquet(p) for p in rejected_files])
+        pl.concat([pl.read_parquet(p) for p in rejected_files], how="vertical_relaxed")
         if rejected_files
         else pl.DataFrame(
             schema={
@@ -231,8 +282,14 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
     for item in inputs:
         audit.append("file_received", object=item.path.name, sha256=item.sha256, size=item.size, round=round_id)
     timings: dict[str, float] = {}
+    feedback_inputs = feedback_files(context.input_dir)
     with progress.stage(STAGE_READ, total=len(inputs), timings=timings):
         reports = list(stage_file.map(inputs, context=context).result())
+        feedback = [stage_feedback_file(str(path), context) for path in feedback_inputs]
+    for received in feedback:
+        audit.append(
+            "feedback_received", object=received.file, sha256=received.sha256, round=round_id, status=received.status
+        )
     fault_point("staging")
     settings = context.settings()
     if settings.replace_earlier_deliveries:
@@ -247,10 +304,10 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
     if not any(r.status == "accepted" for r in reports):
         raise RoundFailed("no usable input file in this round; see the rejected files in the log")
     with progress.stage(STAGE_LINK, timings=timings):
-        totals, linkage = link_entries(context, reports)
+        totals, linkage, history = link_entries(context, reports, feedback)
     fault_point("linking")
     with progress.stage(STAGE_INSURERS, timings=timings):
-        write_insurer_reports(context)
+        write_insurer_reports(context, history["previous_round"])
     fault_point("insurer_reports")
     with progress.stage(STAGE_DELIVER, total=totals["providers"], timings=timings):
         delivery, unrouted = deliver_provider_files(context, reports)
@@ -259,6 +316,7 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
         summary = context.summary(
             reports, totals, linkage, delivery, unrouted, linkage["key_id"], time.perf_counter() - started, timings
         )
+        summary["history"] = history
         write_summary(context, summary)
     audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])
     archived, removed = archive_and_remove_inputs(context, inputs)

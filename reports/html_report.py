@@ -208,6 +208,9 @@ DISPLAY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("boven_norm", "Boven norm"),
     ("aandeel_boven_norm", "% boven norm"),
     ("boven_norm_geschoond", "Boven norm, geschoond"),
+    ("dubbel_nieuw", "Nieuw dubbel"),
+    ("dubbel_blijvend", "Nog dubbel"),
+    ("dubbel_opgelost", "Opgelost sinds vorige ronde"),
 )
 
 
@@ -409,4 +412,4 @@ omdat het anders uit een totaal terug te rekenen is.</dd></dl>
 def history_frame(rows: Sequence[Mapping[str, object]]) -> pl.DataFrame:
     """Return rows of (ronde, count columns) as a frame sorted by round, for ``trend_chart``."""
     schema: dict[str, pl.DataType | type[pl.DataType]] = {"ronde": pl.Utf8, **dict.fromkeys(COUNT_COLUMNS, pl.Int64)}
-    return pl.DataFrame(list(rows), schema=schema).sort("ronde")
+    return pl.DataFrame([{k: row.get(k) for k in schema} for row in rows], schema=schema).sort("ronde")

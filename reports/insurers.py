@@ -4,35 +4,93 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 
-from linkage.store import insurer_codes, provider_counts
+from linkage.store import provider_counts, query_frame, trend_counts
 from reports.disclosure import COUNT_COLUMNS
 from reports.files import csv_bytes, parquet_bytes, sha256_bytes, write_atomic
 from reports.html_report import ReportContext, history_frame, insurer_report_html
 from reports.ledger import forced_suppressions, read_ledger, record_release
-from reports.release import NATIONAL, Release, build_release, protect_release, release_tables, round_published
+from reports.release import (
+    NATIONAL,
+    PREVIOUS_DOUBLE,
+    TREND_COLUMNS,
+    Release,
+    add_fixed_column,
+    build_release,
+    protect_release,
+    release_tables,
+    round_published,
+)
 from reports.spreadsheets import insurer_workbook
 
-INSURER_COLUMNS: tuple[str, ...] = ("agb_code", *COUNT_COLUMNS)
+PUBLISHED_COLUMNS: tuple[str, ...] = (*COUNT_COLUMNS, *TREND_COLUMNS)
+INSURER_COLUMNS: tuple[str, ...] = ("agb_code", *PUBLISHED_COLUMNS)
+
+
+def scope_tables(con: duckdb.DuckDBPyConnection, uzovi: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return the unsuppressed (provider table, totals row) of one scope with the count and trend
+    columns and the previous round's double waiters (``vorig_dubbel``); a provider of only one of
+    the two rounds counts 0 in the other's columns."""
+    table, totals = provider_counts(con, uzovi)
+    counts = pl.concat([table, totals]).select("agb_code", *COUNT_COLUMNS)
+    merged = (
+        counts.join(trend_counts(con, uzovi), on="agb_code", how="full", coalesce=True)
+        .with_columns(pl.exclude("agb_code").fill_null(0).cast(pl.Int64))
+        .select(*INSURER_COLUMNS, PREVIOUS_DOUBLE)
+    )
+    is_total = pl.col("agb_code") == "totaal"
+    return merged.filter(~is_total).sort("agb_code"), merged.filter(is_total)
+
+
+def previous_hidden(
+    release: Release, ledger: list[dict[str, Any]], previous_round: str | None, threshold: int
+) -> np.ndarray:
+    """Return which cells of the previous round's ``dubbel_wachtenden`` its last release left
+    empty, on this release's grid; without a ledger entry, every count from 1 to the threshold."""
+    counts = release.counts[PREVIOUS_DOUBLE]
+    hidden = (counts >= 1) & (counts < threshold)
+    entries = [entry for entry in ledger if entry["round"] == previous_round]
+    if not entries:
+        return hidden
+    cells: dict[str, dict[str, dict[str, int | None]]] = entries[-1]["cells"]
+    names = [*release.providers, "totaal"]
+    for s, scope in enumerate(release.scopes):
+        for p, name in enumerate(names):
+            published = cells.get(scope, {}).get(name, {})
+            hidden[s, p] = counts[s, p] > 0 and published.get("dubbel_wachtenden", 0) is None
+    return hidden
 
 
 def protected_release(
-    con: duckdb.DuckDBPyConnection, threshold: int, forced_by_ledger: Path | None = None, round_id: str = ""
+    con: duckdb.DuckDBPyConnection,
+    threshold: int,
+    forced_by_ledger: Path | None = None,
+    round_id: str = "",
+    previous_round: str | None = None,
 ) -> Release:
-    """Return the round's release (national table and every UZOVI slice) protected together:
-    small counts, complements, cells that differ by a small count from an earlier release of
-    the same round in the ledger, and whatever else the search finds derivable."""
-    tables = {}
-    for uzovi in [None, *insurer_codes(con)]:
-        table, totals = provider_counts(con, uzovi)
-        tables[uzovi or NATIONAL] = (table.select(INSURER_COLUMNS), totals.select(INSURER_COLUMNS))
-    release = build_release(tables)
-    forced = (
-        forced_suppressions(read_ledger(forced_by_ledger), round_id, release, threshold) if forced_by_ledger else []
+    """Return the round's release (national table and every UZOVI slice, counts and trend
+    columns) protected together: small counts, complements, cells that differ by a small count
+    from an earlier release of the same round in the ledger, whatever else the search finds
+    derivable, also with the previous round's release (``previous_round``) beside it."""
+    codes = query_frame(con, "SELECT uzovi FROM entries UNION SELECT uzovi FROM previous_entries ORDER BY uzovi")[
+        "uzovi"
+    ].to_list()
+    tables = {uzovi or NATIONAL: scope_tables(con, uzovi) for uzovi in [None, *codes]}
+    release = build_release(tables, (*PUBLISHED_COLUMNS, PREVIOUS_DOUBLE))
+    release.columns = PUBLISHED_COLUMNS
+    ledger = read_ledger(forced_by_ledger) if forced_by_ledger else []
+    add_fixed_column(
+        release,
+        PREVIOUS_DOUBLE,
+        release.counts[PREVIOUS_DOUBLE],
+        previous_hidden(release, ledger, previous_round, threshold),
     )
+    forced = forced_suppressions(ledger, round_id, release, threshold)
     return protect_release(release, threshold, forced)
 
 
@@ -67,6 +125,7 @@ def write_insurer_outputs(
     norms_weeks: Mapping[str, Mapping[str, int]],
     rounding_base: int = 1,
     ledger_path: Path | None = None,
+    previous_round: str | None = None,
 ) -> list[Path]:
     """Write national and per-UZOVI tables (CSV, Parquet, .xlsx, HTML report) and totals.
 
@@ -78,7 +137,7 @@ def write_insurer_outputs(
     written: list[Path] = []
     totals_rows = []
     history = earlier_totals(insurers_dir.parent.parent, round_id)
-    release = protected_release(con, threshold, ledger_path, round_id)
+    release = protected_release(con, threshold, ledger_path, round_id, previous_round)
     csv_hashes: dict[str, str] = {}
     for scope_code in release.scopes:
         uzovi = None if scope_code == NATIONAL else scope_code

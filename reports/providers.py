@@ -12,11 +12,13 @@ import polars as pl
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from ingest.columns import ROW_REASONS_NL
+from ingest.feedback import FEEDBACK_REASONS_NL
 from linkage.store import contact_rows, query_frame
 from reports.delivery import DeliveryError, encrypt_for, load_public_key, load_registry, public_key_fingerprint
 from reports.files import AuditLog, csv_bytes, sha256_bytes, write_atomic
 from reports.spreadsheets import contact_workbook, cover_note
 
+REASONS_NL: dict[str, str] = {**ROW_REASONS_NL, **FEEDBACK_REASONS_NL}
 CONTACT_COLUMNS: tuple[str, ...] = (
     "client_id",
     "aanmelddatum",
@@ -27,6 +29,8 @@ CONTACT_COLUMNS: tuple[str, ...] = (
     "koppeling",
     "zekerheid",
     "agb_code",
+    "eerder_gemeld",
+    "terugmelding",
 )
 REJECTED_COLUMNS: tuple[str, ...] = ("bestand", "rij", "client_id", "reden", "toelichting")
 CONTACT_LIST = "contactlijst.csv"
@@ -79,7 +83,7 @@ def provider_packages(
                 pl.col("source_row").alias("rij"),
                 "client_id",
                 "reden",
-                pl.col("reden").replace_strict(ROW_REASONS_NL, default=None, return_dtype=pl.Utf8).alias("toelichting"),
+                pl.col("reden").replace_strict(REASONS_NL, default=None, return_dtype=pl.Utf8).alias("toelichting"),
             )
         )
         names = [CONTACT_LIST, CONTACT_WORKBOOK, REJECTED_LIST, COVER_NOTE]

@@ -24,6 +24,16 @@ DEFINITIONS_NL: tuple[tuple[str, str], ...] = (
     ("boven_norm", "Inschrijvingen waarvan de wachttijd op de peildatum boven de Treeknorm ligt."),
     ("boven_norm_geschoond", "Idem, waarbij elke dubbel wachtende één keer telt: bij de aanbieder waar hij het "
                              "langst wacht."),
+    ("dubbel_nieuw", "Dubbel wachtenden die in de vorige ronde nergens dubbel wachtten."),
+    ("dubbel_blijvend", "Dubbel wachtenden die in de vorige ronde ook al dubbel wachtten (nieuw + blijvend = "
+                        "dubbel_wachtenden)."),
+    ("dubbel_opgelost", "Personen die in de vorige ronde bij deze aanbieder dubbel wachtten en nu nergens meer "
+                        "dubbel wachten."),
+    ("opgelost_verwijderd", "Van de opgeloste: de aanbieder meldde 'verwijderd van de wachtlijst'."),
+    ("opgelost_in_behandeling", "Van de opgeloste: de aanbieder meldde 'gestart met behandeling'."),
+    ("opgelost_blijft_wachten", "Van de opgeloste: de aanbieder meldde 'blijft bewust wachten'."),
+    ("opgelost_onbereikbaar", "Van de opgeloste: de aanbieder meldde 'onbereikbaar'. Opgeloste zonder "
+                              "terugmelding vallen in geen van deze vier."),
 )  # fmt: skip
 
 
