@@ -233,16 +233,17 @@ def _cell(column: str, value: object, threshold: int) -> str:
 
 def provider_table(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) -> str:
     """Return the sortable, filterable HTML table of providers with a totals row in the footer."""
+    shown = [(c, title) for c, title in DISPLAY_COLUMNS if c in table.columns or c.startswith("aandeel")]
     header = "".join(
         f'<th scope="col" data-col="{i}" aria-sort="none"><button type="button">{html.escape(title)}</button></th>'
-        for i, (_, title) in enumerate(DISPLAY_COLUMNS)
+        for i, (_, title) in enumerate(shown)
     )
     body = "".join(
-        "<tr>" + "".join(_cell(c, values[c], threshold) for c, _ in DISPLAY_COLUMNS) + "</tr>"
+        "<tr>" + "".join(_cell(c, values[c], threshold) for c, _ in shown) + "</tr>"
         for values in map(_row_values, table.iter_rows(named=True))
     )
     footer = "".join(
-        "<tr>" + "".join(_cell(c, values[c], threshold) for c, _ in DISPLAY_COLUMNS) + "</tr>"
+        "<tr>" + "".join(_cell(c, values[c], threshold) for c, _ in shown) + "</tr>"
         for values in map(_row_values, totals.with_columns(pl.lit("totaal").alias("agb_code")).iter_rows(named=True))
     )
     return (

@@ -1,0 +1,138 @@
+"""Three consecutive generated rounds with provider feedback in between: the trend columns,
+the feedback accounting and the contact-list marks agree with the generator's truth."""
+
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from hashing.keys import create_key_file
+from reports.delivery import create_recipient_keys, pin_recipients
+from reports.release import TREND_COLUMNS
+from sample_data.generate import RoundSpec
+from sample_data.rounds import GeneratedRounds, generate_rounds
+from tests.conftest import cli
+
+ROUNDS = ["2026-09", "2026-10", "2026-11"]
+
+
+@dataclass
+class Series:
+    generated: GeneratedRounds
+    output: Path
+    key_file: Path
+    provider_keys: Path
+    recipients: Path
+    summaries: dict[str, dict]
+
+
+def run_round(series: Series, round_id: str) -> dict:
+    result = cli(
+        "run", "--input", series.generated.inbox / round_id, "--output", series.output, "--round", round_id,
+        "--config", series.generated.config_file, "--key-file", series.key_file, "--recipients", series.recipients,
+        "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory) -> Series:
+    workspace = tmp_path_factory.mktemp("rounds")
+    generated = generate_rounds(workspace, ROUNDS, RoundSpec(entries=3000, providers=12))
+    key_file = workspace / "ttp.key"
+    create_key_file(key_file)
+    provider_keys, recipients = workspace / "provider_keys", workspace / "recipients"
+    recipients.mkdir()
+    for agb in generated.providers:
+        public_path, _ = create_recipient_keys(agb, provider_keys)
+        shutil.copyfile(public_path, recipients / public_path.name)
+    pin_recipients(recipients)
+    built = Series(generated, workspace / "output", key_file, provider_keys, recipients, {})
+    for round_id in ROUNDS:
+        built.summaries[round_id] = run_round(built, round_id)
+    return built
+
+
+def published(series: Series, round_id: str, name: str) -> pl.DataFrame:
+    data = (series.output / round_id / "insurers" / name).read_bytes().removeprefix(b"\xef\xbb\xbf")
+    return pl.read_csv(data, separator=";", schema_overrides={"agb_code": pl.Utf8, "uzovi": pl.Utf8})
+
+
+def test_the_first_round_has_no_previous_round_and_every_double_waiter_is_new(series: Series):
+    history = series.summaries[ROUNDS[0]]["history"]
+    assert history["previous_round"] is None
+    totals = published(series, ROUNDS[0], "totalen.csv").filter(pl.col("uzovi") == "alle").row(0, named=True)
+    assert totals["dubbel_nieuw"] == totals["dubbel_wachtenden"] > 0
+    assert totals["dubbel_blijvend"] == totals["dubbel_opgelost"] == 0
+
+
+@pytest.mark.parametrize("round_id", ROUNDS[1:])
+def test_trend_columns_equal_the_truth_wherever_published(series: Series, round_id: str):
+    truth = {row["agb_code"]: row for row in series.generated.trend[round_id].to_dicts()}
+    national = published(series, round_id, "national.csv")
+    totals = published(series, round_id, "totalen.csv").filter(pl.col("uzovi") == "alle")
+    rows = [*national.to_dicts(), {**totals.row(0, named=True), "agb_code": "totaal"}]
+    compared = suppressed = 0
+    for row in rows:
+        expected = truth.get(row["agb_code"], dict.fromkeys(TREND_COLUMNS, 0))
+        for column in TREND_COLUMNS:
+            if row[column] is None:
+                assert expected[column] >= 1, f"{row['agb_code']} {column}: a suppressed cell must not be 0"
+                suppressed += 1
+            else:
+                assert row[column] == expected[column], f"{round_id} {row['agb_code']} {column}"
+                compared += 1
+        if None not in (row["dubbel_nieuw"], row["dubbel_blijvend"], row["dubbel_wachtenden"]):
+            assert row["dubbel_nieuw"] + row["dubbel_blijvend"] == row["dubbel_wachtenden"]
+    assert compared > len(rows) and suppressed > 0
+    assert None not in (rows[-1]["dubbel_nieuw"], rows[-1]["dubbel_blijvend"], rows[-1]["dubbel_opgelost"])
+    assert series.summaries[round_id]["history"]["previous_round"] == ROUNDS[ROUNDS.index(round_id) - 1]
+
+
+@pytest.mark.parametrize("round_id", ROUNDS[1:])
+def test_every_feedback_row_is_accounted_for(series: Series, round_id: str):
+    expected = series.generated.feedback_rows[round_id]
+    rows = series.summaries[round_id]["history"]["feedback_rows"]
+    assert (rows["received"], rows["accepted"], rows["rejected"]) == (
+        expected["received"], expected["accepted"], expected["rejected"]
+    )  # fmt: skip
+    assert rows["rejected_by_reason"] == {k: v for k, v in expected.items() if k not in {"received", "accepted",
+                                                                                          "rejected"}}  # fmt: skip
+    files = series.summaries[round_id]["history"]["feedback_files"]
+    assert sum(f["rows_received"] for f in files) == rows["received"]
+    assert all(f["rows_accepted"] + f["rows_rejected"] == f["rows_received"] for f in files)
+
+
+def test_contact_lists_mark_entries_reported_last_round_and_the_feedback_given(series: Series):
+    round_id, previous = ROUNDS[2], ROUNDS[1]
+    provider = series.generated.providers[3]
+    result = cli(
+        "decrypt", "--key", series.provider_keys / f"{provider}.key",
+        series.output / round_id / "providers" / provider / "contactlijst.csv",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    contacts = pl.read_csv(io.StringIO(result.stdout.removeprefix("\ufeff")), separator=";", infer_schema=False)
+    earlier = set(series.generated.contact_keys[previous].filter(pl.col("provider") == provider)["client_id"])
+    marked = set(contacts.filter(pl.col("eerder_gemeld") == "ja")["client_id"])
+    assert marked == earlier & set(contacts["client_id"])
+    assert 0 < len(marked) < contacts.height
+    feedback = pl.concat(
+        [pl.read_csv(p, separator=";", infer_schema=False)
+         for p in (series.generated.inbox / round_id / "terugmelding").glob(f"*{provider}.csv")]
+    )  # fmt: skip
+    reported = dict(zip(feedback["client_id"], feedback["uitkomst"], strict=True))
+    for client_id, outcome in contacts.select("client_id", "terugmelding").rows():
+        assert outcome == reported.get(client_id)
+
+
+def test_a_rerun_of_an_earlier_round_publishes_the_same_files(series: Series):
+    round_id = ROUNDS[1]
+    before = {p.name: p.read_bytes() for p in (series.output / round_id / "insurers").glob("*.csv")}
+    run_round(series, round_id)
+    after = {p.name: p.read_bytes() for p in (series.output / round_id / "insurers").glob("*.csv")}
+    assert after == before
