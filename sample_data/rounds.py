@@ -212,7 +212,7 @@ def _churn(
     )  # fmt: skip
     draw = rng.random(leaving.height)
     removed = leaving.with_columns(
-        pl.Series("uitkomst", np.where(draw < 0.5, "verwijderd", np.where(draw < 0.8, "in_behandeling", None)))
+        pl.Series("uitkomst", ["verwijderd" if d < 0.5 else "in_behandeling" if d < 0.8 else None for d in draw])
     ).drop_nulls("uitkomst")
     staying = active.filter(pl.col("is_double") & ~pl.col("client_id").is_in(list(ended)))
     chosen = staying.sample(fraction=0.15, seed=int(rng.integers(1 << 31)))
