@@ -8,6 +8,7 @@ import polars as pl
 from reports.delivery import decrypt, load_private_key
 from reports.disclosure import COUNT_COLUMNS
 from reports.files import verify_audit_log
+from reports.release import TREND_COLUMNS
 from tests.conftest import RoundRun
 
 THRESHOLD = 10
@@ -48,7 +49,7 @@ def test_national_and_insurer_tables_match_truth(exact_round: RoundRun):
     truth = exact_round.generated.truth
     published_equals_truth(read_csv(exact_round.round_dir / "insurers" / "national.csv"), truth["national"])
     parquet = pl.read_parquet(exact_round.round_dir / "insurers" / "national.parquet")
-    assert parquet.columns == ["agb_code", *COUNT_COLUMNS]
+    assert parquet.columns == ["agb_code", *COUNT_COLUMNS, *TREND_COLUMNS]
     published_equals_truth(parquet.with_columns(pl.col(c).cast(pl.Utf8) for c in COUNT_COLUMNS), truth["national"])
     for uzovi, expected in truth["per_uzovi"].group_by("uzovi"):
         published = read_csv(exact_round.round_dir / "insurers" / f"{uzovi[0]}.csv")
@@ -61,7 +62,7 @@ def test_suppression_hides_small_counts_in_every_insurer_file(exact_round: Round
     suppressed = 0
     for path in files:
         frame = read_csv(path)
-        for column in COUNT_COLUMNS:
+        for column in (*COUNT_COLUMNS, *TREND_COLUMNS):
             values = frame[column].to_list()
             suppressed += sum(v is None for v in values)
             assert all(v is None or not 1 <= int(v) < THRESHOLD for v in values), (path.name, column)
