@@ -20,6 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import progress
 from flows.resume import fault_point, remove_partial_files, round_lock, was_interrupted
 from flows.round_context import RoundContext, RoundFailed
+from flows.settings import RunnerSettings, load_settings
 from hashing.keys import load_key
 from ingest.feedback import FeedbackReport, feedback_files, feedback_report, stage_feedback, staged_feedback_path
 from ingest.inventory import InputFile, expired_inputs, inventory
@@ -248,6 +249,19 @@ def write_summary(context: RoundContext, summary: dict[str, Any]) -> None:
 ROUND_TASK_RUNNER: Any = ThreadPoolTaskRunner(max_workers=2)
 
 
+def task_runner_for(runner: RunnerSettings) -> Any:
+    """Return the task runner of the settings: a thread pool on this machine, or prefect-dask's
+    DaskTaskRunner on the Dask cluster at ``dask_address`` (a local cluster without one)."""
+    if runner.kind == "threads":
+        return ThreadPoolTaskRunner(max_workers=runner.threads)
+    from prefect_dask import DaskTaskRunner
+
+    if runner.dask_address:
+        return DaskTaskRunner(address=runner.dask_address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": runner.dask_workers, "threads_per_worker": 1,
+                                          "dashboard_address": None})  # fmt: skip
+
+
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
 def archive_and_remove_inputs(context: RoundContext, inputs: list[InputFile]) -> tuple[int, list[str]]:
     """After a successful round: encrypt the raw extracts into the archive when one is
@@ -355,3 +369,8 @@ def cleanup_round(
         except Exception as error:
             audit.append("round_failed", object=round_id, round=round_id, error=type(error).__name__)
             raise
+
+
+def cleanup_round_with_runner(config_file: Path | None) -> Any:
+    """Return the ``cleanup_round`` flow with the task runner its settings choose."""
+    return cleanup_round.with_options(task_runner=task_runner_for(load_settings(config_file).runner))

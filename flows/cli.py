@@ -98,7 +98,7 @@ def run_round(
     if not VERBOSE["on"]:  # the CLI prints its own lines; Prefect's (with tracebacks) only with --verbose
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     from flows import progress
-    from flows.cleanup_round import cleanup_round
+    from flows.cleanup_round import cleanup_round_with_runner
     from flows.resume import RoundLocked
     from flows.round_context import RoundFailed
     from linkage.store import KeyVersionMismatch
@@ -106,7 +106,7 @@ def run_round(
     with progress.RichProgress(console) if show_progress else nullcontext() as sink:
         progress.attach(sink)
         try:
-            return cleanup_round(
+            return cleanup_round_with_runner(config_file)(
                 input_dir=str(input_dir.resolve()),
                 output_dir=str(output_dir.resolve()),
                 round_id=round_id,

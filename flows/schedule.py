@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 
-from flows.cleanup_round import cleanup_round
+from flows.cleanup_round import cleanup_round_with_runner
 from flows.round_context import RoundFailed
 from flows.settings import ScheduleSettings, load_settings
 
@@ -59,13 +59,14 @@ def scheduled_cleanup(
                              settings.schedule)  # fmt: skip
     input_dir = inbox_round_dir(Path(inbox_dir), round_id)
     get_run_logger().info("round %s from %s", round_id, input_dir)
-    return cleanup_round(
+    summary: dict[str, Any] = cleanup_round_with_runner(Path(config_file) if config_file else None)(
         input_dir=str(input_dir),
         output_dir=output_dir,
         round_id=round_id,
         key_file=key_file,
         config_file=config_file,
     )
+    return summary
 
 
 def serve_deployment(

@@ -98,6 +98,25 @@ class ScheduleSettings(BaseModel):
         return value
 
 
+class RunnerSettings(BaseModel):
+    """Where the round's mapped tasks (reading, validating and pseudonymising each file) run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["threads", "dask"] = "threads"
+    threads: int = Field(default=2, ge=1, le=256)
+    dask_address: str | None = None
+    """Scheduler of a running Dask cluster (tcp://host:8786); None with kind dask: a local cluster."""
+    dask_workers: int = Field(default=2, ge=1, le=1024)
+    """Workers of the local cluster started when no address is given."""
+
+    @model_validator(mode="after")
+    def _address_for_dask(self) -> RunnerSettings:
+        if self.dask_address is not None and self.kind != "dask":
+            raise ValueError("dask_address is set but kind is not dask")
+        return self
+
+
 class LinkageSettings(BaseModel):
     """Thresholds of probabilistic linkage."""
 
@@ -144,6 +163,7 @@ class Settings(BaseSettings):
     paths: PathSettings = Field(default_factory=PathSettings)
     linkage: LinkageSettings = LinkageSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    runner: RunnerSettings = RunnerSettings()
 
     @classmethod
     def settings_customise_sources(
