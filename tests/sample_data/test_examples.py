@@ -5,6 +5,7 @@ from pathlib import Path
 
 from hashing.keys import create_key_file, load_key_file
 from ingest.columns import ALL_COLUMNS, FILE_REASONS, ROW_REASONS, ROW_REASONS_NL, ROW_WARNINGS
+from ingest.feedback import FEEDBACK_REASONS, FEEDBACK_REASONS_NL, OUTCOMES, stage_feedback
 from ingest.inventory import inventory
 from ingest.read import read_extract
 from ingest.stage import stage_extract
@@ -47,3 +48,22 @@ def test_guide_explains_every_reason_code_and_column():
         assert f"| `{column}` |" in guide, column
     for example in EXAMPLES_DIR.iterdir():
         assert f"(voorbeelden/{example.name})" in guide, example.name
+
+
+FEEDBACK_GUIDE = EXAMPLES_DIR.parent / "terugmelding.md"
+FEEDBACK_EXAMPLE = EXAMPLES_DIR.parent / "terugmelding_voorbeeld.csv"
+
+
+def test_feedback_guide_explains_every_code_and_outcome_and_its_example_is_accepted(tmp_path: Path):
+    guide = FEEDBACK_GUIDE.read_text(encoding="utf-8")
+    documented = dict(re.findall(r"^\| `([a-z_]+)` \| (.+?) \|$", guide, flags=re.MULTILINE))
+    for code, text in FEEDBACK_REASONS_NL.items():
+        assert documented[code] == text, code
+    assert set(FEEDBACK_REASONS) == set(FEEDBACK_REASONS_NL)
+    for outcome in OUTCOMES:
+        assert f"| `{outcome}` |" in guide, outcome
+    assert f"({FEEDBACK_EXAMPLE.name})" in guide
+    assert "(terugmelding.md)" in GUIDE.read_text(encoding="utf-8")
+    create_key_file(tmp_path / "ttp.key")
+    report = stage_feedback(FEEDBACK_EXAMPLE, "0" * 64, key=load_key_file(tmp_path / "ttp.key"), staging_dir=tmp_path)
+    assert (report.status, report.rows_received, report.rows_rejected) == ("accepted", 4, 0)
