@@ -305,10 +305,14 @@ def _group_exposures(
     relations: Sequence[Relation],
     search: bool = True,
     known_before: frozenset[Cell] = frozenset(),
+    solved: dict[frozenset[Cell], list[Cell]] | None = None,
 ) -> list[Cell]:
     """Return the suppressed small counts of a group of columns that an attacker pins to one
     value: by propagation, and (``search``) by linear programming over each connected group.
-    Cells in ``known_before`` (fixed cells an earlier release already gave away) are left out."""
+    Cells in ``known_before`` (fixed cells an earlier release already gave away) are left out.
+    ``solved`` caches the pinned cells per connected group: a group of the same suppressed cells
+    has the same relations and published neighbours, so its answer does not change while
+    other groups get more suppressions."""
     known = _propagated_bounds(release, group, relations)
 
     def small(cell: Cell) -> bool:
@@ -318,9 +322,15 @@ def _group_exposures(
     if exposed or not search:
         return exposed
     for component in _components(list(known), relations):
-        members = set(component)
-        own = [relation for relation in relations if members & relation[0].keys()]
-        exposed.extend(cell for cell in _lp_pinned(component, own, release, known) if small(cell))
+        members = frozenset(component)
+        if solved is not None and members in solved:
+            pinned = solved[members]
+        else:
+            own = [relation for relation in relations if members & relation[0].keys()]
+            pinned = _lp_pinned(component, own, release, known)
+            if solved is not None:
+                solved[members] = pinned
+        exposed.extend(cell for cell in pinned if small(cell))
     return exposed
 
 
@@ -381,10 +391,13 @@ def protect_release(
         if all(release.is_fixed(column) for column in group):
             continue
         relations = _group_constraints(release, group)
+        solved: dict[frozenset[Cell], list[Cell]] = {}
         for _ in range(max_rounds):
             exposed = _group_exposures(release, group, threshold, relations, search=False, known_before=known_before)
             if not exposed:
-                exposed = _group_exposures(release, group, threshold, relations, known_before=known_before)
+                exposed = _group_exposures(
+                    release, group, threshold, relations, known_before=known_before, solved=solved
+                )
             if not exposed:
                 break
             touched: set[int] = set()
