@@ -42,7 +42,7 @@ def test_a_round_on_a_local_dask_cluster_equals_the_threaded_round(tmp_path: Pat
             runs[name] = json.loads(result.stdout)
         with Client(cluster) as client:
             prefixes = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
-    assert "stage_file" in prefixes, "the files must have been staged by the Dask workers"
+    assert "stage_files" in prefixes, "the files must have been staged by the Dask workers"
     for key in ("files", "rows", "entries", "persons", "double_waiters", "internal_duplicates", "links"):
         assert runs["dask"][key] == runs["threads"][key], key
     insurers = sorted(p.name for p in (tmp_path / "threads" / "2026-11" / "insurers").glob("*.csv"))
@@ -50,3 +50,15 @@ def test_a_round_on_a_local_dask_cluster_equals_the_threaded_round(tmp_path: Pat
     for name in insurers:
         threaded = (tmp_path / "threads" / "2026-11" / "insurers" / name).read_bytes()
         assert (tmp_path / "dask" / "2026-11" / "insurers" / name).read_bytes() == threaded, name
+
+
+def test_files_are_staged_in_batches_that_keep_every_worker_busy():
+    from flows.cleanup_round import MAX_FILES_PER_TASK, batches
+    from ingest.inventory import InputFile
+
+    files = [InputFile(Path(f"f{i}.csv"), f"{i:064x}", 1) for i in range(2000)]
+    split = batches(files, workers=2)
+    assert [f for batch in split for f in batch] == files
+    assert max(map(len, split)) <= MAX_FILES_PER_TASK and len(split) >= 16
+    assert [len(b) for b in batches(files[:5], workers=2)] == [1, 1, 1, 1, 1]
+    assert batches([], workers=2) == []
