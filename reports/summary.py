@@ -106,6 +106,10 @@ SECTION_NOTES = {
     "Warnings (rows kept)": "Rows that were kept, but linked without a usable BSN, postcode or geslacht.",
     "Delivered": "Encrypted to each provider's own pinned key.",
     "Undelivered": "Providers whose files were not written, and why (no key, key not pinned, changed key).",
+    "Compared with the previous round": "The round this one is compared with (trend columns in the insurer "
+    "tables); none for a first round, or when the previous round was made under another key.",
+    "Feedback files": "Providers' feedback (terugmelding/) on the previous round's contact lists: rows received = "
+    "accepted + rejected per file; rejected rows go back to the provider in afgewezen.csv.",
     "Seconds per stage": "Wall-clock time of each stage of this run.",
     "Linkage: candidate pairs per blocking pass": "How many entry pairs each blocking pass proposed for comparison.",
     "Linkage: seconds per step": "Time of each step of the probabilistic linkage.",
@@ -121,6 +125,20 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
     attention = [("file " + f["file"], f"rejected: {f['reason']}" + (f" ({f['detail']})" if f["detail"] else ""))
                  for f in rejected_files]  # fmt: skip
     attention += [(f"provider {u['agb_code']}", f"undelivered: {u['reason']}") for u in summary["undelivered"]]
+    history = summary.get("history", {})
+    feedback_files = history.get("feedback_files", [])
+    attention += [(f"feedback file {f['file']}", f"rejected: {f['reason']}") for f in feedback_files
+                  if f["status"] == "rejected"]  # fmt: skip
+    if history.get("previous_key_differs"):
+        attention.append(("history", "the previous round was made under another key: no trend this round"))
+    rows = history.get("feedback_rows", {})
+    previous = [
+        ("previous round", history.get("previous_round") or "none"),
+        ("feedback rows received / accepted / rejected",
+         f"{rows.get('received', 0)} / {rows.get('accepted', 0)} / {rows.get('rejected', 0)}"),
+        *[(f"feedback: {outcome}", n) for outcome, n in sorted(rows.get("by_outcome", {}).items())],
+        *[(f"feedback rejected: {reason}", n) for reason, n in sorted(rows.get("rejected_by_reason", {}).items())],
+    ]  # fmt: skip
     totals = [
         ("files received / accepted / rejected",
          f"{summary['files']['received']} / {summary['files']['accepted']} / {summary['files']['rejected']}"),
@@ -147,6 +165,12 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
         ("Delivered", _table(("provider", "files"), [(k, ", ".join(v)) for k, v in summary["delivered"].items()])),
         ("Undelivered", _table(("provider", "reason"), [(u["agb_code"], u["reason"]) for u in summary["undelivered"]],
                                ["rejected"] * len(summary["undelivered"]))),
+        ("Compared with the previous round", _table(("", "count"), previous)),
+        ("Feedback files", _table(
+            ("file", "status", "reason", "rows", "accepted", "rejected"),
+            [(f["file"], f["status"], f["reason"], f["rows_received"], f["rows_accepted"], f["rows_rejected"])
+             for f in feedback_files],
+            ["rejected" if f["status"] == "rejected" else "" for f in feedback_files])),
         ("Seconds per stage", _table(("stage", "seconds"), list(summary.get("stage_seconds", {}).items()))),
         ("Linkage: candidate pairs per blocking pass",
          _table(("pass", "pairs"), sorted(linkage.get("pairs_per_pass", {}).items()))),
