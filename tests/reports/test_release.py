@@ -12,7 +12,18 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from reports.disclosure import COUNT_COLUMNS
 from reports.ledger import forced_suppressions, read_ledger, record_release
-from reports.release import NATIONAL, audit_release, build_release, protect_release, release_tables, round_published
+from reports.release import (
+    NATIONAL,
+    OUTCOME_COLUMNS,
+    PREVIOUS_DOUBLE,
+    TREND_COLUMNS,
+    add_fixed_column,
+    audit_release,
+    build_release,
+    protect_release,
+    release_tables,
+    round_published,
+)
 from tests.conftest import RoundRun
 
 THRESHOLD = 10
@@ -192,3 +203,122 @@ def test_settings_refuse_rounding_above_the_threshold(base: int, tmp_path: Path)
     else:
         with pytest.raises(SettingsError, match="rounding_base"):
             load_settings(config)
+
+
+TREND_GROUP = ("dubbel_wachtenden", "dubbel_nieuw", "dubbel_blijvend", "dubbel_opgelost", *OUTCOME_COLUMNS)
+
+
+def trend_tables(rows: list[tuple[int, int, int, list[int]]]) -> tuple[dict, np.ndarray]:
+    """One national table from (dubbel, nieuw, vorig, outcome split of opgelost) per provider:
+    blijvend = dubbel - nieuw, opgelost = sum of the split (its last part: no feedback).
+    Returns the tables and the previous round's double waiters (providers + totals)."""
+    providers = [f"2200000{i}" for i in range(len(rows))]
+    columns: dict[str, list[int]] = {c: [] for c in (*COUNT_COLUMNS, *TREND_COLUMNS)}
+    previous = []
+    for dubbel, nieuw, vorig, split in rows:
+        nieuw = min(nieuw, dubbel)
+        opgelost = min(sum(split), vorig)
+        outcomes = [min(part, opgelost - sum(split[:i])) if opgelost > sum(split[:i]) else 0
+                    for i, part in enumerate(split[:4])]  # fmt: skip
+        values = {"wachtenden": 100, "unieke_personen": 90, "dubbel_wachtenden": dubbel, "interne_dubbelingen": 0,
+                  "boven_norm": 40, "boven_norm_geschoond": 30, "dubbel_nieuw": nieuw,
+                  "dubbel_blijvend": dubbel - nieuw, "dubbel_opgelost": opgelost,
+                  **dict(zip(OUTCOME_COLUMNS, outcomes, strict=True))}  # fmt: skip
+        for column, value in values.items():
+            columns[column].append(value)
+        previous.append(vorig)
+    frame = pl.DataFrame({"agb_code": providers, **columns}).cast({c: pl.Int64 for c in columns})
+    totals = frame.select(pl.lit("totaal").alias("agb_code"), *[pl.col(c).sum() for c in columns])
+    return {NATIONAL: (frame, totals)}, np.array([[*previous, sum(previous)]])
+
+
+def protected_trend_release(rows, previous_hidden_mask=None):
+    tables, previous = trend_tables(rows)
+    release = build_release(tables, (*COUNT_COLUMNS, *TREND_COLUMNS))
+    if previous_hidden_mask is None:
+        previous_hidden_mask = (previous >= 1) & (previous < THRESHOLD)
+    add_fixed_column(release, PREVIOUS_DOUBLE, previous, previous_hidden_mask)
+    return protect_release(release, THRESHOLD), previous, previous_hidden_mask
+
+
+def trend_attack(release, previous: np.ndarray, previous_hidden: np.ndarray) -> list[tuple]:
+    """An attacker holding this release and the previous round's published double waiters solves,
+    with integer programming, for every empty cell of the double-waiter columns and the previous
+    round's empty cells; returns those pinned to a value from 1 to the threshold - 1."""
+    table, totals = release_tables(release, NATIONAL)
+    n = table.height
+    cells: dict[tuple[str, int], int | None] = {}
+    for column in TREND_GROUP:
+        for p, value in enumerate([*table[column].to_list(), totals[column][0]]):
+            cells[(column, p)] = value
+    for p in range(n + 1):
+        cells[("vorig", p)] = None if previous_hidden[0, p] else int(previous[0, p])
+    unknown = [key for key, value in cells.items() if value is None]
+    if not unknown:
+        return []
+    position = {key: i for i, key in enumerate(unknown)}
+    rows, low, high = [], [], []
+
+    def relation(terms: dict[tuple[str, int], int], equal: bool) -> None:
+        row, constant = np.zeros(len(unknown)), 0
+        for key, coefficient in terms.items():
+            if key in position:
+                row[position[key]] += coefficient
+            else:
+                constant += coefficient * cells[key]
+        if row.any():
+            rows.append(row)
+            low.append(-constant if equal else -np.inf)
+            high.append(-constant)
+
+    for column in (*TREND_GROUP, "vorig"):  # persons: the total is at most the sum of the rows
+        relation({**{(column, p): -1 for p in range(n)}, (column, n): 1}, equal=False)
+    for p in range(n + 1):
+        relation({("dubbel_nieuw", p): 1, ("dubbel_blijvend", p): 1, ("dubbel_wachtenden", p): -1}, equal=True)
+        relation({**{(c, p): 1 for c in OUTCOME_COLUMNS}, ("dubbel_opgelost", p): -1}, equal=False)
+        relation({("dubbel_opgelost", p): 1, ("vorig", p): -1}, equal=False)
+    constraint = LinearConstraint(np.array(rows), low, high) if rows else None
+    revealed = []
+    for key, i in position.items():
+        ends = []
+        for direction in (1, -1):
+            objective = np.zeros(len(unknown))
+            objective[i] = direction
+            solved = milp(objective, constraints=constraint, integrality=np.ones(len(unknown)),
+                          bounds=Bounds(np.ones(len(unknown)), np.full(len(unknown), 10**6)))  # fmt: skip
+            assert solved.status == 0, "the published release must be consistent"
+            ends.append(round(solved.x[i]))
+        if ends[0] == ends[1] and 1 <= ends[0] < THRESHOLD:
+            revealed.append((*key, ends[0]))
+    return revealed
+
+
+def test_trend_columns_without_their_relations_give_a_small_count_away(monkeypatch: pytest.MonkeyPatch):
+    rows = [(15, 12, 30, [12, 3, 0, 0, 0]), (40, 20, 50, [10, 10, 0, 0, 5]), (60, 30, 45, [20, 5, 0, 0, 0])]
+    import reports.release as release_module
+
+    monkeypatch.setattr(release_module, "CROSS_RELATIONS", ())
+    naive, previous, hidden = protected_trend_release(rows)
+    assert trend_attack(naive, previous, hidden), "blijvend = dubbel - nieuw must be found without the relations"
+    monkeypatch.undo()
+    protected, previous, hidden = protected_trend_release(rows)
+    assert trend_attack(protected, previous, hidden) == []
+    assert audit_release(protected, THRESHOLD) == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(0, 12), st.integers(10, 60)),
+            st.integers(0, 40),
+            st.one_of(st.integers(0, 12), st.integers(10, 60)),
+            st.lists(st.integers(0, 12), min_size=5, max_size=5),
+        ),
+        min_size=2,
+        max_size=5,
+    )
+)
+def test_no_small_count_of_this_or_the_previous_round_can_be_solved_for(rows):
+    protected, previous, hidden = protected_trend_release(rows)
+    assert trend_attack(protected, previous, hidden) == []
