@@ -491,37 +491,56 @@ def sample(
 def demo(
     folder: Annotated[Path, typer.Option("--dir", help="Scratch folder (emptied first).")] = Path("demo"),
     entries: Annotated[int, typer.Option(help="About how many entries.")] = 5000,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=12,
+            help="1: one round with bad rows and files on purpose; 2 or more: consecutive monthly rounds "
+            "(ending 2026-11) with provider feedback in between, showing the trend columns.",
+        ),
+    ] = 1,
 ) -> None:
     """Generate sample data and keys in a scratch folder and run a round on them end to end."""
     from hashing.keys import create_key_file
     from reports.delivery import create_recipient_keys, pin_recipients
     from sample_data.generate import RoundSpec, generate_round
+    from sample_data.rounds import generate_rounds
 
     if folder.exists():
         shutil.rmtree(folder)
     round_id = "2026-11"
-    generated = generate_round(folder, RoundSpec(entries=entries))
+    if rounds == 1:
+        generated = generate_round(folder, RoundSpec(entries=entries))
+        inputs, providers, config_file = {round_id: generated.input_dir}, generated.providers, generated.config_file
+        truth: Path = generated.truth_dir
+    else:
+        round_ids = [f"{2026 - (m < 0)}-{m % 12 + 1:02d}" for m in range(11 - rounds, 11)]
+        series = generate_rounds(folder, round_ids, RoundSpec(entries=entries))
+        inputs, providers, config_file = {r: series.inbox / r for r in round_ids}, series.providers, series.config_file
+        truth = folder / "truth_rounds.json"
     key_file = folder / "keys" / "ttp.key"
     create_key_file(key_file)
     provider_keys = folder / "provider_keys"
     recipients = folder / "recipients"
-    for agb in generated.providers[:-2]:
+    for agb in providers[:-2]:
         public_path, _ = create_recipient_keys(agb, provider_keys)
         recipients.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(public_path, recipients / public_path.name)
     pin_recipients(recipients)
     output = folder / "output"
-    summary = run_round(
-        input_dir=generated.input_dir,
-        output_dir=output,
-        round_id=round_id,
-        key_file=key_file,
-        config_file=generated.config_file,
-        recipients=recipients,
-        reference_date=None,
-    )
-    print_summary(summary, output / round_id)
-    first = generated.providers[0]
+    for each_round, input_dir in inputs.items():
+        summary = run_round(
+            input_dir=input_dir,
+            output_dir=output,
+            round_id=each_round,
+            key_file=key_file,
+            config_file=config_file,
+            recipients=recipients,
+            reference_date=None,
+        )
+        print_summary(summary, output / each_round)
+    first = providers[0]
     opened = open_package_as_provider(output / round_id / "providers" / first, provider_keys / f"{first}.key",
                                       folder / "provider_view" / first)  # fmt: skip
     round_dir = output / round_id
@@ -536,8 +555,15 @@ def demo(
                 f"audit log:              {output / 'audit.jsonl'}",
                 f"decrypt by hand:        {Path(sys.argv[0]).as_posix()} decrypt --key {provider_keys / first}.key "
                 f"{round_dir / 'providers' / first / 'contactlijst.csv'}",
-                f"ground truth:           {generated.truth_dir}",
+                f"ground truth:           {truth}",
                 "two providers have no key on purpose: see 'undelivered' in the summary",
+                *(
+                    ["rounds over time: wachtlijst demo --rounds 3 (trend columns, provider feedback)"]
+                    if rounds == 1
+                    else [
+                        f"rounds {', '.join(inputs)} with provider feedback in {folder / 'inbox'}/<round>/terugmelding"
+                    ]
+                ),
             ]
         )
     )
