@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -52,14 +53,22 @@ def _free_port() -> int:
 
 
 def _api(url: str, body: dict[str, Any] | None = None) -> Any:
+    """Call the Prefect REST API; a busy server's 503 is retried (it answers again in seconds)."""
     request = urllib.request.Request(
         url,
         data=None if body is None else json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
         method="GET" if body is None else "POST",
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+    for attempt in range(10):
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or attempt == 9:
+                raise
+            time.sleep(2)
+    return None
 
 
 def _wait_for(check: Any, timeout_s: float, what: str, serve: subprocess.Popen[bytes], log: Path) -> Any:
@@ -116,10 +125,7 @@ def test_serve_registers_the_scheduled_deployment_and_a_triggered_run_produces_t
 
         run = _api(f"{api}/deployments/{deployment['id']}/create_flow_run", {"parameters": {"round_id": "2026-12"}})
         finished = _wait_for(
-            lambda: (
-                (state := _api(f"{api}/flow_runs/{run['id']}")["state"]["type"]) in {"COMPLETED", "FAILED", "CRASHED"}
-                and state
-            ),
+            lambda: _finished_state(_api(f"{api}/flow_runs/{run['id']}")),
             300,
             "the triggered run",
             serve,
