@@ -27,6 +27,7 @@ from linkage.frames import query_frame
 from linkage.store import run_script, sql_text
 
 RECORD_ROUND_SQL = """
+BEGIN TRANSACTION;
 DELETE FROM history.round_entries WHERE round_id = $round_id;
 DELETE FROM history.feedback WHERE round_id = $round_id;
 DELETE FROM history.rounds WHERE round_id = $round_id;
@@ -35,7 +36,10 @@ SELECT $round_id, f.person_id, f.provider, f.uzovi, k.entry_key, e.bsn_token, f.
 FROM entry_facts AS f JOIN entry_keys AS k USING (entry_id) JOIN entries AS e USING (entry_id);
 INSERT INTO history.feedback SELECT $round_id, entry_key, provider, uitkomst FROM received_feedback;
 INSERT INTO history.rounds VALUES ($round_id, $reference_date, $key_id);
+COMMIT;
 """
+"""Replaces an earlier record of the round in one transaction: a killed run leaves the old
+record or the new one, never half of either."""
 
 
 @dataclass(frozen=True)
