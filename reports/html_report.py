@@ -225,7 +225,8 @@ def _cell(column: str, value: object, threshold: int) -> str:
     if column == "agb_code":
         return f"<td>{html.escape(str(value))}</td>"
     if value is None:
-        return f'<td class="num suppressed" data-v="-1" title="onderdrukt: 1 tot {threshold}">&lt;{threshold}</td>'
+        title = f"onderdrukt: 1 tot {threshold}, of om een ander onderdrukt aantal te beschermen"
+        return f'<td class="num suppressed" data-v="-1" title="{title}">&lt;{threshold}</td>'
     decimals = 1 if column.startswith("aandeel") else 0
     text = dutch_number(value, threshold, decimals) + (" %" if decimals else "")  # type: ignore[arg-type]
     return f'<td class="num" data-v="{value}">{html.escape(text)}</td>'
@@ -336,6 +337,14 @@ def _headline_cards(totals: pl.DataFrame, threshold: int) -> str:
         cards.append(
             f'<div class="card" data-column="{column}"><div class="label">{label}</div>'
             f'<div class="value">{html.escape(dutch_number(row[column], threshold))}</div>'
+            f'<div class="sub">{html.escape(sub)}</div></div>'
+        )
+    if row.get("dubbel_blijvend", 0) != 0 or row.get("dubbel_opgelost", 0) != 0:  # there was a previous round
+        sub = (f"{dutch_number(row['dubbel_nieuw'], threshold)} nieuw dubbel, "
+               f"{dutch_number(row['dubbel_blijvend'], threshold)} nog dubbel")  # fmt: skip
+        cards.append(
+            '<div class="card" data-column="dubbel_opgelost"><div class="label">Opgelost sinds vorige ronde</div>'
+            f'<div class="value">{html.escape(dutch_number(row["dubbel_opgelost"], threshold))}</div>'
             f'<div class="sub">{html.escape(sub)}</div></div>'
         )
     return '<div class="cards">' + "".join(cards) + "</div>"
