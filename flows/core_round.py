@@ -14,6 +14,7 @@ from flows.settings import Settings
 from hashing.keys import PseudonymKey
 from ingest.inventory import inventory
 from ingest.stage import FileReport, stage_extract, staged_paths
+from linkage.history import compare_with_history
 from linkage.probabilistic import LinkageParameters, LinkageReport
 from linkage.store import link_round, open_store
 
@@ -57,5 +58,8 @@ def stage_and_link(
             reference_date=reference_date,
             parameters=LinkageParameters(**settings.linkage.model_dump()),
         )
-    seconds["link (DuckDB)"] = round(time.perf_counter() - mark, 3)
+        seconds["link (DuckDB)"] = round(time.perf_counter() - mark, 3)
+        mark = time.perf_counter()
+        compare_with_history(con, work_dir / "history.duckdb", round_id="core", reference_date=reference_date, key=key)
+    seconds["compare with previous round + record history"] = round(time.perf_counter() - mark, 3)
     return CoreRound(reports=reports, store_path=store_path, linkage=linkage, seconds=seconds)
