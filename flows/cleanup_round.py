@@ -20,8 +20,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import progress
 from flows.resume import fault_point, remove_partial_files, round_lock, was_interrupted
 from flows.round_context import RoundContext, RoundFailed
-from flows.settings import RunnerSettings, load_settings
-from hashing.keys import load_key
+from flows.settings import RunnerSettings, Settings, load_settings
+from hashing.keys import PseudonymKey, load_key
 from ingest.feedback import FeedbackReport, feedback_files, feedback_report, stage_feedback, staged_feedback_path
 from ingest.inventory import InputFile, expired_inputs, inventory
 from ingest.read import file_sha256
@@ -69,7 +69,7 @@ def batches(inputs: list[InputFile], workers: int) -> list[list[InputFile]]:
     return [inputs[i : i + size] for i in range(0, len(inputs), size)]
 
 
-def stage_one(input_file: InputFile, context: RoundContext) -> FileReport:
+def stage_one(input_file: InputFile, context: RoundContext, settings: Settings, key: PseudonymKey) -> FileReport:
     """Read, validate and pseudonymise one file; return its report (counts only)."""
     if input_file.duplicate_of is not None:
         return FileReport(
@@ -80,13 +80,12 @@ def stage_one(input_file: InputFile, context: RoundContext) -> FileReport:
             reason="duplicate_content",
             detail=f"same content as {input_file.duplicate_of}",
         )
-    settings = context.settings()
     return stage_extract(
         input_file.path,
         input_file.sha256,
         aliases=settings.merged_aliases(),
         reference_date=context.reference_date,
-        key=load_key(context.key_file),
+        key=key,
         staging_dir=context.staging_dir,
         csv_encoding=settings.csv_encoding,
     )
@@ -95,9 +94,10 @@ def stage_one(input_file: InputFile, context: RoundContext) -> FileReport:
 @task(retries=1, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
 def stage_files(input_files: list[InputFile], context: RoundContext) -> list[FileReport]:
     """Read, validate and pseudonymise a batch of files; return their reports (counts only)."""
+    settings, key = context.settings(), load_key(context.key_file)
     reports = []
     for input_file in input_files:
-        reports.append(stage_one(input_file, context))
+        reports.append(stage_one(input_file, context, settings, key))
         progress.advance(STAGE_READ)
     return reports
 

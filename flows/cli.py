@@ -75,6 +75,7 @@ def run_round(
     """
     from flows.round_context import ROUND_ID_PATTERN, work_dir_for
     from hashing.keys import KeyError_, load_key
+    from ingest.inventory import visible_files
 
     try:
         if recipients is not None:
@@ -91,7 +92,7 @@ def run_round(
         fail(str(error), EXIT_KEY)
     if not input_dir.is_dir():
         fail(f"input folder {input_dir} does not exist", EXIT_INPUT)
-    if not any(p.is_file() and not p.name.startswith(".") for p in input_dir.rglob("*")):
+    if not visible_files(input_dir):
         fail(f"input folder {input_dir} holds no files", EXIT_INPUT)
     output_dir.mkdir(parents=True, exist_ok=True)
     prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
@@ -230,18 +231,16 @@ def serve(
     http://127.0.0.1:PORT. Stop with Ctrl-C (or SIGTERM); the server stops with it.
     """
     from flows.round_context import work_dir_for
-    from flows.settings import ScheduleSettings
     from hashing.keys import KeyError_, load_key
 
     try:
         settings = load_settings(config)
-        schedule = ScheduleSettings(
-            cron=cron or settings.schedule.cron,
-            timezone=timezone or settings.schedule.timezone,
-            round_format=settings.schedule.round_format,
-        )
-    except (SettingsError, ValueError) as error:
-        fail(str(error).splitlines()[0] if isinstance(error, ValueError) else str(error), EXIT_CONFIG)
+        given = {k: v for k, v in {"cron": cron, "timezone": timezone}.items() if v is not None}
+        if given:  # the options go through the same validation as the configuration
+            settings = load_settings(config, schedule={**settings.schedule.model_dump(), **given})
+    except SettingsError as error:
+        fail(str(error), EXIT_CONFIG)
+    schedule = settings.schedule
     inbox = inbox or settings.paths.inbox
     if inbox is None or not inbox.is_dir():
         fail(f"inbox folder {inbox} does not exist (pass --inbox or set paths.inbox)", EXIT_INPUT)

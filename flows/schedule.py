@@ -20,10 +20,10 @@ from prefect import flow, get_run_logger
 from flows.cleanup_round import cleanup_round_with_runner
 from flows.round_context import RoundFailed
 from flows.settings import ScheduleSettings, load_settings
+from ingest.inventory import visible_files
 
 DEPLOYMENT_NAME = "cleanup_round"
 FLOW_NAME = "scheduled_cleanup"
-FULL_DEPLOYMENT_NAME = f"{FLOW_NAME}/{DEPLOYMENT_NAME}"
 
 
 def round_for(moment: dt.datetime, schedule: ScheduleSettings) -> str:
@@ -35,7 +35,7 @@ def round_for(moment: dt.datetime, schedule: ScheduleSettings) -> str:
 def inbox_round_dir(inbox_dir: Path, round_id: str) -> Path:
     """Return the inbox folder of one round; raises :class:`RoundFailed` when it is missing or empty."""
     folder = inbox_dir / round_id
-    if not folder.is_dir() or not any(p.is_file() and not p.name.startswith(".") for p in folder.rglob("*")):
+    if not visible_files(folder):
         raise RoundFailed(f"the inbox has no files for round {round_id} (expected them in {folder})")
     return folder
 

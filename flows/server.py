@@ -67,12 +67,17 @@ def local_prefect_server(port: int, prefect_home: Path, timeout_s: float = 120.0
             time.sleep(0.5)
         yield api_url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, grace_s=30.0)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL when it has not exited after ``grace_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def run_until_stopped(command: list[str], environment: dict[str, str], grace_s: float = 30.0) -> int:
@@ -88,12 +93,7 @@ def run_until_stopped(command: list[str], environment: dict[str, str], grace_s: 
     try:
         return child.wait()
     except KeyboardInterrupt:
-        child.terminate()
-        try:
-            child.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop_process(child, grace_s)
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)

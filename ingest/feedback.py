@@ -17,7 +17,7 @@ import polars as pl
 
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import entry_keys
-from ingest.inventory import FEEDBACK_DIR
+from ingest.inventory import FEEDBACK_DIR, visible_files
 from ingest.read import ROW_NUMBER, ExtractRejected, header_key, read_table
 from reports.files import parquet_bytes, write_atomic
 
@@ -86,10 +86,7 @@ class FeedbackReport:
 
 def feedback_files(input_dir: Path) -> list[Path]:
     """Return the visible files of ``input_dir/terugmelding``, sorted (none when it is absent)."""
-    folder = input_dir / FEEDBACK_DIR
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return visible_files(input_dir / FEEDBACK_DIR)
 
 
 def read_feedback(path: Path, csv_encoding: str = "auto") -> pl.DataFrame:

@@ -22,6 +22,14 @@ FEEDBACK_DIR = "terugmelding"
 """Subfolder of a round's input with provider feedback (see :mod:`ingest.feedback`), not extracts."""
 
 
+def visible_files(folder: Path) -> list[Path]:
+    """Return the regular files under ``folder`` (recursively) whose names do not start with a
+    dot, sorted by path; none when ``folder`` is not a directory."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
 def inventory(input_dir: Path) -> list[InputFile]:
     """Return every visible regular file in ``input_dir`` (recursively, except the feedback
     folder ``terugmelding/``), sorted by path.
@@ -30,8 +38,7 @@ def inventory(input_dir: Path) -> list[InputFile]:
     """
     seen: dict[str, str] = {}
     files = []
-    candidates = (p for p in input_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
-    for path in sorted(p for p in candidates if p.relative_to(input_dir).parts[0] != FEEDBACK_DIR):
+    for path in (p for p in visible_files(input_dir) if p.relative_to(input_dir).parts[0] != FEEDBACK_DIR):
         digest = file_sha256(path)
         files.append(InputFile(path, digest, path.stat().st_size, seen.get(digest)))
         seen.setdefault(digest, path.relative_to(input_dir).as_posix())

@@ -1,6 +1,6 @@
 -- Compare the round with the previous one. A person of either round is the same as a person
 -- of the other when they share an entry key (same client on the same list) or a BSN pseudonym.
-CREATE OR REPLACE TABLE current_keys AS
+CREATE OR REPLACE TEMP TABLE current_keys AS
 SELECT f.entry_id, f.person_id, f.is_double, k.entry_key, e.bsn_token AS bsn_key
 FROM entry_facts AS f
 JOIN entry_keys AS k USING (entry_id)
