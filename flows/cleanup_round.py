@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from hashing.keys import PseudonymKey, load_key
 from ingest.feedback import FeedbackReport, feedback_files, feedback_report, stage_feedback, staged_feedback_path
 from ingest.inventory import InputFile, expired_inputs, inventory
 from ingest.read import file_sha256
-from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
+from ingest.registry import UnknownSender, rules_for_sender
+from ingest.stage import FileReport, rejected_file, stage_extract, staged_paths, supersede_earlier_deliveries
+from ingest.worker import POOL, IsolatedStager, StageJob, WorkerLimits, stop_workers
 from linkage.history import compare_with_history
 from linkage.probabilistic import LinkageParameters
 from linkage.store import link_round, open_store, round_totals
@@ -41,7 +44,7 @@ from reports.files import (
 )
 from reports.insurers import write_insurer_outputs
 from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, provider_packages
-from reports.quality import quality_table
+from reports.quality import operator_quality, quality_table, routed_rejections
 from reports.summary import summary_html
 
 STAGE_READ = "reading + pseudonymising files"
@@ -69,36 +72,45 @@ def batches(inputs: list[InputFile], workers: int) -> list[list[InputFile]]:
     return [inputs[i : i + size] for i in range(0, len(inputs), size)]
 
 
-def stage_one(input_file: InputFile, context: RoundContext, settings: Settings, key: PseudonymKey) -> FileReport:
-    """Read, validate and pseudonymise one file; return its report (counts only)."""
+def stage_one(
+    input_file: InputFile,
+    context: RoundContext,
+    settings: Settings,
+    key: PseudonymKey,
+    stager: IsolatedStager | None = None,
+) -> FileReport:
+    """Read, validate and pseudonymise one file, in ``stager``'s worker process when given;
+    return its report (counts only)."""
+    name = input_file.name or input_file.path.name
     if input_file.duplicate_of is not None:
-        return FileReport(
-            file=input_file.path.name,
-            sha256=input_file.sha256,
-            size=input_file.size,
-            status="rejected",
-            reason="duplicate_content",
-            detail=f"same content as {input_file.duplicate_of}",
-        )
-    return stage_extract(
-        input_file.path,
-        input_file.sha256,
-        aliases=settings.merged_aliases(),
-        reference_date=context.reference_date,
-        key=key,
-        staging_dir=context.staging_dir,
-        csv_encoding=settings.csv_encoding,
-    )
+        return rejected_file(name, input_file.sha256, input_file.size, "duplicate_content",
+                             f"same content as {input_file.duplicate_of}", input_file.sender)  # fmt: skip
+    try:
+        rules = rules_for_sender(input_file.folder, input_file.sender, context.registry(),
+                                 context.locations(settings), settings.limits.field_chars)  # fmt: skip
+    except UnknownSender as refusal:
+        return rejected_file(name, input_file.sha256, input_file.size, "unknown_sender", str(refusal))
+    options: dict[str, Any] = {
+        "aliases": settings.merged_aliases(), "reference_date": context.reference_date, "key": key,
+        "staging_dir": context.staging_dir, "csv_encoding": settings.csv_encoding, "file_name": name,
+        "limits": settings.limits.read_limits(), "rules": rules, "sender": input_file.sender,
+    }  # fmt: skip
+    if stager is None:
+        return stage_extract(input_file.path, input_file.sha256, **options)
+    return stager.stage(StageJob(input_file.path, input_file.sha256, options))
 
 
 @task(retries=1, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
 def stage_files(input_files: list[InputFile], context: RoundContext) -> list[FileReport]:
-    """Read, validate and pseudonymise a batch of files; return their reports (counts only)."""
+    """Read, validate and pseudonymise a batch of files, each in a worker process with a memory
+    limit unless the settings say otherwise; return their reports (counts only)."""
     settings, key = context.settings(), load_key(context.key_file)
+    limits = WorkerLimits(settings.limits.reader_memory_mb, settings.limits.reader_seconds_per_file)
     reports = []
-    for input_file in input_files:
-        reports.append(stage_one(input_file, context, settings, key))
-        progress.advance(STAGE_READ)
+    with POOL.worker(limits) if settings.limits.isolate_readers else nullcontext() as stager:
+        for input_file in input_files:
+            reports.append(stage_one(input_file, context, settings, key, stager))
+            progress.advance(STAGE_READ)
     return reports
 
 
@@ -116,6 +128,11 @@ def stage_feedback_file(path: str, context: RoundContext) -> FeedbackReport:
 
 
 FEEDBACK_REJECTED = "feedback_rejected.parquet"
+REJECTED_ROWS_SCHEMA = pl.DataFrame(
+    schema={"source_row": pl.Int64, "client_id": pl.Utf8, "agb_code": pl.Utf8, "reden": pl.Utf8,
+            "source_file": pl.Utf8, "file_sha256": pl.Utf8, "sender": pl.Utf8}
+)  # fmt: skip
+"""The columns of staged rejected rows; ``sender`` is the organisation they go back to."""
 
 
 @task(persist_result=False, cache_policy=NO_CACHE)
@@ -134,7 +151,7 @@ def link_entries(
             staged,
             match_scope=settings.match_scope,
             norm_days=settings.norm_days(),
-            locations=settings.locations,
+            locations=context.locations(settings),
             reference_date=context.reference_date,
             parameters=LinkageParameters(**settings.linkage.model_dump()),
         )
@@ -174,6 +191,7 @@ def write_insurer_reports(context: RoundContext, previous_round: str | None = No
             rounding_base=settings.rounding_base,
             ledger_path=context.work_dir / "release_ledger.jsonl",
             previous_round=previous_round,
+            provider_names=registry.names() if (registry := context.registry()) is not None else None,
         )
     audit = AuditLog(context.audit_path)
     for path in written:
@@ -193,26 +211,14 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
     settings = context.settings()
     rejected_files = [staged_paths(context.staging_dir, r.sha256)[1] for r in reports if r.status == "accepted"]
     rejected_files.append(context.staging_dir / FEEDBACK_REJECTED)
-    rejected = (
-        pl.concat([pl.read_parquet(p) for p in rejected_files], how="vertical_relaxed")
-        if rejected_files
-        else pl.DataFrame(
-            schema={
-                "source_row": pl.Int64,
-                "client_id": pl.Utf8,
-                "agb_code": pl.Utf8,
-                "reden": pl.Utf8,
-                "source_file": pl.Utf8,
-                "file_sha256": pl.Utf8,
-            }
-        )
+    rejected = pl.concat(
+        [REJECTED_ROWS_SCHEMA, *(pl.read_parquet(p) for p in rejected_files)], how="diagonal_relaxed"
     )
+    locations = context.locations(settings)
     with open_store(context.store_path) as con:
-        quality = quality_table(
-            con, reports, rejected, settings.locations, context.reference_date, settings.stale_after_months
-        )
-        packages = provider_packages(con, rejected, settings.locations, context.round_id, quality)
-    write_atomic(context.round_dir / QUALITY_REPORT, csv_bytes(quality))
+        quality = quality_table(con, reports, rejected, locations, context.reference_date, settings.stale_after_months)
+        packages = provider_packages(con, rejected, locations, context.round_id, quality)
+    write_atomic(context.round_dir / QUALITY_REPORT, csv_bytes(operator_quality(quality)))
     result = deliver_packages(
         packages,
         context.round_dir / "providers",
@@ -222,7 +228,7 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
         on_provider_done=_provider_done,
         receipts_path=context.work_dir / context.round_id / "deliveries.json",
     )
-    return result, int(rejected["agb_code"].is_null().sum())
+    return result, rejected.height - routed_rejections(rejected, locations).height
 
 
 def _provider_done(_: str) -> None:
@@ -312,7 +318,8 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
     audit.append("round_started", round=round_id, key_id=key_id, reference_date=context.reference_date.isoformat())
     inputs = list_inputs(str(context.input_dir))
     for item in inputs:
-        audit.append("file_received", object=item.path.name, sha256=item.sha256, size=item.size, round=round_id)
+        audit.append("file_received", object=item.name, sha256=item.sha256, size=item.size, round=round_id,
+                     sender=item.sender)  # fmt: skip
     timings: dict[str, float] = {}
     settings = context.settings()
     feedback_inputs = feedback_files(context.input_dir)
@@ -327,8 +334,8 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
         )
     fault_point("staging")
     if settings.replace_earlier_deliveries:
-        modified = {item.path.name: item.path.stat().st_mtime for item in inputs}
-        reports = supersede_earlier_deliveries(reports, modified, settings.locations)
+        modified = {item.name: item.path.stat().st_mtime for item in inputs}
+        reports = supersede_earlier_deliveries(reports, modified, context.locations(settings))
     for report in reports:
         if report.status == "rejected":
             audit.append(
@@ -368,6 +375,7 @@ def cleanup_round(
     key_file: str | None,
     config_file: str | None = None,
     reference_date: str | None = None,
+    registry_file: str | None = None,
 ) -> dict[str, Any]:
     """Run one cleanup round and return its summary (totals only)."""
     started = time.perf_counter()
@@ -378,6 +386,7 @@ def cleanup_round(
         key_file=Path(key_file) if key_file else None,
         config_file=Path(config_file) if config_file else None,
         reference_date=dt.date.fromisoformat(reference_date) if reference_date else None,
+        registry_file=Path(registry_file) if registry_file else None,
     )
     with round_lock(context.work_dir / round_id / "round.lock"):
         audit = AuditLog(context.audit_path)
@@ -389,6 +398,8 @@ def cleanup_round(
         except Exception as error:
             audit.append("round_failed", object=round_id, round=round_id, error=type(error).__name__)
             raise
+        finally:
+            stop_workers()
 
 
 def cleanup_round_with_runner(config_file: Path | None) -> Any:

@@ -25,6 +25,7 @@ EXIT_DECRYPT = 6
 EXIT_AUDIT = 7
 EXIT_LOCKED = 8
 EXIT_SERVER = 9
+EXIT_OUTPUT = 10
 EXIT_ROUND_FAILED = 1
 
 app = typer.Typer(
@@ -67,6 +68,7 @@ def run_round(
     recipients: Path | None,
     reference_date: dt.date | None,
     show_progress: bool = True,
+    registry: Path | None = None,
 ) -> dict[str, Any]:
     """Validate everything a round needs, then run the Prefect flow; return its summary.
 
@@ -94,7 +96,14 @@ def run_round(
         fail(f"input folder {input_dir} does not exist", EXIT_INPUT)
     if not visible_files(input_dir):
         fail(f"input folder {input_dir} holds no files", EXIT_INPUT)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    registry = registry or settings.paths.registry
+    check_round_resources(settings.paths.recipients, registry)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"output folder {output_dir} cannot be created: {error.strerror}", EXIT_OUTPUT)
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        fail(f"output folder {output_dir} is not writable", EXIT_OUTPUT)
     prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
     if not VERBOSE["on"]:  # the CLI prints its own lines; Prefect's (with tracebacks) only with --verbose
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
@@ -114,15 +123,41 @@ def run_round(
                 key_file=str(key_file.resolve()) if key_file else None,
                 config_file=str(config_file.resolve()) if config_file else None,
                 reference_date=reference_date.isoformat() if reference_date else None,
+                registry_file=str(registry.resolve()) if registry else None,
             )
         except RoundLocked as error:
             fail(f"round {round_id} not started: {error}", EXIT_LOCKED)
         except (RoundFailed, KeyVersionMismatch) as error:  # our own messages, free of data values
             fail(f"the round failed: {error}", EXIT_ROUND_FAILED)
+        except OSError as error:  # a full disk, a read-only folder: the path and the cause, never data
+            where = error.filename if error.filename is not None else "a file of the round"
+            fail(f"the round failed writing or reading {where}: {error.strerror or type(error).__name__}; "
+                 "no partial release was published", EXIT_OUTPUT)  # fmt: skip
         except Exception as error:  # the message may come from a library; only its type is shown
             fail(f"the round failed ({type(error).__name__}); run with --verbose for details", EXIT_ROUND_FAILED)
         finally:
             progress.attach(None)
+
+
+def check_round_resources(recipients: Path | None, registry: Path | None) -> None:
+    """Fail at start-up, naming the path and the cause, when the recipients folder is missing,
+    its pins (``registry.json``) are unreadable, or the provider registry is unusable."""
+    from ingest.registry import RegistryError, load_registry
+    from reports.delivery import DeliveryError
+    from reports.delivery import load_registry as load_pins
+
+    if recipients is not None:
+        if not recipients.is_dir():
+            fail(f"recipients folder {recipients} does not exist: no provider could be delivered to", EXIT_CONFIG)
+        try:
+            load_pins(recipients)
+        except DeliveryError as error:
+            fail(str(error), EXIT_CONFIG)
+    if registry is not None:
+        try:
+            load_registry(registry)
+        except RegistryError as error:
+            fail(str(error), EXIT_CONFIG)
 
 
 def print_summary(summary: dict[str, Any], round_dir: Path) -> None:
@@ -170,6 +205,10 @@ def run(
     recipients: Annotated[
         Path | None, typer.Option("--recipients", help="Folder with <agb_code>.pub provider keys.")
     ] = None,
+    registry: Annotated[
+        Path | None,
+        typer.Option("--registry", help="Provider registry CSV (agb_code, organisatie, naam, sector)."),
+    ] = None,
     reference_date: Annotated[
         str | None,
         typer.Option("--reference-date", help="Peildatum YYYY-MM-DD (default: config, else the round id, else today)."),
@@ -195,6 +234,7 @@ def run(
         recipients=recipients,
         reference_date=peildatum,
         show_progress=not (quiet or as_json),
+        registry=registry,
     )
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")

@@ -52,8 +52,11 @@ def was_interrupted(audit_path: Path, round_id: str) -> bool:
     if not audit_path.is_file():
         return False
     open_run = False
-    for line in audit_path.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line) if line.strip() else {}
+    for line in audit_path.read_bytes().split(b"\n"):
+        try:
+            record = json.loads(line) if line.strip() else {}
+        except ValueError:  # a torn last line: set aside by the next append
+            continue
         if record.get("round") != round_id and record.get("object") != round_id:
             continue
         if record.get("event") == "round_started":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flows.settings import Settings, load_settings
+from ingest.registry import ProviderRegistry, load_registry
 from ingest.stage import FileReport
 from reports.providers import DeliveryResult
 from reports.summary import build_summary
@@ -40,6 +42,21 @@ def work_dir_for(settings: Settings, output_dir: Path) -> Path:
     return settings.paths.work_dir or output_dir / "_ttp"
 
 
+@functools.lru_cache(maxsize=4)
+def _registry_at(path: Path, modified_ns: int, size: int) -> ProviderRegistry:
+    return load_registry(path)
+
+
+def cached_registry(path: Path) -> ProviderRegistry:
+    """Return the registry in ``path``, read once per process while the file is unchanged.
+    Raises :class:`ingest.registry.RegistryError` naming the file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_registry(path)  # raises, naming the file
+    return _registry_at(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
 class RoundFailed(Exception):
     """The round could not complete; the message states why without any data value."""
 
@@ -56,6 +73,7 @@ class RoundContext:
     reference_date: dt.date
     work_dir: Path
     audit_path: Path
+    registry_file: Path | None = None
 
     @classmethod
     def create(
@@ -67,11 +85,16 @@ class RoundContext:
         key_file: Path | None,
         config_file: Path | None,
         reference_date: dt.date | None,
+        registry_file: Path | None = None,
     ) -> RoundContext:
-        """Return the context of a round after validating its id and settings."""
+        """Return the context of a round after validating its id, settings and provider
+        registry (``registry_file``, else the settings' ``paths.registry``)."""
         if not ROUND_ID_PATTERN.match(round_id):
             raise ValueError("round id must be 1-64 letters, digits, '.', '_' or '-'")
         settings = load_settings(config_file)
+        registry_file = registry_file or settings.paths.registry
+        if registry_file is not None:
+            cached_registry(registry_file)
         return cls(
             input_dir=input_dir,
             output_dir=output_dir,
@@ -81,11 +104,21 @@ class RoundContext:
             reference_date=resolve_reference_date(reference_date, settings.reference_date, round_id, dt.date.today()),
             work_dir=work_dir_for(settings, output_dir),
             audit_path=settings.paths.audit_log or output_dir / "audit.jsonl",
+            registry_file=registry_file,
         )
 
     def settings(self) -> Settings:
         """Return the validated settings of this round."""
         return load_settings(self.config_file)
+
+    def registry(self) -> ProviderRegistry | None:
+        """Return the round's provider registry, or None when it has none."""
+        return cached_registry(self.registry_file) if self.registry_file is not None else None
+
+    def locations(self, settings: Settings) -> dict[str, str]:
+        """Return {location AGB: organisation AGB}: the configured mapping, then the registry's."""
+        registry = self.registry()
+        return {**settings.locations, **(registry.locations() if registry is not None else {})}
 
     @property
     def round_dir(self) -> Path:
@@ -133,4 +166,5 @@ class RoundContext:
             },
             duration_s=duration_s,
             stage_seconds=stage_seconds or {},
+            provider_names=registry.names() if (registry := self.registry()) is not None else None,
         )

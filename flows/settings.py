@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from ingest.columns import ALL_COLUMNS, SECTORS, WACHTFASEN
+from ingest.limits import DEFAULT_FIELD_CHARS, ReadLimits
 from ingest.read import header_key
 
 ScopeColumn = Literal["sector", "zorgvraag", "wachtfase"]
@@ -57,6 +58,8 @@ class PathSettings(BaseModel):
     input_archive: Path | None = None
     archive_public_key: Path | None = None
     inbox: Path | None = None
+    registry: Path | None = None
+    """The provider registry (deelnemers), a CSV file; see docs/extract-format.md, version 2."""
 
     @model_validator(mode="after")
     def _archive_needs_its_key(self) -> PathSettings:
@@ -117,6 +120,50 @@ class RunnerSettings(BaseModel):
         return self
 
 
+class LimitSettings(BaseModel):
+    """What one delivered file may cost (checked before decoding), and the reader's worker
+    process: its memory limit and time per file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_file_bytes: int = Field(default=256 << 20, ge=1)
+    max_rows: int = Field(default=1_000_000, ge=1)
+    max_columns: int = Field(default=200, ge=8)
+    max_cells: int = Field(default=25_000_000, ge=8)
+    max_uncompressed_bytes: int = Field(default=1 << 30, ge=1)
+    field_chars: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_FIELD_CHARS))
+    isolate_readers: bool = True
+    """Read each file in a worker process with a memory limit (false: in the round's process)."""
+    reader_memory_mb: int = Field(default=2048, ge=256)
+    reader_seconds_per_file: float = Field(default=600, gt=0)
+
+    @field_validator("field_chars", mode="before")
+    @classmethod
+    def _over_defaults(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        unknown = sorted(set(value) - set(DEFAULT_FIELD_CHARS))
+        if unknown:
+            raise ValueError(f"unknown column(s) {', '.join(unknown)}")
+        return {**DEFAULT_FIELD_CHARS, **value}
+
+    @field_validator("field_chars")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = sorted(column for column, chars in value.items() if chars < 1)
+        if bad:
+            raise ValueError(f"a field limit must be at least 1 character for {', '.join(bad)}")
+        return value
+
+    def read_limits(self) -> ReadLimits:
+        """Return the limits the reader checks."""
+        return ReadLimits(
+            max_file_bytes=self.max_file_bytes, max_rows=self.max_rows, max_columns=self.max_columns,
+            max_cells=self.max_cells, max_uncompressed_bytes=self.max_uncompressed_bytes,
+            field_chars=dict(self.field_chars),
+        )  # fmt: skip
+
+
 class LinkageSettings(BaseModel):
     """Thresholds of probabilistic linkage."""
 
@@ -125,6 +172,9 @@ class LinkageSettings(BaseModel):
     link_threshold: float = Field(default=0.5, gt=0, lt=1)
     review_threshold: float = Field(default=0.2, gt=0, lt=1)
     max_cluster_size: int = Field(default=12, ge=2, le=1000)
+    max_block_entries: int = Field(default=1000, ge=10)
+    """A blocking key shared by more entries than this (a placeholder, a care home's postcode)
+    proposes no pairs; the skipped keys are counted in the run summary."""
 
     @model_validator(mode="after")
     def _review_below_link(self) -> LinkageSettings:
@@ -164,6 +214,7 @@ class Settings(BaseSettings):
     linkage: LinkageSettings = LinkageSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     runner: RunnerSettings = RunnerSettings()
+    limits: LimitSettings = LimitSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -41,11 +41,27 @@ PLAIN_IDENTIFIER_COLUMNS: tuple[str, ...] = (
     "huisnummer",
 )
 
+ROW_MALFORMED = "row_malformed"
+ROW_MALFORMED_TEXT = "the line has more or fewer fields than the header"
+ROW_MALFORMED_NL = "de regel heeft meer of minder velden dan de kopregel"
+"""A CSV line set aside by the reader; the only row reason not checked by validation."""
+
+FIELD_REASONS: dict[str, str] = {
+    **{f"{column}_too_long": f"{column} is longer than its limit" for column in ALL_COLUMNS},
+    "control_characters": "a field holds control characters (such as NUL or ESC)",
+}
+FIELD_REASONS_NL: dict[str, str] = {
+    **{f"{column}_too_long": f"{column} is langer dan toegestaan" for column in ALL_COLUMNS},
+    "control_characters": "een veld bevat stuurtekens (zoals NUL of ESC)",
+}
+
 ROW_REASONS: dict[str, str] = {
+    **FIELD_REASONS,
     "agb_code_missing": "agb_code is empty",
-    "agb_code_invalid": "agb_code is not 8 digits",
+    "agb_code_invalid": "agb_code is not 8 digits (7 only for a registered code with a leading 0)",
+    "agb_code_unknown": "agb_code is not in the provider registry",
+    "agb_code_not_sender": "agb_code is not a code of the organisation that sent the file",
     "client_id_missing": "client_id is empty",
-    "client_id_invalid": "client_id is longer than 64 characters",
     "geboortedatum_missing": "geboortedatum is empty",
     "geboortedatum_invalid": "geboortedatum is not a possible date in a supported format",
     "geboortedatum_future": "geboortedatum lies after the peildatum",
@@ -54,6 +70,7 @@ ROW_REASONS: dict[str, str] = {
     "uzovi_invalid": "uzovi is not 4 digits",
     "sector_missing": "sector is empty",
     "sector_invalid": "sector is not ggz or msz",
+    "sector_not_registered": "sector differs from the provider's sector in the registry",
     "aanmelddatum_missing": "aanmelddatum is empty",
     "aanmelddatum_invalid": "aanmelddatum is not a possible date in a supported format",
     "aanmelddatum_future": "aanmelddatum lies after the peildatum",
@@ -63,14 +80,18 @@ ROW_REASONS: dict[str, str] = {
     "verwijsdatum_invalid": "verwijsdatum is not a possible date in a supported format",
     "verwijsdatum_future": "verwijsdatum lies after the peildatum",
     "peildatum_invalid": "peildatum is not a possible date in a supported format",
+    ROW_MALFORMED: ROW_MALFORMED_TEXT,
 }
 """Reason codes of rejected rows, in the order they are checked: a row gets its first."""
 
+
 ROW_REASONS_NL: dict[str, str] = {
+    **FIELD_REASONS_NL,
     "agb_code_missing": "agb_code is leeg",
     "agb_code_invalid": "agb_code bestaat niet uit 8 cijfers",
+    "agb_code_unknown": "agb_code staat niet in het deelnemersregister",
+    "agb_code_not_sender": "agb_code hoort niet bij de organisatie die het bestand aanleverde",
     "client_id_missing": "client_id is leeg",
-    "client_id_invalid": "client_id is langer dan 64 tekens",
     "geboortedatum_missing": "geboortedatum is leeg",
     "geboortedatum_invalid": "geboortedatum is geen bestaande datum in een toegestane notatie",
     "geboortedatum_future": "geboortedatum ligt na de peildatum",
@@ -79,6 +100,7 @@ ROW_REASONS_NL: dict[str, str] = {
     "uzovi_invalid": "uzovi bestaat niet uit 4 cijfers",
     "sector_missing": "sector is leeg",
     "sector_invalid": "sector is niet ggz of msz",
+    "sector_not_registered": "sector wijkt af van de sector van de aanbieder in het deelnemersregister",
     "aanmelddatum_missing": "aanmelddatum is leeg",
     "aanmelddatum_invalid": "aanmelddatum is geen bestaande datum in een toegestane notatie",
     "aanmelddatum_future": "aanmelddatum ligt na de peildatum",
@@ -88,6 +110,7 @@ ROW_REASONS_NL: dict[str, str] = {
     "verwijsdatum_invalid": "verwijsdatum is geen bestaande datum in een toegestane notatie",
     "verwijsdatum_future": "verwijsdatum ligt na de peildatum",
     "peildatum_invalid": "peildatum is geen bestaande datum in een toegestane notatie",
+    ROW_MALFORMED: ROW_MALFORMED_NL,
 }
 """Dutch explanation of each reason code, for the providers' ``afgewezen.csv``."""
 
@@ -96,13 +119,18 @@ ROW_WARNINGS: dict[str, str] = {
     "bsn_invalid": "BSN fails the 11-check or is malformed; treated as missing",
     "postcode_invalid": "postcode is not a Dutch postcode; treated as missing",
     "geslacht_invalid": "geslacht is not M, V, X or O; treated as missing",
+    "placeholder_value": "a name, birth date or postcode is a placeholder (Onbekend, 1900-01-01, 1000AA); "
+    "it is not used for linking",
 }
 """Counted but not rejected."""
 
 FILE_REASONS: dict[str, str] = {
     "unsupported_format": "the file is not .csv, .xlsx or .parquet",
     "unreadable": "the file could not be parsed as its format",
-    "unreadable_encoding": "the file's text encoding could not be read",
+    "unreadable_encoding": "the file is UTF-16, mixes encodings or is not in the configured encoding",
+    "too_large": "the file is over a size limit (bytes, rows, columns or cells), checked before decoding",
+    "reader_failed": "reading the file exhausted the reader's memory or time limit; it cost only itself",
+    "unknown_sender": "the file lies in a sender folder that is not a registered organisation",
     "empty": "the file holds no header or no data rows",
     "missing_columns": "required columns are missing",
     "ambiguous_columns": "two columns map to the same extract column",

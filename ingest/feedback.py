@@ -94,11 +94,15 @@ def read_feedback(path: Path, csv_encoding: str = "auto") -> pl.DataFrame:
     ``client_id``, ``uitkomst``. Raises :class:`ExtractRejected` when the file is unusable; the
     message never quotes file content."""
     try:
-        frame, _, _ = read_table(path, csv_encoding)
+        table = read_table(path, csv_encoding)
     except ExtractRejected:
         raise
     except Exception:  # parser messages can quote rows
         raise ExtractRejected("unreadable", f"not a readable {path.suffix.lower()} file") from None
+    if table.malformed_rows:
+        shown = ", ".join(str(n) for n in table.malformed_rows[:10])
+        raise ExtractRejected("unreadable", f"rows {shown} have more or fewer fields than the header")
+    frame = table.frame
     mapping: dict[str, str] = {}
     for header in frame.columns:
         key = header_key(header)
@@ -127,7 +131,7 @@ def validate_feedback(frame: pl.DataFrame) -> pl.DataFrame:
     agb = pl.col("agb_code").str.replace_all(r"\s", "")
     checks = [
         (pl.col("agb_code").is_null(), "agb_code_missing"),
-        (~agb.str.contains(r"^\d{8}$"), "agb_code_invalid"),
+        (~agb.str.contains(r"^[0-9]{8}$"), "agb_code_invalid"),
         (pl.col("client_id").is_null(), "client_id_missing"),
         (pl.col("client_id").str.len_chars() > 64, "client_id_invalid"),
         (pl.col("uitkomst").is_null(), "uitkomst_missing"),

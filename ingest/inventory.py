@@ -10,12 +10,29 @@ from ingest.read import file_sha256
 
 @dataclass(frozen=True)
 class InputFile:
-    """One delivered file; ``duplicate_of`` names an earlier file with the same content."""
+    """One delivered file; ``duplicate_of`` names an earlier file with the same content.
+
+    ``name`` is its path relative to the round's input folder. ``folder`` is the top-level
+    subfolder it lies in (a sender folder when it is an 8-digit organisation code), None for a
+    file directly in the input folder.
+    """
 
     path: Path
     sha256: str
     size: int
     duplicate_of: str | None = None
+    name: str = ""
+    folder: str | None = None
+
+    @property
+    def sender(self) -> str | None:
+        """The organisation AGB code of its sender folder, or None (no verified sender)."""
+        return self.folder if self.folder is not None and is_agb_code(self.folder) else None
+
+
+def is_agb_code(text: str) -> bool:
+    """Return whether ``text`` is an 8-digit AGB code in ASCII digits."""
+    return len(text) == 8 and text.isascii() and text.isdigit()
 
 
 FEEDBACK_DIR = "terugmelding"
@@ -32,16 +49,18 @@ def visible_files(folder: Path) -> list[Path]:
 
 def inventory(input_dir: Path) -> list[InputFile]:
     """Return every visible regular file in ``input_dir`` (recursively, except the feedback
-    folder ``terugmelding/``), sorted by path.
+    folder ``terugmelding/``), sorted by path, with the top-level folder it lies in.
 
     A file whose content hash equals an earlier file's is marked as its duplicate.
     """
     seen: dict[str, str] = {}
     files = []
     for path in (p for p in visible_files(input_dir) if p.relative_to(input_dir).parts[0] != FEEDBACK_DIR):
+        relative = path.relative_to(input_dir)
         digest = file_sha256(path)
-        files.append(InputFile(path, digest, path.stat().st_size, seen.get(digest)))
-        seen.setdefault(digest, path.relative_to(input_dir).as_posix())
+        folder = relative.parts[0] if len(relative.parts) > 1 else None
+        files.append(InputFile(path, digest, path.stat().st_size, seen.get(digest), relative.as_posix(), folder))
+        seen.setdefault(digest, relative.as_posix())
     return files
 
 

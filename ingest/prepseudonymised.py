@@ -126,8 +126,8 @@ def read_prepseudonymised(path: Path, key: PseudonymKey) -> tuple[pl.DataFrame, 
     if not stage_one or set(accepted["key_id"].unique().to_list()) - {stage_one}:
         raise PrepseudonymisedInvalid("rows carry another stage-1 key id than the file states")
     malformed = accepted.filter(
-        ~pl.col("agb_code").str.contains(r"^\d{8}$")
-        | ~pl.col("uzovi").str.contains(r"^\d{4}$")
+        ~pl.col("agb_code").str.contains(r"^[0-9]{8}$")
+        | ~pl.col("uzovi").str.contains(r"^[0-9]{4}$")
         | ~pl.col("sector").is_in(SECTORS)
         | ~pl.col("wachtfase").is_in(WACHTFASEN)
         | pl.col("aanmelddatum").is_null()

@@ -1,9 +1,16 @@
-"""Reading provider extracts (.csv, .xlsx, .parquet) into frames of text columns."""
+"""Reading provider extracts (.csv, .xlsx, .parquet) into frames of text columns.
+
+Every file is checked against its :class:`~ingest.limits.ReadLimits` before it is decoded.
+A CSV line with more or fewer fields than the header is set aside as malformed, with its
+row number, and the rest of the file is read.
+"""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +18,14 @@ from pathlib import Path
 import polars as pl
 
 from ingest.columns import ALL_COLUMNS, REQUIRED_COLUMNS
+from ingest.limits import LimitExceeded, ReadLimits, check_file_size, check_parquet, check_xlsx
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".parquet")
 ROW_NUMBER = "source_row"
 UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS: tuple[bytes, ...] = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]{1,3}")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
 
 
 class ExtractRejected(Exception):
@@ -28,13 +39,29 @@ class ExtractRejected(Exception):
 
 @dataclass(frozen=True)
 class RawExtract:
-    """The text columns of one extract, mapped to the extract format's column names."""
+    """The text columns of one extract, mapped to the extract format's column names.
+
+    ``malformed_rows`` are the row numbers of CSV lines whose field count differs from the
+    header's; they are not in ``frame``.
+    """
 
     frame: pl.DataFrame
     unknown_columns: tuple[str, ...] = field(default=())
     missing_columns: tuple[str, ...] = field(default=())
     encoding: str = ""
     delimiter: str = ""
+    malformed_rows: tuple[int, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Table:
+    """The first table of a file as read (all text), with what was learnt while reading it."""
+
+    frame: pl.DataFrame
+    encoding: str = ""
+    delimiter: str = ""
+    malformed_rows: tuple[int, ...] = ()
+    """Row numbers (header: 0) of lines that were set aside; ``frame`` then has ``source_row``."""
 
 
 def file_sha256(path: Path) -> str:
@@ -51,9 +78,26 @@ def header_key(name: str) -> str:
     return name.strip().casefold()
 
 
+def _looks_utf16(data: bytes) -> bool:
+    if data.startswith(UTF16_BOMS):
+        return True
+    head = data[:4096]
+    return len(head) >= 4 and head.count(0) * 4 >= len(head)
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
 def decode_text(data: bytes, encoding: str = "auto") -> tuple[str, str]:
     """Return the text of a CSV file and the encoding used (UTF-8 with or without BOM, else
-    Windows-1252, else Latin-1), or the configured ``encoding``."""
+    Windows-1252, else Latin-1), or the configured ``encoding``.
+
+    Raises :class:`ExtractRejected` (``unreadable_encoding``) for UTF-16 and for a file that
+    mixes UTF-8 with another encoding, naming the line of the first byte that is not UTF-8.
+    """
+    if _looks_utf16(data):
+        raise ExtractRejected("unreadable_encoding", "the file is UTF-16; save it as UTF-8 or Windows-1252")
     if encoding != "auto":
         try:
             return data.decode(encoding).removeprefix("\ufeff"), encoding
@@ -62,9 +106,18 @@ def decode_text(data: bytes, encoding: str = "auto") -> tuple[str, str]:
     if data.startswith(UTF8_BOM):
         try:
             return data[len(UTF8_BOM) :].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError:
-            raise ExtractRejected("unreadable_encoding", "BOM says UTF-8, content is not") from None
-    for candidate in ("utf-8", "cp1252", "latin-1"):
+        except UnicodeDecodeError as error:
+            line = _line_of(data, error.start)
+            raise ExtractRejected("unreadable_encoding", f"BOM says UTF-8, line {line} is not") from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as error:
+        if _UTF8_MULTIBYTE.search(data):
+            line = _line_of(data, error.start)
+            raise ExtractRejected(
+                "unreadable_encoding", f"mixed encodings: UTF-8 text with a byte of another encoding on line {line}"
+            ) from None
+    for candidate in ("cp1252", "latin-1"):
         try:
             return data.decode(candidate), candidate
         except UnicodeDecodeError:
@@ -123,31 +176,96 @@ def _text_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(converted)
 
 
-def read_table(path: Path, csv_encoding: str) -> tuple[pl.DataFrame, str, str]:
-    """Return the first table of a .csv, .xlsx or .parquet file as read (CSV: all text), with
-    the CSV's encoding and delimiter. Raises :class:`ExtractRejected` for other formats."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        text, encoding = decode_text(path.read_bytes(), csv_encoding)
-        if not text.strip():
-            raise ExtractRejected("empty")
-        delimiter = detect_delimiter(text)
+def _record_field_counts(text: str, delimiter: str) -> pl.Series:
+    """Return, per record (line, with quoted newlines kept inside their field), its number of
+    fields; empty records count 0."""
+    unquoted = _QUOTED.sub("", text) if '"' in text else text
+    line = pl.col("line").str.strip_suffix("\r")
+    fields = line.str.count_matches(delimiter, literal=True) + 1
+    counted = pl.when(line.str.strip_chars() == "").then(0).otherwise(fields)
+    return pl.DataFrame({"line": unquoted.split("\n")}, schema={"line": pl.Utf8}).select(counted.alias("n"))["n"]
+
+
+def _csv_by_rows(text: str, delimiter: str, width: int) -> tuple[pl.DataFrame, tuple[int, ...]]:
+    """Return the well-formed records of a CSV (with ``source_row``) and the malformed records'
+    row numbers, parsing record by record (the slow path, for files that need it)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader)
+    good: list[list[str]] = []
+    numbers: list[int] = []
+    malformed: list[int] = []
+    for number, record in enumerate(reader, start=1):
+        if not record or (all(not value.strip() for value in record) and len(record) <= 1):
+            continue
+        if len(record) != width:
+            malformed.append(number)
+            continue
+        good.append(record)
+        numbers.append(number)
+    columns = list(zip(*good, strict=True)) if good else [() for _ in header]
+    frame = pl.DataFrame(
+        {name: pl.Series(values, dtype=pl.Utf8) for name, values in zip(_unique(header), columns, strict=True)}
+    ).with_columns(pl.Series(ROW_NUMBER, numbers, dtype=pl.Int64))
+    return frame.with_columns(pl.all().exclude(ROW_NUMBER).replace("", None)), tuple(malformed)
+
+
+def _unique(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    result = []
+    for header in headers:
+        count = seen.get(header, 0)
+        seen[header] = count + 1
+        result.append(header if count == 0 else f"{header}_duplicated_{count}")
+    return result
+
+
+def read_csv_table(path: Path, csv_encoding: str, limits: ReadLimits) -> Table:
+    """Return a CSV file's table: the fast parser when every record has the header's field
+    count, else record by record with the malformed ones set aside."""
+    text, encoding = decode_text(path.read_bytes(), csv_encoding)
+    if not text.strip():
+        raise ExtractRejected("empty")
+    delimiter = detect_delimiter(text)
+    counts = _record_field_counts(text, delimiter)
+    width = int(counts[0])
+    data_counts = counts.slice(1)
+    records = int((data_counts > 0).sum())
+    limits.check_cells(records, width, "the file")
+    if bool((data_counts == width).all()):
         frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            separator=delimiter,
-            infer_schema=False,
-            truncate_ragged_lines=False,
+            io.BytesIO(text.encode("utf-8")), separator=delimiter, infer_schema=False, truncate_ragged_lines=False
         )
-        return frame, encoding, delimiter
-    if suffix == ".xlsx":
-        frame = pl.read_excel(path, sheet_id=1, drop_empty_rows=False, raise_if_empty=False)
-        return _text_columns(frame), "", ""
-    if suffix == ".parquet":
-        return _text_columns(pl.read_parquet(path)), "", ""
-    raise ExtractRejected("unsupported_format", suffix or "no suffix")
+        return Table(frame, encoding, delimiter)
+    frame, malformed = _csv_by_rows(text, delimiter, width)
+    return Table(frame, encoding, delimiter, malformed)
 
 
-def read_extract(path: Path, aliases: Mapping[str, str], *, csv_encoding: str = "auto") -> RawExtract:
+def read_table(path: Path, csv_encoding: str, limits: ReadLimits | None = None) -> Table:
+    """Return the first table of a .csv, .xlsx or .parquet file as read (all text), after the
+    checks of ``limits``. Raises :class:`ExtractRejected` for other formats and for a file over
+    a limit (``too_large``)."""
+    limits = limits or ReadLimits()
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ExtractRejected("unsupported_format", suffix or "no suffix")
+    try:
+        check_file_size(path, limits)
+        if suffix == ".csv":
+            return read_csv_table(path, csv_encoding, limits)
+        if suffix == ".xlsx":
+            check_xlsx(path, limits)
+            frame = pl.read_excel(path, sheet_id=1, drop_empty_rows=False, raise_if_empty=False)
+            limits.check_cells(frame.height, frame.width, "the first sheet")
+            return Table(_text_columns(frame))
+        check_parquet(path, limits)
+        return Table(_text_columns(pl.read_parquet(path)))
+    except LimitExceeded as error:
+        raise ExtractRejected("too_large", str(error)) from None
+
+
+def read_extract(
+    path: Path, aliases: Mapping[str, str], *, csv_encoding: str = "auto", limits: ReadLimits | None = None
+) -> RawExtract:
     """Return the extract in ``path`` as text columns named as in the extract format.
 
     Adds ``source_row``: the 1-based data row number (the header is row 0). Values are
@@ -156,24 +274,31 @@ def read_extract(path: Path, aliases: Mapping[str, str], *, csv_encoding: str = 
     holds file content, since parser errors can quote rows.
     """
     try:
-        frame, encoding, delimiter = read_table(path, csv_encoding)
+        table = read_table(path, csv_encoding, limits)
     except ExtractRejected:
         raise
     except Exception:  # parsers raise many types, and their messages may quote row data
         raise ExtractRejected("unreadable", f"not a readable {path.suffix.lower()} file") from None
-    mapping, unknown = map_columns(frame.columns, aliases)
+    frame = table.frame
+    headers = [c for c in frame.columns if c != ROW_NUMBER]
+    mapping, unknown = map_columns(headers, aliases)
+    numbers = frame[ROW_NUMBER] if ROW_NUMBER in frame.columns else None
     frame = frame.select([pl.col(source).alias(target) for source, target in mapping.items()])
     frame = frame.with_columns([pl.col(name).str.strip_chars().replace("", None).alias(name) for name in frame.columns])
-    frame = frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    if numbers is None:
+        frame = frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    else:
+        frame = frame.with_columns(numbers)
     frame = frame.filter(pl.any_horizontal([pl.col(name).is_not_null() for name in mapping.values()]))
     missing_optional = [c for c in ALL_COLUMNS if c not in frame.columns]
     frame = frame.with_columns([pl.lit(None, dtype=pl.Utf8).alias(c) for c in missing_optional])
-    if frame.height == 0:
+    if frame.height == 0 and not table.malformed_rows:
         raise ExtractRejected("empty", "no data rows")
     return RawExtract(
         frame=frame.select([ROW_NUMBER, *ALL_COLUMNS]),
         missing_columns=tuple(missing_optional),
         unknown_columns=tuple(unknown),
-        encoding=encoding,
-        delimiter=delimiter,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        malformed_rows=table.malformed_rows,
     )

@@ -12,9 +12,11 @@ import polars as pl
 
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import pseudonymise_entries
+from ingest.columns import ROW_MALFORMED
+from ingest.limits import ReadLimits
 from ingest.prepseudonymised import PrepseudonymisedInvalid, is_prepseudonymised, read_prepseudonymised
-from ingest.read import ExtractRejected, read_extract
-from ingest.validate import REASON, validate_extract
+from ingest.read import ROW_NUMBER, ExtractRejected, read_extract
+from ingest.validate import REASON, RowRules, validate_extract
 from reports.files import parquet_bytes, write_atomic
 
 
@@ -39,10 +41,16 @@ class FileReport:
     agb_codes: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
     date_formats: dict[str, int] = field(default_factory=dict)
+    sender: str | None = None
+    """The organisation whose sender folder held the file; None: a file without a verified sender."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the report as plain JSON-ready data."""
-        return asdict(self)
+        """Return the report as plain JSON-ready data for the operator: unknown headers only as a
+        count, since a provider may write anything into a header (they reach only its own
+        encrypted package)."""
+        document = asdict(self)
+        document["unknown_columns"] = len(self.unknown_columns)
+        return document
 
 
 def supersede_earlier_deliveries(
@@ -89,48 +97,57 @@ def stage_extract(
     key: PseudonymKey,
     staging_dir: Path,
     csv_encoding: str = "auto",
+    file_name: str | None = None,
+    limits: ReadLimits | None = None,
+    rules: RowRules | None = None,
+    sender: str | None = None,
 ) -> FileReport:
     """Read, validate and pseudonymise one extract; write its staged parquet files.
 
     A provider's pre-pseudonymised file (two-stage mode) gets the TTP's stage-2 key instead.
-    Returns the file's report. Plain identifiers exist only inside this call: what is
-    written holds pseudonyms, waiting data and the birth year. A file that cannot be used
-    gives a rejected report and writes nothing.
+    Returns the file's report, named ``file_name`` (default: the file's name). Plain
+    identifiers exist only inside this call: what is written holds pseudonyms, waiting data and
+    the birth year. A file that cannot be used gives a rejected report and writes nothing.
+    ``sender`` (the organisation of its sender folder) is where its rejected rows go back to.
     """
+    name = file_name or path.name
     size = path.stat().st_size
     if is_prepseudonymised(path):
-        return _stage_prepseudonymised(path, sha256, size, key, staging_dir)
+        return _stage_prepseudonymised(path, name, sha256, size, key, staging_dir, sender, rules)
     try:
-        raw = read_extract(path, aliases, csv_encoding=csv_encoding)
+        raw = read_extract(path, aliases, csv_encoding=csv_encoding, limits=limits)
     except ExtractRejected as rejection:
-        return FileReport(
-            file=path.name,
-            sha256=sha256,
-            size=size,
-            status="rejected",
-            reason=rejection.reason,
-            detail=rejection.detail or None,
-        )
+        return rejected_file(name, sha256, size, rejection.reason, rejection.detail or None, sender)
     unknown_columns, encoding, delimiter = list(raw.unknown_columns), raw.encoding, raw.delimiter
     missing_columns = list(raw.missing_columns)
     try:
-        validated = validate_extract(raw.frame, reference_date)
+        validated = validate_extract(raw.frame, reference_date, rules)
+        malformed = pl.DataFrame(
+            {ROW_NUMBER: list(raw.malformed_rows), "client_id": None, "agb_code": None, REASON: ROW_MALFORMED},
+            schema={ROW_NUMBER: pl.Int64, "client_id": pl.Utf8, "agb_code": pl.Utf8, REASON: pl.Utf8},
+        )
         del raw
         entries = pseudonymise_entries(validated.accepted, key)
     except Exception as error:  # a message could quote row content: keep only the type
-        return FileReport(
-            file=path.name,
-            sha256=sha256,
-            size=size,
-            status="rejected",
-            reason="processing_failed",
-            detail=type(error).__name__,
-        )
+        return rejected_file(name, sha256, size, "processing_failed", type(error).__name__, sender)
+    rejected = pl.concat([validated.rejected, malformed]).sort(ROW_NUMBER)
     return _write_staged(
-        path.name, sha256, size, staging_dir, entries, validated.rejected,
+        name, sha256, size, staging_dir, entries, rejected, sender,
         warnings=validated.warnings, unknown_columns=unknown_columns, encoding=encoding, delimiter=delimiter,
         missing_columns=missing_columns, date_formats=validated.date_formats,
     )  # fmt: skip
+
+
+def rejected_file(
+    name: str, sha256: str, size: int, reason: str, detail: str | None, sender: str | None = None
+) -> FileReport:
+    """Return the report of a file rejected whole."""
+    return FileReport(file=name, sha256=sha256, size=size, status="rejected", reason=reason, detail=detail,
+                      sender=sender)  # fmt: skip
+
+
+NOT_THE_SENDERS_CODES: frozenset[str] = frozenset({"agb_code_not_sender", "agb_code_unknown", "agb_code_invalid"})
+"""Rows whose agb_code says nothing about whose list the file is."""
 
 
 def _write_staged(
@@ -140,11 +157,17 @@ def _write_staged(
     staging_dir: Path,
     entries: pl.DataFrame,
     rejected: pl.DataFrame,
+    sender: str | None,
     **details: Any,
 ) -> FileReport:
-    """Write a file's staged entries and rejected rows; return its accepted report."""
+    """Write a file's staged entries and rejected rows (with the sender they go back to);
+    return its accepted report."""
     entries = entries.with_columns(pl.lit(file_name).alias("source_file"), pl.lit(sha256).alias("file_sha256"))
-    rejected = rejected.with_columns(pl.lit(file_name).alias("source_file"), pl.lit(sha256).alias("file_sha256"))
+    rejected = rejected.with_columns(
+        pl.lit(file_name).alias("source_file"),
+        pl.lit(sha256).alias("file_sha256"),
+        pl.lit(sender, dtype=pl.Utf8).alias("sender"),
+    )
     entries_path, rejected_path = staged_paths(staging_dir, sha256)
     write_atomic(entries_path, parquet_bytes(entries))
     write_atomic(rejected_path, parquet_bytes(rejected))
@@ -158,23 +181,55 @@ def _write_staged(
         rows_accepted=entries.height,
         rows_rejected=rejected.height,
         rejected_by_reason=dict(zip(by_reason[REASON].to_list(), by_reason["len"].to_list(), strict=True)),
-        agb_codes=sorted(set(entries["agb_code"].to_list()) | set(rejected["agb_code"].drop_nulls().to_list())),
+        agb_codes=sorted(
+            set(entries["agb_code"].to_list())
+            | set(rejected.filter(~pl.col(REASON).is_in(NOT_THE_SENDERS_CODES))["agb_code"].drop_nulls().to_list())
+        ),
+        sender=sender,
         **details,
     )
 
 
-def _stage_prepseudonymised(path: Path, sha256: str, size: int, key: PseudonymKey, staging_dir: Path) -> FileReport:
+def apply_code_rules(entries: pl.DataFrame, rules: RowRules) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return (entries that pass the registry and sender checks, the others as rejected rows
+    with their reason): for pre-pseudonymised files, whose rows were validated by the provider."""
+    checks = []
+    if rules.registered is not None:
+        checks.append((~pl.col("agb_code").is_in(list(rules.registered)), "agb_code_unknown"))
+    if rules.sender_codes is not None:
+        checks.append((~pl.col("agb_code").is_in(list(rules.sender_codes)), "agb_code_not_sender"))
+    if rules.registered is not None:
+        sectors = pl.col("agb_code").replace_strict(dict(rules.registered), default=None, return_dtype=pl.Utf8)
+        checks.append((sectors.is_not_null() & (sectors != pl.col("sector")), "sector_not_registered"))
+    reason = pl.lit(None, dtype=pl.Utf8)
+    for condition, code in reversed(checks):
+        reason = pl.when(condition.fill_null(False)).then(pl.lit(code)).otherwise(reason)
+    marked = entries.with_columns(reason.alias(REASON))
+    refused = marked.filter(pl.col(REASON).is_not_null()).select(ROW_NUMBER, "client_id", "agb_code", REASON)
+    return marked.filter(pl.col(REASON).is_null()).drop(REASON), refused
+
+
+def _stage_prepseudonymised(
+    path: Path,
+    name: str,
+    sha256: str,
+    size: int,
+    key: PseudonymKey,
+    staging_dir: Path,
+    sender: str | None,
+    rules: RowRules | None,
+) -> FileReport:
     """Apply the TTP's stage-2 key to a provider's pre-pseudonymised file and stage it."""
     try:
         entries, rejected, report = read_prepseudonymised(path, key)
     except PrepseudonymisedInvalid as invalid:
-        return FileReport(file=path.name, sha256=sha256, size=size, status="rejected",
-                          reason="prepseudonymised_invalid", detail=str(invalid))  # fmt: skip
+        return rejected_file(name, sha256, size, "prepseudonymised_invalid", str(invalid), sender)
     except Exception as error:  # a message could quote row content: keep only the type
-        return FileReport(file=path.name, sha256=sha256, size=size, status="rejected",
-                          reason="processing_failed", detail=type(error).__name__)  # fmt: skip
+        return rejected_file(name, sha256, size, "processing_failed", type(error).__name__, sender)
+    entries, refused = apply_code_rules(entries, rules or RowRules())
+    rejected = pl.concat([rejected, refused], how="diagonal_relaxed").sort(ROW_NUMBER)
     return _write_staged(
-        path.name, sha256, size, staging_dir, entries, rejected,
+        name, sha256, size, staging_dir, entries, rejected, sender,
         warnings=dict(report.get("warnings", {})), unknown_columns=list(report.get("unknown_columns", [])),
         encoding=str(report.get("encoding", "")), delimiter=str(report.get("delimiter", "")),
         missing_columns=list(report.get("missing_columns", [])), date_formats=dict(report.get("date_formats", {})),

@@ -3,22 +3,46 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from hashing.bsn import bsn_passes_check_expr, normalised_bsn_expr
 from hashing.normalise import normalised_postcode_expr
-from ingest.columns import DATE_COLUMNS, GESLACHTEN, ROW_REASONS, SECTORS, WACHTFASEN
+from ingest.columns import ALL_COLUMNS, DATE_COLUMNS, GESLACHTEN, ROW_MALFORMED, ROW_REASONS, SECTORS, WACHTFASEN
+from ingest.limits import DEFAULT_FIELD_CHARS
 from ingest.read import ROW_NUMBER
 
 REASON = "reden"
 DATE_FORMAT_NAMES: tuple[str, ...] = ("jjjj-mm-dd", "dd-mm-jjjj", "dd/mm/jjjj")
 DATE_FORMATS: tuple[tuple[str, str], ...] = (
-    (r"^\d{4}-\d{1,2}-\d{1,2}$", "%Y-%m-%d"),
-    (r"^\d{1,2}-\d{1,2}-\d{4}$", "%d-%m-%Y"),
-    (r"^\d{1,2}/\d{1,2}/\d{4}$", "%d/%m/%Y"),
+    (r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$", "%Y-%m-%d"),
+    (r"^[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}$", "%d-%m-%Y"),
+    (r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$", "%d/%m/%Y"),
 )
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f]"
+PLACEHOLDER_NAMES: tuple[str, ...] = (
+    "onbekend", "onbekende", "unknown", "nn", "nnb", "nb", "x", "xx", "xxx", "xxxx", "test", "testpatient",
+    "testclient", "anoniem", "anonymous", "geen", "leeg", "dummy", "patient", "client", "naam", "achternaam",
+    "voornaam", "nvt", "onb",
+)  # fmt: skip
+"""Names (in letters a-z, lower case) that EHR exports write where the name is not known."""
+PLACEHOLDER_POSTCODES: tuple[str, ...] = ("1000AA", "1111AA", "9999XX", "9999ZZ", "1234AB")
+PLACEHOLDER_BIRTH_BEFORE = dt.date(1901, 1, 2)
+"""A birth date before this (1900-01-01, 1901-01-01, 0001-01-01) is a placeholder."""
+
+
+@dataclass(frozen=True)
+class RowRules:
+    """What rows are checked against besides the format: the provider registry's codes and
+    sectors, the codes the file's sender may deliver for, and the field-length limits."""
+
+    registered: Mapping[str, str | None] | None = None
+    """{agb_code: registered sector, or None for either}; None: no registry."""
+    sender_codes: frozenset[str] | None = None
+    """The codes a sender folder's organisation may deliver for; None: no verified sender."""
+    field_chars: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_FIELD_CHARS))
 
 
 @dataclass(frozen=True)
@@ -42,21 +66,49 @@ def parse_date_expr(column: str) -> pl.Expr:
 
 def _padded_digits(column: str, width: int, min_width: int) -> pl.Expr:
     text = pl.col(column)
-    return pl.when(text.str.contains(rf"^\d{{{min_width},{width}}}$")).then(text.str.zfill(width)).otherwise(None)
+    return pl.when(text.str.contains(rf"^[0-9]{{{min_width},{width}}}$")).then(text.str.zfill(width)).otherwise(None)
 
 
-def validate_extract(raw: pl.DataFrame, reference_date: dt.date) -> ValidatedExtract:
+def agb_code_expr(registered: Mapping[str, object] | None) -> pl.Expr:
+    """Return an expression giving the 8-digit AGB code of a row, or null: 8 ASCII digits, or 7
+    digits when the code with a leading 0 is registered (spreadsheets drop that 0)."""
+    text = pl.col("agb_code")
+    eight = pl.when(text.str.contains(r"^[0-9]{8}$")).then(text)
+    if not registered:
+        return eight.otherwise(None)
+    zero = pl.lit("0") + text
+    return eight.when(text.str.contains(r"^[0-9]{7}$") & zero.is_in(list(registered))).then(zero).otherwise(None)
+
+
+def _placeholder_flags() -> list[pl.Expr]:
+    """Return expressions marking placeholder surname, first name, birth date and postcode."""
+
+    def letters(column: str) -> pl.Expr:
+        return pl.col(column).str.to_lowercase().str.replace_all(r"[^a-z]", "")
+
+    return [
+        letters("achternaam").is_in(PLACEHOLDER_NAMES).fill_null(False).alias("_sn_placeholder"),
+        letters("voornaam").is_in(PLACEHOLDER_NAMES).fill_null(False).alias("_fn_placeholder"),
+        (pl.col("_geboortedatum") < PLACEHOLDER_BIRTH_BEFORE).fill_null(False).alias("_dob_placeholder"),
+        normalised_postcode_expr("postcode").is_in(PLACEHOLDER_POSTCODES).fill_null(False).alias("_pc_placeholder"),
+    ]
+
+
+def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules | None = None) -> ValidatedExtract:
     """Return the accepted and rejected rows of one extract read by ``read_extract``.
 
     Accepted rows get typed dates, a nine-digit ``bsn`` (null when missing or invalid),
     ``bsn_status`` (``valid``/``missing``/``invalid``), normalised codes and postcode.
     Rejected rows keep ``source_row``, a readable ``client_id`` and ``agb_code``, and
-    ``reden``. Rows without a ``peildatum`` are measured against ``reference_date``.
+    ``reden``. Rows without a ``peildatum`` are measured against ``reference_date``. With
+    ``rules``, codes are checked against the registry and the sender, and fields against
+    their length limits.
     """
+    rules = rules or RowRules()
     typed = raw.with_columns(
         [parse_date_expr(column).alias(f"_{column}") for column in DATE_COLUMNS]
         + [
-            _padded_digits("agb_code", 8, 7).alias("_agb_code"),
+            agb_code_expr(rules.registered).alias("_agb_code"),
             _padded_digits("uzovi", 4, 3).alias("_uzovi"),
             pl.col("sector").str.to_lowercase().alias("_sector"),
             pl.col("wachtfase").str.to_lowercase().alias("_wachtfase"),
@@ -72,11 +124,26 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date) -> ValidatedExt
     def unparsed(column: str) -> pl.Expr:
         return pl.col(column).is_not_null() & pl.col(f"_{column}").is_null()
 
+    registered = pl.lit(False) if rules.registered is None else ~pl.col("_agb_code").is_in(list(rules.registered))
+    registered_sector = (
+        pl.lit(None, dtype=pl.Utf8)
+        if rules.registered is None
+        else pl.col("_agb_code").replace_strict(dict(rules.registered), default=None, return_dtype=pl.Utf8)
+    )
+    not_sender = pl.lit(False) if rules.sender_codes is None else ~pl.col("_agb_code").is_in(list(rules.sender_codes))
     checks: dict[str, pl.Expr] = {
+        **{
+            f"{column}_too_long": pl.col(column).str.len_chars() > rules.field_chars.get(column, 200)
+            for column in ALL_COLUMNS
+        },
+        "control_characters": pl.any_horizontal(
+            [pl.col(column).str.contains(CONTROL_CHARACTERS).fill_null(False) for column in ALL_COLUMNS]
+        ),
         "agb_code_missing": missing("agb_code"),
         "agb_code_invalid": pl.col("_agb_code").is_null(),
+        "agb_code_unknown": registered,
+        "agb_code_not_sender": not_sender,
         "client_id_missing": missing("client_id"),
-        "client_id_invalid": pl.col("client_id").str.len_chars() > 64,
         "geboortedatum_missing": missing("geboortedatum"),
         "geboortedatum_invalid": pl.col("_geboortedatum").is_null(),
         "geboortedatum_future": pl.col("_geboortedatum") > pl.col("_peil"),
@@ -85,6 +152,7 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date) -> ValidatedExt
         "uzovi_invalid": pl.col("_uzovi").is_null(),
         "sector_missing": missing("sector"),
         "sector_invalid": ~pl.col("_sector").is_in(SECTORS),
+        "sector_not_registered": registered_sector.is_not_null() & (registered_sector != pl.col("_sector")),
         "aanmelddatum_missing": missing("aanmelddatum"),
         "aanmelddatum_invalid": pl.col("_aanmelddatum").is_null(),
         "aanmelddatum_future": pl.col("_aanmelddatum") > pl.col("_peil"),
@@ -95,7 +163,7 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date) -> ValidatedExt
         "verwijsdatum_future": pl.col("_verwijsdatum") > pl.col("_peil"),
         "peildatum_invalid": unparsed("peildatum"),
     }
-    assert set(checks) == set(ROW_REASONS), "every reason code has exactly one check"
+    assert set(checks) | {ROW_MALFORMED} == set(ROW_REASONS), "every reason code has exactly one check"
     reason = pl.lit(None, dtype=pl.Utf8)
     for code in reversed(list(checks)):
         reason = pl.when(checks[code].fill_null(False)).then(pl.lit(code)).otherwise(reason)
@@ -103,11 +171,17 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date) -> ValidatedExt
 
     rejected = typed.filter(pl.col(REASON).is_not_null()).select(
         ROW_NUMBER,
-        pl.when(pl.col("client_id").str.len_chars() <= 64).then(pl.col("client_id")).alias("client_id"),
-        pl.col("_agb_code").alias("agb_code"),
+        pl.when(
+            (pl.col("client_id").str.len_chars() <= rules.field_chars.get("client_id", 64))
+            & ~pl.col("client_id").str.contains(CONTROL_CHARACTERS)
+        )
+        .then(pl.col("client_id"))
+        .alias("client_id"),
+        pl.when(pl.col(REASON) != "agb_code_unknown").then(pl.col("_agb_code")).alias("agb_code"),
         REASON,
     )
     good = typed.filter(pl.col(REASON).is_null())
+    good = good.with_columns(_placeholder_flags())
     bsn_ok = bsn_passes_check_expr(pl.col("_bsn9")).fill_null(False)
     postcode = normalised_postcode_expr("postcode")
     geslacht = pl.col("geslacht").str.to_uppercase()
@@ -122,19 +196,19 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date) -> ValidatedExt
         .then(pl.lit("missing"))
         .otherwise(pl.lit("invalid"))
         .alias("bsn_status"),
-        pl.col("_geboortedatum").alias("geboortedatum"),
-        "achternaam",
-        "tussenvoegsel",
-        "voornaam",
+        pl.when(~pl.col("_dob_placeholder")).then(pl.col("_geboortedatum")).alias("geboortedatum"),
+        pl.when(~pl.col("_sn_placeholder")).then(pl.col("achternaam")).alias("achternaam"),
+        pl.when(~pl.col("_sn_placeholder")).then(pl.col("tussenvoegsel")).alias("tussenvoegsel"),
+        pl.when(~pl.col("_fn_placeholder")).then(pl.col("voornaam")).alias("voornaam"),
         "voorletters",
         pl.when(geslacht.is_in(GESLACHTEN)).then(geslacht).alias("geslacht"),
         (pl.col("geslacht").is_not_null() & ~geslacht.is_in(GESLACHTEN)).alias("_geslacht_bad"),
-        postcode.alias("postcode"),
+        pl.when(~pl.col("_pc_placeholder")).then(postcode).alias("postcode"),
         (pl.col("postcode").is_not_null() & postcode.is_null()).alias("_postcode_bad"),
         "huisnummer",
         pl.col("_uzovi").alias("uzovi"),
         pl.col("_sector").alias("sector"),
-        pl.when((pl.col("_sector") == "msz") & pl.col("zorgvraag").str.contains(r"^\d{1,4}$"))
+        pl.when((pl.col("_sector") == "msz") & pl.col("zorgvraag").str.contains(r"^[0-9]{1,4}$"))
         .then(pl.col("zorgvraag").str.zfill(4))
         .otherwise(pl.col("zorgvraag"))
         .alias("zorgvraag"),
@@ -142,12 +216,16 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date) -> ValidatedExt
         pl.col("_aanmelddatum").alias("aanmelddatum"),
         pl.col("_wachtfase").alias("wachtfase"),
         pl.col("_peil").alias("peildatum"),
+        pl.any_horizontal("_sn_placeholder", "_fn_placeholder", "_dob_placeholder", "_pc_placeholder").alias(
+            "_placeholder"
+        ),
     )
     warnings = {
         "bsn_missing": int((accepted["bsn_status"] == "missing").sum()),
         "bsn_invalid": int((accepted["bsn_status"] == "invalid").sum()),
         "postcode_invalid": int(accepted["_postcode_bad"].sum()),
         "geslacht_invalid": int(accepted["_geslacht_bad"].sum()),
+        "placeholder_value": int(accepted["_placeholder"].sum()),
     }
     date_formats = {
         name: int(
@@ -159,7 +237,7 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date) -> ValidatedExt
     }
     return ValidatedExtract(
         date_formats={name: count for name, count in date_formats.items() if count},
-        accepted=accepted.drop("_postcode_bad", "_geslacht_bad"),
+        accepted=accepted.drop("_postcode_bad", "_geslacht_bad", "_placeholder"),
         rejected=rejected,
         warnings=warnings,
     )

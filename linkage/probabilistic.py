@@ -22,23 +22,29 @@ from linkage.frames import query_frame
 RARE_NAME_BLOCK = 50
 """Surname + first name alone block only names shared by at most this many entries."""
 
-BLOCKING_PASSES: dict[str, str] = {
-    "exacte_sleutel": "l.qid_token = r.qid_token",
-    "geboortedatum": "l.birth_year = r.birth_year AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
-    "geboortejaar_achternaam": "l.birth_year = r.birth_year AND l.sn_phon = r.sn_phon",
-    "postcode_geboortejaar": "l.pc_full = r.pc_full AND l.birth_year = r.birth_year",
-    "voornaam_dag_maand": "l.fn_phon = r.fn_phon AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
-    "dag_maand_verwisseld": "l.birth_year = r.birth_year AND l.dob_month = r.dob_day AND l.dob_day = r.dob_month",
-    "achternaam_voornaam_pc4": "l.sn_phon = r.sn_phon AND l.fn_phon = r.fn_phon AND l.pc_area = r.pc_area",
-    "achternaam_voornaam_zeldzaam": (
-        "l.sn_phon = r.sn_phon AND l.fn_phon = r.fn_phon AND l.sn_phon || l.fn_phon IN "
-        f"(SELECT sn_phon || fn_phon FROM entries GROUP BY 1 HAVING count(*) <= {RARE_NAME_BLOCK})"
-    ),
-    "namen_verwisseld": "l.sn_phon = r.fn_phon AND l.fn_phon = r.sn_phon AND l.birth_year = r.birth_year",
-    "postcode_achternaam": "l.pc_full = r.pc_full AND l.sn_phon = r.sn_phon",
-    "postcode_voornaam": "l.pc_full = r.pc_full AND l.fn_phon = r.fn_phon",
+DOB = ("birth_year", "dob_month", "dob_day")
+BLOCKING_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "exacte_sleutel": (("qid_token",), ("qid_token",)),
+    "geboortedatum": (DOB, DOB),
+    "geboortejaar_achternaam": (("birth_year", "sn_phon"), ("birth_year", "sn_phon")),
+    "postcode_geboortejaar": (("pc_full", "birth_year"), ("pc_full", "birth_year")),
+    "voornaam_dag_maand": (("fn_phon", "dob_month", "dob_day"), ("fn_phon", "dob_month", "dob_day")),
+    "dag_maand_verwisseld": (DOB, ("birth_year", "dob_day", "dob_month")),
+    "achternaam_voornaam_pc4": (("sn_phon", "fn_phon", "pc_area"), ("sn_phon", "fn_phon", "pc_area")),
+    "achternaam_voornaam_zeldzaam": (("sn_phon", "fn_phon"), ("sn_phon", "fn_phon")),
+    "namen_verwisseld": (("sn_phon", "fn_phon", "birth_year"), ("fn_phon", "sn_phon", "birth_year")),
+    "postcode_achternaam": (("pc_full", "sn_phon"), ("pc_full", "sn_phon")),
+    "postcode_voornaam": (("pc_full", "fn_phon"), ("pc_full", "fn_phon")),
 }
-"""Blocking passes: a pair is a candidate when it agrees on the keys of any pass."""
+"""Blocking passes: a pair is a candidate when the left entry's keys equal the right entry's
+keys (in the order given) of any pass."""
+PASS_BLOCK_CAPS: dict[str, int] = {"achternaam_voornaam_zeldzaam": RARE_NAME_BLOCK}
+"""Passes with a cap of their own below ``max_block_entries``."""
+BLOCKING_PASSES: dict[str, str] = {
+    name: " AND ".join(f"l.{a} = r.{b}" for a, b in zip(left, right, strict=True))
+    for name, (left, right) in BLOCKING_KEYS.items()
+}
+"""The join condition of each blocking pass."""
 
 FIELDS: tuple[str, ...] = ("sn", "fn", "dob", "pc", "sex")
 PASS_FIELDS: dict[str, frozenset[str]] = {
@@ -68,6 +74,7 @@ class LinkageParameters:
     link_threshold: float = 0.5
     review_threshold: float = 0.2
     max_cluster_size: int = 12
+    max_block_entries: int = 1000
     em_iterations: int = 100
     random_pairs: int = 200_000
     labelled_pairs: int = 100_000
@@ -79,6 +86,12 @@ class LinkageReport:
 
     candidate_pairs: int = 0
     pairs_per_pass: dict[str, int] = field(default_factory=dict)
+    skipped_blocks: dict[str, int] = field(default_factory=dict)
+    """Per pass, how many blocking keys were shared by too many entries to propose pairs."""
+    skipped_block_entries: dict[str, int] = field(default_factory=dict)
+    frequent_value_entries: int = 0
+    """Entries whose surname, birth date and postcode are shared by more entries than one
+    person can have (a placeholder): left out of probabilistic linkage."""
     labelled_matches: int = 0
     links: int = 0
     review_pairs: int = 0
@@ -126,18 +139,33 @@ SEX_LEVEL_SQL = f"""CASE WHEN a.sex_tok IS NULL OR b.sex_tok IS NULL THEN {MISSI
 LEVEL_COUNTS: dict[str, int] = {"sn": 4, "fn": 4, "dob": 4, "pc": 3, "sex": 2}
 
 
-def blocking_sql(pass_sql: str, *, left_filter: str) -> str:
+def oversized_keys_sql(name: str) -> str:
+    """Return SQL selecting the left-side key values of a pass shared by more than ``$cap``
+    entries (as ``k0, k1, ...``) with how many entries share each (``n``)."""
+    left, _ = BLOCKING_KEYS[name]
+    keys = ", ".join(f"{column} AS k{i}" for i, column in enumerate(left))
+    present = " AND ".join(f"{column} IS NOT NULL" for column in left)
+    return f"SELECT {keys}, count(*) AS n FROM entries WHERE {present} GROUP BY ALL HAVING count(*) > $cap"
+
+
+def blocking_sql(name: str, *, left_filter: str) -> str:
     """Return SQL selecting (l, r) entry ids that agree on one blocking pass.
 
-    ``l`` is an entry that passes ``left_filter``; both-BSN pairs are never candidates, and a
-    pair of two left-side entries is taken once.
+    ``l`` is an entry that passes ``left_filter``; both-BSN pairs are never candidates, a pair
+    of two left-side entries is taken once, entries with frequent values (``frequent_entries``)
+    take no part, and no block whose key is in ``oversized_keys`` proposes pairs.
     """
+    left, _ = BLOCKING_KEYS[name]
+    outside = " AND ".join(f"o.k{i} = l.{column}" for i, column in enumerate(left))
     return f"""
         SELECT l.entry_id AS l, r.entry_id AS r
-        FROM entries AS l JOIN entries AS r ON {pass_sql}
+        FROM entries AS l JOIN entries AS r ON {BLOCKING_PASSES[name]}
         WHERE {left_filter} AND l.entry_id <> r.entry_id
           AND NOT (l.bsn_token IS NOT NULL AND r.bsn_token IS NOT NULL)
-          AND (r.bsn_token IS NOT NULL OR l.entry_id < r.entry_id)"""
+          AND (r.bsn_token IS NOT NULL OR l.entry_id < r.entry_id)
+          AND l.entry_id NOT IN (SELECT entry_id FROM frequent_entries)
+          AND r.entry_id NOT IN (SELECT entry_id FROM frequent_entries)
+          AND NOT EXISTS (SELECT 1 FROM oversized_keys AS o WHERE {outside})"""
 
 
 BLOOM_COLUMNS_SQL = ", ".join(
@@ -257,18 +285,53 @@ def match_prior(con: duckdb.DuckDBPyConnection, m: Mapping[str, list[float]], u:
     return float(min(max(matches / universe, 1e-12), 0.5))
 
 
-def find_candidates(con: duckdb.DuckDBPyConnection, *, left_filter: str) -> dict[str, int]:
-    """Create ``candidate_pairs`` (l, r, passes) over every blocking pass; return pairs per pass."""
-    passes = []
-    for name, pass_sql in BLOCKING_PASSES.items():
-        passes.append(f"SELECT l, r, '{name}' AS pass FROM ({blocking_sql(pass_sql, left_filter=left_filter)})")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE blocked AS {' UNION ALL '.join(passes)}")
-    per_pass = query_frame(con, "SELECT pass, count(*) AS n FROM blocked GROUP BY pass")
-    con.execute("CREATE OR REPLACE TEMP TABLE candidate_pairs AS SELECT l, r FROM blocked GROUP BY l, r")
-    con.execute("CREATE OR REPLACE TEMP TABLE candidate_passes AS SELECT DISTINCT l, r, pass FROM blocked")
-    con.execute("DROP TABLE blocked")
+FREQUENT_ENTRIES_SQL = """
+    CREATE OR REPLACE TEMP TABLE frequent_entries AS
+    SELECT entry_id FROM entries
+    WHERE qid_token IN (SELECT qid_token FROM entries WHERE qid_token IS NOT NULL
+                        GROUP BY qid_token HAVING count(*) > $most)"""
+
+
+def find_candidates(
+    con: duckdb.DuckDBPyConnection, *, left_filter: str, parameters: LinkageParameters | None = None
+) -> BlockingResult:
+    """Create ``candidate_pairs`` (l, r) and ``candidate_passes`` (l, r, pass) over every
+    blocking pass, pass by pass; return pairs per pass and what was skipped.
+
+    Entries sharing surname, birth date and postcode with more than twice
+    ``max_cluster_size`` others identify no one and take no part; a block shared by more than
+    ``max_block_entries`` entries (a placeholder name or date, a care home's postcode)
+    proposes no pairs, so memory stays bounded whatever the data holds.
+    """
+    parameters = parameters or LinkageParameters()
+    result = BlockingResult()
+    con.execute(FREQUENT_ENTRIES_SQL, {"most": 2 * parameters.max_cluster_size})
+    result.frequent_value_entries = int(con.sql("SELECT count(*) FROM frequent_entries").fetchall()[0][0])
+    con.execute("CREATE OR REPLACE TEMP TABLE candidate_passes (l BIGINT, r BIGINT, pass VARCHAR)")
+    for name in BLOCKING_KEYS:
+        cap = min(parameters.max_block_entries, PASS_BLOCK_CAPS.get(name, parameters.max_block_entries))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE oversized_keys AS {oversized_keys_sql(name)}", {"cap": cap})
+        skipped, entries = con.sql("SELECT count(*), coalesce(sum(n), 0) FROM oversized_keys").fetchall()[0]
+        if name not in PASS_BLOCK_CAPS:
+            result.skipped_blocks[name], result.skipped_block_entries[name] = int(skipped), int(entries)
+        pairs = blocking_sql(name, left_filter=left_filter)
+        con.execute(f"INSERT INTO candidate_passes SELECT DISTINCT l, r, $pass FROM ({pairs})", {"pass": name})
+    con.execute("DROP TABLE oversized_keys")
+    per_pass = query_frame(con, "SELECT pass, count(*) AS n FROM candidate_passes GROUP BY pass")
+    con.execute("CREATE OR REPLACE TEMP TABLE candidate_pairs AS SELECT DISTINCT l, r FROM candidate_passes")
     counts = dict(zip(per_pass["pass"].to_list(), per_pass["n"].to_list(), strict=True))
-    return {name: int(counts.get(name, 0)) for name in BLOCKING_PASSES}
+    result.pairs_per_pass = {name: int(counts.get(name, 0)) for name in BLOCKING_KEYS}
+    return result
+
+
+@dataclass
+class BlockingResult:
+    """What blocking proposed and what it left out."""
+
+    pairs_per_pass: dict[str, int] = field(default_factory=dict)
+    skipped_blocks: dict[str, int] = field(default_factory=dict)
+    skipped_block_entries: dict[str, int] = field(default_factory=dict)
+    frequent_value_entries: int = 0
 
 
 def _level_patterns(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> tuple[np.ndarray, np.ndarray]:
@@ -388,7 +451,10 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
     """
     report = LinkageReport()
     started = time.perf_counter()
-    report.pairs_per_pass = find_candidates(con, left_filter="l.bsn_token IS NULL")
+    blocking = find_candidates(con, left_filter="l.bsn_token IS NULL", parameters=parameters)
+    report.pairs_per_pass, report.skipped_blocks = blocking.pairs_per_pass, blocking.skipped_blocks
+    report.skipped_block_entries = blocking.skipped_block_entries
+    report.frequent_value_entries = blocking.frequent_value_entries
     report.candidate_pairs = int(con.sql("SELECT count(*) FROM candidate_pairs").fetchall()[0][0])
     report.seconds["blocking"] = round(time.perf_counter() - started, 3)
 

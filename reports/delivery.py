@@ -91,9 +91,9 @@ def load_registry(recipients_dir: Path) -> dict[str, str] | None:
         return None
     try:
         pins = json.loads(path.read_text(encoding="utf-8"))["pins"]
-    except (ValueError, KeyError, TypeError):
-        raise DeliveryError(f"{path} is not a recipients registry") from None
-    return {str(agb): str(fingerprint) for agb, fingerprint in pins.items()}
+        return {str(agb): str(fingerprint) for agb, fingerprint in pins.items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise DeliveryError(f"{path} is not a readable recipients registry (pinned key fingerprints)") from None
 
 
 def pin_recipients(recipients_dir: Path, replace: tuple[str, ...] = ()) -> dict[str, str]:

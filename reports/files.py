@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import getpass
 import hashlib
 import json
 import os
 import socket
 import tempfile
+import threading
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -34,9 +36,25 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+FORMULA_STARTS = r"^[=+\-@\t\r]"
+"""A cell a spreadsheet would read as a formula starts with one of these (OWASP CSV injection)."""
+
+
+def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return ``frame`` with every text cell that a spreadsheet would read as a formula
+    (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) prefixed with ``'``."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.Utf8]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_STARTS)).then(pl.lit("'") + pl.col(name)).otherwise(pl.col(name))
+        for name in text
+    )
+
+
 def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """Return ``frame`` as CSV for Dutch spreadsheet users: UTF-8 with BOM, ``;``, ISO dates."""
-    return b"\xef\xbb\xbf" + frame.write_csv(separator=CSV_SEPARATOR, date_format="%Y-%m-%d").encode("utf-8")
+    """Return ``frame`` as CSV for Dutch spreadsheet users: UTF-8 with BOM, ``;``, ISO dates, and
+    formula-looking text escaped (:func:`formula_safe`). Every CSV of a round is written here."""
+    text = formula_safe(frame).write_csv(separator=CSV_SEPARATOR, date_format="%Y-%m-%d")
+    return b"\xef\xbb\xbf" + text.encode("utf-8")
 
 
 def parquet_bytes(frame: pl.DataFrame) -> bytes:
@@ -62,11 +80,11 @@ def build_manifest(round_dir: Path, exclude: tuple[str, ...] = ("manifest.json",
     """Return {"files": [{path, size, sha256}]} for every file below ``round_dir``."""
     files = []
     for path in sorted(p for p in round_dir.rglob("*") if p.is_file()):
-        relative = path.relative_to(round_dir).as_posix()
-        if relative in exclude or path.name.startswith("."):
+        relative = path.relative_to(round_dir)
+        if relative.as_posix() in exclude or any(part.startswith(".") for part in relative.parts):
             continue
         data = path.read_bytes()
-        files.append({"path": relative, "size": len(data), "sha256": sha256_bytes(data)})
+        files.append({"path": relative.as_posix(), "size": len(data), "sha256": sha256_bytes(data)})
     return {"files": files}
 
 
@@ -102,28 +120,53 @@ class AuditLog:
         self.on_behalf_of = on_behalf_of or os.environ.get("WACHTLIJST_ON_BEHALF_OF", "TTP")
         self.system = f"wachtlijst {_version()}@{socket.gethostname()}"
 
-    def _last_hash(self) -> str:
+    @staticmethod
+    def _last_hash(handle: BinaryIO) -> str:
         """Return the SHA-256 of the last line, reading only the end of the file (a log that
         grows with every round must not be read whole for every line appended)."""
-        if not self.path.exists():
-            return GENESIS_HASH
-        with self.path.open("rb") as handle:
-            end = handle.seek(0, os.SEEK_END)
-            chunk = 4096
-            while True:
-                start = max(0, end - chunk)
-                handle.seek(start)
-                data = handle.read(end - start).rstrip(b"\n")
-                cut = data.rfind(b"\n")
-                if cut >= 0:
-                    return sha256_bytes(data[cut + 1 :])
-                if start == 0:
-                    return sha256_bytes(data) if data else GENESIS_HASH
-                chunk *= 4
+        end = handle.seek(0, os.SEEK_END)
+        chunk = 4096
+        while True:
+            start = max(0, end - chunk)
+            handle.seek(start)
+            data = handle.read(end - start).rstrip(b"\n")
+            cut = data.rfind(b"\n")
+            if cut >= 0:
+                return sha256_bytes(data[cut + 1 :])
+            if start == 0:
+                return sha256_bytes(data) if data else GENESIS_HASH
+            chunk *= 4
 
-    def append(self, event: str, *, object: str | None = None, recipient: str | None = None, **fields: Any) -> None:
-        """Append one event line with time, actor, on whose behalf, system, object, recipient
-        and the previous line's hash."""
+    def _set_torn_tail_aside(self, handle: BinaryIO) -> dict[str, Any] | None:
+        """When the last line lacks its newline (a write cut off by a crash or a full disk), move
+        those bytes to a file beside the log, cut them off and return what to record; else None."""
+        end = handle.seek(0, os.SEEK_END)
+        if end == 0:
+            return None
+        handle.seek(end - 1)
+        if handle.read(1) == b"\n":
+            return None
+        chunk = 4096
+        while True:
+            start = max(0, end - chunk)
+            handle.seek(start)
+            cut = handle.read(end - start).rfind(b"\n")
+            if cut >= 0 or start == 0:
+                keep = start + cut + 1 if cut >= 0 else 0
+                break
+            chunk *= 4
+        handle.seek(keep)
+        torn = handle.read()
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
+        write_atomic(aside, torn)
+        handle.truncate(keep)
+        os.fsync(handle.fileno())
+        return {"object": aside.name, "torn_bytes": len(torn), "torn_sha256": sha256_bytes(torn)}
+
+    def _record(
+        self, event: str, object: str | None, recipient: str | None, fields: dict[str, Any], prev: str
+    ) -> bytes:
         record = {
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             "actor": self.actor,
@@ -133,14 +176,38 @@ class AuditLog:
             "object": object,
             "recipient": recipient,
             **fields,
-            "prev": self._last_hash(),
+            "prev": prev,
         }
-        line = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
+        return (json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+    def append(self, event: str, *, object: str | None = None, recipient: str | None = None, **fields: Any) -> None:
+        """Append one event line with time, actor, on whose behalf, system, object, recipient
+        and the previous line's hash, fsynced before returning.
+
+        A torn last line (the previous append was cut off) is first set aside in
+        ``<log>.torn-<time>``, cut off, and recorded as an ``audit_tail_torn`` event with its
+        size and hash, so the chain goes on from the last whole line.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with _AUDIT_LOCK, self.path.open("a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                torn = self._set_torn_tail_aside(handle)
+                lines = []
+                if torn is not None:
+                    aside = torn.pop("object")
+                    lines.append(self._record("audit_tail_torn", aside, None, torn, self._last_hash(handle)))
+                previous = sha256_bytes(lines[-1].rstrip(b"\n")) if lines else self._last_hash(handle)
+                lines.append(self._record(event, object, recipient, fields, previous))
+                handle.seek(0, os.SEEK_END)
+                handle.write(b"".join(lines))
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_AUDIT_LOCK = threading.Lock()
 
 
 def verify_audit_log(path: Path) -> list[str]:
@@ -155,8 +222,10 @@ def verify_audit_log(path: Path) -> list[str]:
             try:
                 stated = json.loads(raw)["prev"]
             except (ValueError, KeyError):
-                problems.append(f"line {number}: not an audit record")
-                stated = None
+                torn = not line.endswith(b"\n")
+                problems.append(f"line {number}: " + ("incomplete last line (a torn write; the next append sets it "
+                                                      "aside)" if torn else "not an audit record"))
+                stated = previous if torn else None
             if stated != previous:
                 problems.append(f"line {number}: chain broken (line edited, removed or reordered)")
             previous = sha256_bytes(raw)

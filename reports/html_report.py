@@ -200,6 +200,7 @@ def trend_chart(history: pl.DataFrame, threshold: int) -> str:
 
 DISPLAY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("agb_code", "AGB-code"),
+    ("naam", "Naam"),
     ("wachtenden", "Wachtenden"),
     ("unieke_personen", "Unieke personen"),
     ("dubbel_wachtenden", "Dubbel wachtenden"),
@@ -222,8 +223,8 @@ def _row_values(row: Mapping[str, object]) -> dict[str, object]:
 
 
 def _cell(column: str, value: object, threshold: int) -> str:
-    if column == "agb_code":
-        return f"<td>{html.escape(str(value))}</td>"
+    if column in ("agb_code", "naam"):
+        return f"<td>{html.escape('' if value is None else str(value))}</td>"
     if value is None:
         title = f"onderdrukt: 1 tot {threshold}, of om een ander onderdrukt aantal te beschermen"
         return f'<td class="num suppressed" data-v="-1" title="{title}">&lt;{threshold}</td>'
@@ -245,10 +246,13 @@ def provider_table(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) ->
     )
     footer = "".join(
         "<tr>" + "".join(_cell(c, values[c], threshold) for c, _ in shown) + "</tr>"
-        for values in map(_row_values, totals.with_columns(pl.lit("totaal").alias("agb_code")).iter_rows(named=True))
+        for values in map(
+            _row_values,
+            totals.with_columns(pl.lit("totaal").alias("agb_code"), pl.lit("").alias("naam")).iter_rows(named=True),
+        )
     )
     return (
-        '<label for="filter">Zoek op AGB-code: </label><input id="filter" type="search" autocomplete="off"> '
+        '<label for="filter">Zoek op AGB-code of naam: </label><input id="filter" type="search" autocomplete="off"> '
         '<span id="shown"></span>'
         f'<table id="providers"><thead><tr>{header}</tr></thead><tbody>{body}</tbody>'
         f"<tfoot>{footer}</tfoot></table>"
@@ -288,7 +292,8 @@ TABLE_SCRIPT = """
   filter.addEventListener('input', function () {
     var needle = filter.value.trim();
     for (var i = 0; i < body.rows.length; i++) {
-      body.rows[i].hidden = needle !== '' && body.rows[i].cells[0].textContent.indexOf(needle) === -1;
+      var text = (body.rows[i].cells[0].textContent + ' ' + body.rows[i].cells[1].textContent).toLowerCase();
+      body.rows[i].hidden = needle !== '' && text.indexOf(needle.toLowerCase()) === -1;
     }
     count();
   });

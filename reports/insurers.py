@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -126,14 +127,23 @@ def write_insurer_outputs(
     rounding_base: int = 1,
     ledger_path: Path | None = None,
     previous_round: str | None = None,
+    provider_names: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write national and per-UZOVI tables (CSV, Parquet, .xlsx, HTML report) and totals.
 
     Returns the paths written. Only protected aggregates are written (see
     :func:`protected_release`), rounded to ``rounding_base`` when it is above 1; the release
     is recorded in the ledger at ``ledger_path``. Earlier rounds beside this one
-    (``insurers_dir/../../<round>/insurers/totalen.csv``) give the trend charts.
+    (``insurers_dir/../../<round>/insurers/totalen.csv``) give the trend charts. With
+    ``provider_names`` (the registry's), each table has the provider's ``naam`` beside its code.
+
+    The files are written to a folder beside ``insurers_dir`` that replaces it only when all
+    are written, so a failure (a full disk) never leaves a partial release.
     """
+    final_dir = insurers_dir
+    insurers_dir = final_dir.with_name(f".{final_dir.name}.partial")
+    if insurers_dir.exists():
+        shutil.rmtree(insurers_dir)
     written: list[Path] = []
     totals_rows = []
     history = earlier_totals(insurers_dir.parent.parent, round_id)
@@ -142,6 +152,9 @@ def write_insurer_outputs(
     for scope_code in release.scopes:
         uzovi = None if scope_code == NATIONAL else scope_code
         table, totals = (round_published(frame, rounding_base) for frame in release_tables(release, scope_code))
+        if provider_names is not None:
+            names = pl.col("agb_code").replace_strict(dict(provider_names), default=None, return_dtype=pl.Utf8)
+            table = table.insert_column(1, table.select(names.alias("naam")).to_series())
         name = "national" if uzovi is None else uzovi
         outputs = {
             f"{name}.csv": csv_bytes(table),
@@ -174,6 +187,19 @@ def write_insurer_outputs(
     write_atomic(totals_path, totals_csv)
     written.append(totals_path)
     csv_hashes[totals_path.name] = sha256_bytes(totals_csv)
+    swap_in(insurers_dir, final_dir)
     if ledger_path is not None:
         record_release(ledger_path, round_id, release, threshold, rounding_base, csv_hashes)
-    return written
+    return [final_dir / path.name for path in written]
+
+
+def swap_in(new_dir: Path, final_dir: Path) -> None:
+    """Replace ``final_dir`` by the complete ``new_dir`` (two renames; the old one is removed)."""
+    old_dir = final_dir.with_name(f".{final_dir.name}.old")
+    if old_dir.exists():
+        shutil.rmtree(old_dir)
+    if final_dir.exists():
+        final_dir.rename(old_dir)
+    new_dir.rename(final_dir)
+    if old_dir.exists():
+        shutil.rmtree(old_dir)

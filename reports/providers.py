@@ -16,6 +16,7 @@ from ingest.feedback import FEEDBACK_REASONS_NL
 from linkage.store import contact_rows, query_frame
 from reports.delivery import DeliveryError, encrypt_for, load_public_key, load_registry, public_key_fingerprint
 from reports.files import AuditLog, csv_bytes, sha256_bytes, write_atomic
+from reports.quality import routed_rejections
 from reports.spreadsheets import contact_workbook, cover_note
 
 REASONS_NL: dict[str, str] = {**ROW_REASONS_NL, **FEEDBACK_REASONS_NL}
@@ -64,9 +65,7 @@ def provider_packages(
     ``rejected`` holds the round's rejected rows; those without a valid AGB are not routed.
     """
     contacts = contact_rows(con)
-    routed = rejected.filter(pl.col("agb_code").is_not_null()).with_columns(
-        pl.col("agb_code").replace(dict(locations)).alias("provider")
-    )
+    routed = routed_rejections(rejected, locations)
     providers = sorted(
         set(contacts["provider"].to_list())
         | set(routed["provider"].to_list())

@@ -32,6 +32,27 @@ def months_before(day: dt.date, months: int) -> dt.date:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def routed_rejections(rejected: pl.DataFrame, locations: Mapping[str, str]) -> pl.DataFrame:
+    """Return the rejected rows that go back to a provider, with its code as ``provider``: the
+    sender organisation of a file in a sender folder, else the organisation of the row's own
+    ``agb_code`` (a file without a verified sender). Rows with neither are not routed."""
+    sender = pl.col("sender") if "sender" in rejected.columns else pl.lit(None, dtype=pl.Utf8)
+    return rejected.with_columns(
+        pl.coalesce(sender, pl.col("agb_code").replace(dict(locations))).alias("provider")
+    ).filter(pl.col("provider").is_not_null())
+
+
+def operator_quality(quality: pl.DataFrame) -> pl.DataFrame:
+    """Return the data-quality table for the operator's own file: unknown headers as a count
+    only, since a provider may write anything (person data too) into a header; the names reach
+    only that provider's own encrypted package."""
+    return quality.with_columns(
+        pl.col("onbekende_kolommen")
+        .map_elements(lambda names: len(names.split(", ")) if names else 0, return_dtype=pl.Int64)
+        .alias("onbekende_kolommen")
+    )
+
+
 def _joined(counter: Mapping[str, int]) -> str:
     return "; ".join(f"{key}: {value}" for key, value in sorted(counter.items()))
 
@@ -65,9 +86,7 @@ def quality_table(
     accepted = {
         row["agb_code"]: row for row in query_frame(con, sql_text("quality.sql"), {"stale_from": stale_from}).to_dicts()
     }
-    routed = rejected.filter(pl.col("agb_code").is_not_null()).with_columns(
-        pl.col("agb_code").replace(dict(locations)).alias("provider")
-    )
+    routed = routed_rejections(rejected, locations)
     rows = []
     for provider in sorted(set(files) | set(accepted)):
         own = accepted.get(provider, {})

@@ -38,7 +38,7 @@ DEFINITIONS_NL: tuple[tuple[str, str], ...] = (
 
 
 def _workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
     workbook.set_properties({"created": FIXED_CREATED, "author": "wachtlijst"})
     return workbook
 

@@ -24,12 +24,15 @@ def build_summary(
     settings_used: Mapping[str, Any],
     duration_s: float,
     stage_seconds: Mapping[str, float] | None = None,
+    provider_names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Return ``run_summary.json`` as a dict: the spec's keys plus per-file details.
 
     ``links.bsn`` counts entries with a valid BSN, ``links.probabilistic`` entries without one
     that were linked to another entry, ``links.review_pairs`` pairs scored in the review band
     (reported, not linked); ``linkage`` holds the probabilistic stage's counts and estimates.
+    ``senders`` counts files in a sender folder (rows bound to that organisation) and files
+    without a verified sender; ``registry`` the registered codes (None without a registry).
     """
     accepted_files = [r for r in file_reports if r.status == "accepted"]
     by_reason: Counter[str] = Counter()
@@ -77,6 +80,11 @@ def build_summary(
         "delivered": {agb: files for agb, files in sorted(delivery.delivered.items())},
         "recipients_pinned": delivery.recipients_pinned,
         "undelivered": [{"agb_code": agb, "reason": reason} for agb, reason in sorted(delivery.undelivered.items())],
+        "senders": {
+            "verified_files": sum(1 for r in file_reports if r.sender is not None),
+            "unverified_files": sum(1 for r in file_reports if r.sender is None),
+        },
+        "registry": None if provider_names is None else {"names": dict(sorted(provider_names.items()))},
         "settings": dict(settings_used),
         "duration_s": round(duration_s, 3),
         "stage_seconds": dict(stage_seconds or {}),
@@ -113,6 +121,8 @@ SECTION_NOTES = {
     "Seconds per stage": "Wall-clock time of each stage of this run.",
     "Linkage: candidate pairs per blocking pass": "How many entry pairs each blocking pass proposed for comparison.",
     "Linkage: seconds per step": "Time of each step of the probabilistic linkage.",
+    "Linkage: skipped blocking keys": "Keys shared by more entries than max_block_entries (placeholder names or "
+    "dates, a care home's postcode) propose no pairs, so that no value that identifies no one links entries.",
 }
 
 
@@ -125,10 +135,24 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
     attention = [("file " + f["file"], f"rejected: {f['reason']}" + (f" ({f['detail']})" if f["detail"] else ""))
                  for f in rejected_files]  # fmt: skip
     attention += [(f"provider {u['agb_code']}", f"undelivered: {u['reason']}") for u in summary["undelivered"]]
+    blocking = summary.get("linkage", {})
+    if blocking.get("frequent_value_entries") or any(blocking.get("skipped_blocks", {}).values()):
+        attention.append(("linkage", f"{blocking.get('frequent_value_entries', 0)} entries share surname, birth date "
+                          "and postcode with too many others (placeholders) and were not linked probabilistically; "
+                          f"{sum(blocking.get('skipped_blocks', {}).values())} oversized blocking keys were skipped"))
     history = summary.get("history", {})
     feedback_files = history.get("feedback_files", [])
     attention += [(f"feedback file {f['file']}", f"rejected: {f['reason']}") for f in feedback_files
                   if f["status"] == "rejected"]  # fmt: skip
+    unverified = summary.get("senders", {}).get("unverified_files", 0)
+    if unverified:
+        attention.append((f"{unverified} file(s)", "no verified sender: delivered outside a sender folder, so their "
+                          "rows were not checked against the organisation that sent them"))
+    names = (summary.get("registry") or {}).get("names", {})
+
+    def named(code: str) -> str:
+        return f"{code} ({names[code]})" if code in names else code
+
     if history.get("previous_key_differs"):
         attention.append(("history", "the previous round was made under another key: no trend this round"))
     rows = history.get("feedback_rows", {})
@@ -148,6 +172,9 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
         ("double waiters", summary["double_waiters"]), ("internal duplicates", summary["internal_duplicates"]),
         ("links by BSN / probabilistic / pairs for review",
          f"{summary['links']['bsn']} / {summary['links']['probabilistic']} / {summary['links']['review_pairs']}"),
+        ("files in sender folders / without a verified sender",
+         f"{summary.get('senders', {}).get('verified_files', 0)} / {unverified}"),
+        ("registered codes", len(names) if summary.get("registry") else "no registry: codes not checked"),
         ("key version", summary["key_version"]), ("recipients pinned", summary.get("recipients_pinned")),
         ("duration (s)", summary["duration_s"]),
     ]  # fmt: skip
@@ -162,8 +189,10 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
             ["rejected" if f["status"] == "rejected" else "" for f in files])),
         ("Rejected rows by reason", _table(("reason", "rows"), sorted(summary["rows"]["rejected_by_reason"].items()))),
         ("Warnings (rows kept)", _table(("warning", "rows"), sorted(summary["rows"]["warnings"].items()))),
-        ("Delivered", _table(("provider", "files"), [(k, ", ".join(v)) for k, v in summary["delivered"].items()])),
-        ("Undelivered", _table(("provider", "reason"), [(u["agb_code"], u["reason"]) for u in summary["undelivered"]],
+        ("Delivered", _table(("provider", "files"),
+                             [(named(k), ", ".join(v)) for k, v in summary["delivered"].items()])),
+        ("Undelivered", _table(("provider", "reason"),
+                               [(named(u["agb_code"]), u["reason"]) for u in summary["undelivered"]],
                                ["rejected"] * len(summary["undelivered"]))),
         ("Compared with the previous round", _table(("", "count"), previous)),
         ("Feedback files", _table(
@@ -175,6 +204,10 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
         ("Linkage: candidate pairs per blocking pass",
          _table(("pass", "pairs"), sorted(linkage.get("pairs_per_pass", {}).items()))),
         ("Linkage: seconds per step", _table(("step", "seconds"), sorted(linkage.get("seconds", {}).items()))),
+        ("Linkage: skipped blocking keys", _table(
+            ("pass", "keys skipped", "entries in them"),
+            [(name, n, linkage.get("skipped_block_entries", {}).get(name, 0))
+             for name, n in sorted(linkage.get("skipped_blocks", {}).items()) if n])),
     ]  # fmt: skip
     body = "".join(
         f"<section><h2>{html.escape(title)}</h2><p class='note'>{html.escape(SECTION_NOTES[title])}</p>{content}"

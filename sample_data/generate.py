@@ -58,6 +58,10 @@ class RoundSpec:
     dob_typo_share: float = 0.01
     bad_files: bool = True
     formats: tuple[str, ...] = FORMATS
+    sender_folders: bool = False
+    """Each provider's file in ``input/<organisation>/`` (extract format v2), not flat."""
+    registry: bool = False
+    """Write ``deelnemers.csv`` (the provider registry) and name it in the config."""
 
 
 @dataclass
@@ -71,6 +75,8 @@ class GeneratedRound:
     location_of: dict[str, str]
     truth: dict[str, pl.DataFrame] = field(default_factory=dict)
     expected_files: dict[str, dict[str, object]] = field(default_factory=dict)
+    registry_file: Path | None = None
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def _valid_bsns(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -459,10 +465,15 @@ def generate_round(out_dir: Path, spec: RoundSpec = RoundSpec()) -> GeneratedRou
     )
     date_formats = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y")
     expected_files: dict[str, dict[str, object]] = {}
+
+    def folder_of(provider: str) -> str:
+        return f"{provider}/" if spec.sender_folders else ""
+
     for index, provider in enumerate(providers):
         fmt = spec.formats[index % len(spec.formats)]
         suffix = {"xlsx": ".xlsx", "parquet": ".parquet"}.get(fmt, ".csv")
-        name = f"wachtlijst_{provider}{suffix}"
+        name = f"{folder_of(provider)}wachtlijst_{provider}{suffix}"
+        (input_dir / name).parent.mkdir(parents=True, exist_ok=True)
         own = rows.filter(pl.col("provider") == provider)
         headers = {column: column for column in EXTRACT_COLUMNS}
         if index == 1:
@@ -483,30 +494,35 @@ def generate_round(out_dir: Path, spec: RoundSpec = RoundSpec()) -> GeneratedRou
             ),
         }
     if spec.bad_files:
-        first_csv = next(p for p in sorted(input_dir.glob("*.csv")))
-        copy_name = f"herlevering_{first_csv.name}"
+        first_csv = next(p for p in sorted(input_dir.rglob("*.csv")))
+        first_name = first_csv.relative_to(input_dir).as_posix()
+        bad_dir = folder_of(first_csv.parent.name) if spec.sender_folders else ""
+        copy_name = f"{bad_dir}herlevering_{first_csv.name}"
         shutil.copyfile(first_csv, input_dir / copy_name)
         # of two files with the same content, the one later in path order is the duplicate
-        original, duplicate = sorted([first_csv.name, copy_name])
-        expected_files[original] = expected_files.pop(first_csv.name)
-        (input_dir / "toelichting.txt").write_text("Geen extract, een notitie.\n", encoding="utf-8")
-        (input_dir / "kapot_bestand.xlsx").write_bytes(np.random.default_rng(1).bytes(2048))
+        original, duplicate = sorted([first_name, copy_name])
+        expected_files[original] = expected_files.pop(first_name)
+        (input_dir / f"{bad_dir}toelichting.txt").write_text("Geen extract, een notitie.\n", encoding="utf-8")
+        (input_dir / f"{bad_dir}kapot_bestand.xlsx").write_bytes(np.random.default_rng(1).bytes(2048))
         incomplete = (
             rows.filter(pl.col("expected_reason").is_null())
             .head(3)
             .select([c for c in EXTRACT_COLUMNS if c != "aanmelddatum"])
         )
-        _write_extract(
-            incomplete, input_dir / "onvolledig.csv", "csv-semicolon", "%Y-%m-%d", {c: c for c in incomplete.columns}
-        )
+        _write_extract(incomplete, input_dir / f"{bad_dir}onvolledig.csv", "csv-semicolon", "%Y-%m-%d",
+                       {c: c for c in incomplete.columns})  # fmt: skip
         expected_files.update(
             {
                 duplicate: {"status": "rejected", "reason": "duplicate_content"},
-                "toelichting.txt": {"status": "rejected", "reason": "unsupported_format"},
-                "kapot_bestand.xlsx": {"status": "rejected", "reason": "unreadable"},
-                "onvolledig.csv": {"status": "rejected", "reason": "missing_columns"},
+                f"{bad_dir}toelichting.txt": {"status": "rejected", "reason": "unsupported_format"},
+                f"{bad_dir}kapot_bestand.xlsx": {"status": "rejected", "reason": "unreadable"},
+                f"{bad_dir}onvolledig.csv": {"status": "rejected", "reason": "missing_columns"},
             }
         )
+    names = provider_names(provider_frame, location_of)
+    registry_file = (
+        write_registry(out_dir / "deelnemers.csv", provider_frame, location_of, names) if spec.registry else None
+    )
     config_file = out_dir / "config.toml"
     config_file.write_text(_config_text(spec, providers, location_of), encoding="utf-8")
     generated = GeneratedRound(
@@ -516,6 +532,8 @@ def generate_round(out_dir: Path, spec: RoundSpec = RoundSpec()) -> GeneratedRou
         providers=providers,
         location_of=location_of,
         expected_files=expected_files,
+        registry_file=registry_file,
+        names=names,
     )
     generated.truth = compute_truth(entries, spec.reference_date, rows)
     for name, frame in generated.truth.items():
@@ -539,9 +557,42 @@ def _config_text(spec: RoundSpec, providers: list[str], location_of: dict[str, s
         "",
         "[paths]",
         'recipients = "recipients"',
+        *(['registry = "deelnemers.csv"'] if spec.registry else []),
         "",
     ]
     return "\n".join(lines)
+
+
+PLACES: tuple[str, ...] = (
+    "Amsterdam", "Rotterdam", "Utrecht", "Groningen", "Eindhoven", "Tilburg", "Almere", "Breda", "Nijmegen",
+    "Apeldoorn", "Haarlem", "Arnhem", "Enschede", "Amersfoort", "Zaanstad", "Den Bosch", "Zwolle", "Leiden",
+    "Maastricht", "Dordrecht", "Zoetermeer", "Deventer", "Delft", "Alkmaar", "Venlo", "Leeuwarden", "Heerlen",
+    "Hilversum", "Assen", "Emmen",
+)  # fmt: skip
+
+
+def provider_names(provider_frame: pl.DataFrame, location_of: dict[str, str]) -> dict[str, str]:
+    """Return a readable name for each generated provider and location."""
+    names = {}
+    for index, code, sector in provider_frame.select("provider_index", "provider", "provider_sector").iter_rows():
+        kind = "GGZ" if sector == "ggz" else "Ziekenhuis"
+        number = "" if index < len(PLACES) else f" {index // len(PLACES) + 1}"
+        names[code] = f"{kind} {PLACES[index % len(PLACES)]}{number}"
+    for location, organisation in location_of.items():
+        names[location] = f"{names[organisation]}, locatie Zuid"
+    return names
+
+
+def write_registry(
+    path: Path, provider_frame: pl.DataFrame, location_of: dict[str, str], names: dict[str, str]
+) -> Path:
+    """Write the provider registry (agb_code;organisatie;naam;sector) of a generated round."""
+    sectors = dict(provider_frame.select("provider", "provider_sector").iter_rows())
+    rows = [(code, code, names[code], sectors[code]) for code in sorted(sectors)]
+    rows += [(loc, org, names[loc], sectors[org]) for loc, org in sorted(location_of.items())]
+    text = "agb_code;organisatie;naam;sector\n" + "".join(";".join(row) + "\n" for row in rows)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def compute_truth(entries: pl.DataFrame, reference_date: dt.date, rows: pl.DataFrame) -> dict[str, pl.DataFrame]:

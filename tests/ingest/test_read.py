@@ -93,7 +93,6 @@ def test_numeric_cells_lose_no_digits(tmp_path: Path):
         ("header_only.csv", (HEADER + "\n").encode(), "empty"),
         ("missing.csv", b"agb_code;client_id\n22000001;C1\n", "missing_columns"),
         ("twice.csv", (HEADER + ";AGB_CODE\n" + GOOD_ROW + ";1\n").encode(), "ambiguous_columns"),
-        ("ragged.csv", (HEADER + "\n" + GOOD_ROW + ";extra;more\n").encode(), "unreadable"),
     ],
 )
 def test_unusable_files_are_rejected_with_a_reason_and_no_content(tmp_path: Path, name, content, reason):

@@ -3,8 +3,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from ingest.columns import ALL_COLUMNS, ROW_REASONS, ROW_REASONS_NL
-from ingest.validate import validate_extract
+from ingest.columns import ALL_COLUMNS, ROW_MALFORMED, ROW_REASONS, ROW_REASONS_NL
+from ingest.limits import DEFAULT_FIELD_CHARS
+from ingest.validate import RowRules, validate_extract
 
 PEIL = dt.date(2026, 11, 1)
 GOOD = {
@@ -30,7 +31,9 @@ BAD_ROWS: dict[str, dict[str, str | None]] = {
     "agb_code_missing": {"agb_code": None},
     "agb_code_invalid": {"agb_code": "2200A001"},
     "client_id_missing": {"client_id": None},
-    "client_id_invalid": {"client_id": "x" * 65},
+    "control_characters": {"achternaam": "Jan\x00sen"},
+    "agb_code_unknown": {"agb_code": "22000099"},
+    "agb_code_not_sender": {"agb_code": "22000002"},
     "geboortedatum_missing": {"geboortedatum": None},
     "geboortedatum_invalid": {"geboortedatum": "31-02-1980"},
     "geboortedatum_future": {"geboortedatum": "2027-01-01", "aanmelddatum": "2027-02-01"},
@@ -39,6 +42,7 @@ BAD_ROWS: dict[str, dict[str, str | None]] = {
     "uzovi_invalid": {"uzovi": "33110"},
     "sector_missing": {"sector": None},
     "sector_invalid": {"sector": "wlz"},
+    "sector_not_registered": {"sector": "msz"},
     "aanmelddatum_missing": {"aanmelddatum": None},
     "aanmelddatum_invalid": {"aanmelddatum": "2026-13-01"},
     "aanmelddatum_future": {"aanmelddatum": "2026-11-02"},
@@ -48,16 +52,21 @@ BAD_ROWS: dict[str, dict[str, str | None]] = {
     "verwijsdatum_invalid": {"verwijsdatum": "1-1"},
     "verwijsdatum_future": {"verwijsdatum": "2030-01-01"},
     "peildatum_invalid": {"peildatum": "morgen"},
+    **{f"{column}_too_long": {column: "1" * (DEFAULT_FIELD_CHARS[column] + 1)} for column in ALL_COLUMNS},
 }
+REGISTRY_RULES = RowRules(
+    registered={"22000001": "ggz", "22000002": None, "06020101": None}, sender_codes=frozenset({"22000001"})
+)
+"""The registry and the sender of the rows above (row-level reasons of extract format v2)."""
 
 
 def test_every_reason_code_has_a_bad_row_here_and_a_dutch_explanation():
-    assert set(BAD_ROWS) == set(ROW_REASONS) == set(ROW_REASONS_NL)
+    assert set(BAD_ROWS) | {ROW_MALFORMED} == set(ROW_REASONS) == set(ROW_REASONS_NL)
 
 
 @pytest.mark.parametrize("reason", sorted(BAD_ROWS))
 def test_each_bad_row_is_rejected_with_its_reason(reason: str):
-    result = validate_extract(raw(GOOD, {**GOOD, **BAD_ROWS[reason]}), PEIL)
+    result = validate_extract(raw(GOOD, {**GOOD, **BAD_ROWS[reason]}), PEIL, REGISTRY_RULES)
     assert result.accepted.height == 1
     assert result.rejected["reden"].to_list() == [reason]
     assert result.rejected["source_row"].to_list() == [2]
@@ -96,7 +105,7 @@ def test_codes_are_normalised():
         "agb_code": "6020101",
         "uzovi": "101",
     }
-    accepted = validate_extract(raw(row), PEIL).accepted
+    accepted = validate_extract(raw(row), PEIL, RowRules(registered={"06020101": None})).accepted
     assert accepted.select("sector", "zorgvraag", "wachtfase", "agb_code", "uzovi").row(0) == (
         "msz",
         "0301",
@@ -106,9 +115,25 @@ def test_codes_are_normalised():
     )
 
 
+def test_seven_digit_codes_are_padded_only_when_registered_and_digits_are_ascii():
+    rows = [{**GOOD, "agb_code": "6020101"}, {**GOOD, "agb_code": "2200001"}, {**GOOD, "agb_code": "２２０００００１"},
+            {**GOOD, "uzovi": "３３１１"}, {**GOOD, "bsn": "９９９９９９１５１"}]  # fmt: skip
+    registered = validate_extract(raw(*rows), PEIL, RowRules(registered={"06020101": None, "22000001": None}))
+    assert registered.accepted["agb_code"].to_list() == ["06020101", "22000001"]
+    assert registered.accepted["bsn_status"].to_list() == ["valid", "invalid"]
+    assert registered.rejected["reden"].to_list() == ["agb_code_invalid", "agb_code_invalid", "uzovi_invalid"]
+    without_registry = validate_extract(raw(rows[0]), PEIL)
+    assert without_registry.rejected["reden"].to_list() == ["agb_code_invalid"]
+
+
+def test_rows_for_another_organisation_keep_no_route_but_the_sender():
+    result = validate_extract(raw(GOOD, {**GOOD, "agb_code": "22000099", "client_id": "=cmd"}), PEIL, REGISTRY_RULES)
+    assert result.rejected.select("agb_code", "reden").row(0) == (None, "agb_code_unknown")
+
+
 def test_accounting_accepted_plus_rejected_is_received():
     rows = [GOOD] * 5 + [{**GOOD, **bad} for bad in BAD_ROWS.values()]
-    result = validate_extract(raw(*rows), PEIL)
+    result = validate_extract(raw(*rows), PEIL, REGISTRY_RULES)
     assert result.accepted.height + result.rejected.height == len(rows)
     assert sorted(result.accepted["source_row"].to_list() + result.rejected["source_row"].to_list()) == list(
         range(1, len(rows) + 1)
