@@ -45,7 +45,10 @@ def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
     (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) prefixed with ``'``."""
     text = [name for name, dtype in frame.schema.items() if dtype == pl.Utf8]
     return frame.with_columns(
-        pl.when(pl.col(name).str.contains(FORMULA_STARTS)).then(pl.lit("'") + pl.col(name)).otherwise(pl.col(name))
+        pl.when(pl.col(name).str.contains(FORMULA_STARTS))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
         for name in text
     )
 
