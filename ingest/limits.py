@@ -58,13 +58,16 @@ class ReadLimits:
     field_chars: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_FIELD_CHARS))
 
     def check_cells(self, rows: int, columns: int, what: str) -> None:
-        """Raise :class:`LimitExceeded` when ``rows`` x ``columns`` breaks a limit."""
+        """Raise :class:`LimitExceeded` naming every limit that ``rows`` x ``columns`` breaks."""
+        over = []
         if rows > self.max_rows:
-            raise LimitExceeded(f"{what} holds {rows} rows; the limit is {self.max_rows}")
+            over.append(f"{rows} rows (limit {self.max_rows})")
         if columns > self.max_columns:
-            raise LimitExceeded(f"{what} holds {columns} columns; the limit is {self.max_columns}")
+            over.append(f"{columns} columns (limit {self.max_columns})")
         if rows * columns > self.max_cells:
-            raise LimitExceeded(f"{what} holds {rows * columns} cells; the limit is {self.max_cells}")
+            over.append(f"{rows * columns} cells (limit {self.max_cells})")
+        if over:
+            raise LimitExceeded(f"{what} holds {', '.join(over)}")
 
 
 assert set(DEFAULT_FIELD_CHARS) >= set(ALL_COLUMNS), "every extract column has a length limit"

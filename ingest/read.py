@@ -189,6 +189,7 @@ def _record_field_counts(text: str, delimiter: str) -> pl.Series:
 def _csv_by_rows(text: str, delimiter: str, width: int) -> tuple[pl.DataFrame, tuple[int, ...]]:
     """Return the well-formed records of a CSV (with ``source_row``) and the malformed records'
     row numbers, parsing record by record (the slow path, for files that need it)."""
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(reader)
     good: list[list[str]] = []
@@ -231,7 +232,7 @@ def read_csv_table(path: Path, csv_encoding: str, limits: ReadLimits) -> Table:
     data_counts = counts.slice(1)
     records = int((data_counts > 0).sum())
     limits.check_cells(records, width, "the file")
-    if bool((data_counts == width).all()):
+    if bool(((data_counts == width) | (data_counts == 0)).all()):  # blank lines: null rows, numbered
         frame = pl.read_csv(
             io.BytesIO(text.encode("utf-8")), separator=delimiter, infer_schema=False, truncate_ragged_lines=False
         )

@@ -273,8 +273,8 @@ def match_prior(con: duckdb.DuckDBPyConnection, m: Mapping[str, list[float]], u:
     """
     row = con.sql(
         """SELECT (SELECT count(*) FROM pair_levels WHERE sn = 3 AND dob = 3) AS top,
-                  (SELECT count(*) FROM entries) AS n,
-                  (SELECT count(*) FROM entries WHERE bsn_token IS NOT NULL) AS n_bsn"""
+                  (SELECT count(*) FROM linkable_entries) AS n,
+                  (SELECT count(*) FROM linkable_entries WHERE bsn_token IS NOT NULL) AS n_bsn"""
     ).fetchall()[0]
     top, n, n_bsn = (int(v) for v in row)
     universe = n * (n - 1) / 2 - n_bsn * (n_bsn - 1) / 2
@@ -292,6 +292,16 @@ FREQUENT_ENTRIES_SQL = """
                         GROUP BY qid_token HAVING count(*) > $most)"""
 
 
+LINKABLE_ENTRIES_SQL = """
+    CREATE OR REPLACE TEMP VIEW linkable_entries AS
+    SELECT * FROM entries
+    WHERE entry_id NOT IN (SELECT entry_id FROM frequent_entries)
+      AND (sn_bits IS NOT NULL OR fn_bits IS NOT NULL OR birth_year IS NOT NULL OR pc_full IS NOT NULL)"""
+"""The entries that can be linked at all: the match prior, u and term frequencies are
+estimated on them, so that placeholder rows (no usable identifier, or one shared identity)
+do not dilute the evidence for everyone else."""
+
+
 def find_candidates(
     con: duckdb.DuckDBPyConnection, *, left_filter: str, parameters: LinkageParameters | None = None
 ) -> BlockingResult:
@@ -306,6 +316,7 @@ def find_candidates(
     parameters = parameters or LinkageParameters()
     result = BlockingResult()
     con.execute(FREQUENT_ENTRIES_SQL, {"most": 2 * parameters.max_cluster_size})
+    con.execute(LINKABLE_ENTRIES_SQL)
     result.frequent_value_entries = int(con.sql("SELECT count(*) FROM frequent_entries").fetchall()[0][0])
     con.execute("CREATE OR REPLACE TEMP TABLE candidate_passes (l BIGINT, r BIGINT, pass VARCHAR)")
     for name in BLOCKING_KEYS:
@@ -350,9 +361,10 @@ def random_pair_u(con: duckdb.DuckDBPyConnection, pairs: int) -> dict[str, list[
     of them two different persons; pairs sharing a BSN pseudonym are left out)."""
     permutations = " UNION ALL ".join(
         f"""SELECT a.entry_id AS l, b.entry_id AS r FROM
-              (SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed})) AS k FROM entries) AS a
+              (SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed})) AS k
+               FROM linkable_entries) AS a
               JOIN (SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed + 10})) AS k
-                    FROM entries) AS b USING (k)
+                    FROM linkable_entries) AS b USING (k)
             WHERE a.entry_id <> b.entry_id AND (a.bsn_token IS NULL OR a.bsn_token IS DISTINCT FROM b.bsn_token)"""
         for seed in (1, 2, 3)
     )
@@ -407,8 +419,8 @@ TERM_FREQUENCY_FIELDS: dict[str, tuple[str, int]] = {
 
 
 def entry_count(con: duckdb.DuckDBPyConnection) -> int:
-    """Return the number of entries in the store."""
-    return int(con.sql("SELECT count(*) FROM entries").fetchall()[0][0])
+    """Return the number of linkable entries (see :data:`LINKABLE_ENTRIES_SQL`)."""
+    return int(con.sql("SELECT count(*) FROM linkable_entries").fetchall()[0][0])
 
 
 def scoring_sql() -> str:
@@ -419,8 +431,8 @@ def scoring_sql() -> str:
     for name, (key_sql, level) in TERM_FREQUENCY_FIELDS.items():
         keys.append(f"{key_sql.format(side='a')} AS a_{name}_key, {key_sql.format(side='b')} AS b_{name}_key")
         joins.append(
-            f"LEFT JOIN (SELECT {key_sql.format(side='e')} AS k, count(*) / (SELECT count(*) FROM entries) AS tf "
-            f"FROM entries AS e GROUP BY k) AS tf_{name} ON tf_{name}.k = p.a_{name}_key "
+            f"LEFT JOIN (SELECT {key_sql.format(side='e')} AS k, count(*) / (SELECT count(*) FROM linkable_entries) "
+            f"AS tf FROM linkable_entries AS e GROUP BY k) AS tf_{name} ON tf_{name}.k = p.a_{name}_key "
             f"AND p.a_{name}_key = p.b_{name}_key AND p.{name} = {level}"
         )
         adjustments.append(

@@ -31,8 +31,8 @@ def build_summary(
     ``links.bsn`` counts entries with a valid BSN, ``links.probabilistic`` entries without one
     that were linked to another entry, ``links.review_pairs`` pairs scored in the review band
     (reported, not linked); ``linkage`` holds the probabilistic stage's counts and estimates.
-    ``senders`` counts files in a sender folder (rows bound to that organisation) and files
-    without a verified sender; ``registry`` the registered codes (None without a registry).
+    ``senders`` counts accepted files in a sender folder (rows bound to that organisation) and
+    accepted files without a verified sender; ``registry`` the registered codes (None without a registry).
     """
     accepted_files = [r for r in file_reports if r.status == "accepted"]
     by_reason: Counter[str] = Counter()
@@ -81,8 +81,8 @@ def build_summary(
         "recipients_pinned": delivery.recipients_pinned,
         "undelivered": [{"agb_code": agb, "reason": reason} for agb, reason in sorted(delivery.undelivered.items())],
         "senders": {
-            "verified_files": sum(1 for r in file_reports if r.sender is not None),
-            "unverified_files": sum(1 for r in file_reports if r.sender is None),
+            "verified_files": sum(1 for r in accepted_files if r.sender is not None),
+            "unverified_files": sum(1 for r in accepted_files if r.sender is None),
         },
         "registry": None if provider_names is None else {"names": dict(sorted(provider_names.items()))},
         "settings": dict(settings_used),
