@@ -43,7 +43,9 @@ PLAIN_IDENTIFIER_COLUMNS: tuple[str, ...] = (
 
 ROW_MALFORMED = "row_malformed"
 ROW_MALFORMED_TEXT = "the line has more or fewer fields than the header"
-ROW_MALFORMED_NL = "de regel heeft meer of minder velden dan de kopregel"
+ROW_MALFORMED_NL = (
+    "de regel heeft meer of minder velden dan de kopregel (alleen deze regel; de rest van het bestand wordt gelezen)"
+)
 """A CSV line set aside by the reader; the only row reason not checked by validation."""
 
 FIELD_REASONS: dict[str, str] = {

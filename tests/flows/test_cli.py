@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.cli import EXIT_AUDIT, EXIT_CONFIG, EXIT_DECRYPT, EXIT_INPUT, EXIT_KEY
+from flows.cli import EXIT_AUDIT, EXIT_CONFIG, EXIT_DECRYPT, EXIT_INPUT, EXIT_KEY, EXIT_OUTPUT
 from tests.conftest import RoundRun, cli
 
 
@@ -228,3 +228,29 @@ def test_quiet_prints_nothing_and_json_prints_only_the_summary(exact_round: Roun
     assert printed == written
     assert printed["double_waiters"] == exact_round.generated.truth["totals"]["double_waiters"][0]
     assert "reading + pseudonymising files" not in as_json.stderr
+
+
+def test_operator_faults_exit_with_the_path_and_the_cause(tmp_path: Path, exact_round: RoundRun):
+    """Start-up refuses, naming the path and the cause: a missing recipients folder, unreadable
+    pins, a provider registry with bad rows (every problem, by line), an output that is a file."""
+    base = ["run", "--input", exact_round.generated.input_dir, "--round", "r1", "--key-file", exact_round.key_file]
+    missing = cli(*base, "--output", tmp_path / "out", "--recipients", tmp_path / "nowhere")
+    assert missing.returncode == EXIT_CONFIG
+    assert f"recipients folder {tmp_path / 'nowhere'} does not exist" in missing.stderr
+    pins = tmp_path / "recipients"
+    pins.mkdir()
+    (pins / "registry.json").write_text('{"pins": [1, 2')
+    corrupt = cli(*base, "--output", tmp_path / "out", "--recipients", pins)
+    assert corrupt.returncode == EXIT_CONFIG and str(pins / "registry.json") in corrupt.stderr
+    registry = tmp_path / "deelnemers.csv"
+    registry.write_text("agb_code;organisatie;naam;sector\n2200001;22000001;A;ggz\n22000002;22000002;;wlz\n")
+    bad = cli(*base, "--output", tmp_path / "out", "--registry", registry)
+    assert bad.returncode == EXIT_CONFIG
+    for fragment in (str(registry), "3 problem", "line 2: agb_code is not 8 digits", "line 3: naam", "line 3: sector"):
+        assert fragment in bad.stderr, fragment
+    blocked = tmp_path / "a_file"
+    blocked.write_text("not a folder")
+    not_a_folder = cli(*base, "--output", blocked / "out")
+    assert not_a_folder.returncode == EXIT_OUTPUT and str(blocked / "out") in not_a_folder.stderr
+    for result in (missing, corrupt, bad, not_a_folder):
+        assert "Traceback" not in result.stderr

@@ -66,3 +66,36 @@ def test_cluster_size_guard_stops_chains(link):
         "WHERE client_id LIKE 'K%' GROUP BY person_id",
     )
     assert sizes["n"].sum() == 5 and sizes["n"].max() <= 12
+
+
+def test_ten_thousand_identical_rows_stay_bounded_and_unlinked(link):
+    """A placeholder identity that no list lists (not "Onbekend"), 10,000 times without a BSN
+    at two providers: it forms no block and links no one, and the blocks stay bounded."""
+    born = dt.date(1950, 5, 5)
+    copies = [person(f"2400000{i % 2}", f"Z{i}", None, "Zzz", "Qqq", born, "2345AB") for i in range(10_000)]
+    con = link([*background(), *copies])
+    linked = query_frame(
+        con,
+        "SELECT count(*) AS n FROM entry_person JOIN entries USING (entry_id) "
+        "WHERE client_id LIKE 'Z%' AND link_method <> 'none'",
+    )
+    assert linked["n"].item() == 0
+    assert con.sql("SELECT count(*) FROM frequent_entries").fetchall()[0][0] == 10_000
+    pairs = con.sql("SELECT count(*) FROM candidate_pairs").fetchall()[0][0]
+    assert pairs < 10_000, "no pair involves the copies"
+
+
+def test_oversized_blocks_propose_no_pairs_and_are_counted(link):
+    """A care home's postcode and one birth year shared by more entries than max_block_entries:
+    postcode_geboortejaar proposes none of those pairs, other passes still do their work."""
+    from linkage.probabilistic import LinkageParameters, find_candidates
+
+    born = dt.date(1930, 2, 2)
+    residents = [person(f"2500000{i % 2}", f"H{i}", None, f"Bewoner{chr(65 + i % 26)}{i // 26}", "Anna",
+                        born + dt.timedelta(days=i % 300), "7001AA") for i in range(40)]  # fmt: skip
+    con = link([*background(), *residents])
+    result = find_candidates(con, left_filter="l.bsn_token IS NULL", parameters=LinkageParameters(max_block_entries=30))
+    assert result.skipped_blocks["postcode_geboortejaar"] >= 1
+    assert result.skipped_block_entries["postcode_geboortejaar"] >= 40
+    found = candidate_passes(con)
+    assert not any("postcode_geboortejaar" in names for pair, names in found.items() if pair[0].startswith("H"))
