@@ -550,7 +550,7 @@ def demo(
         shutil.rmtree(folder)
     round_id = "2026-11"
     if rounds == 1:
-        generated = generate_round(folder, RoundSpec(entries=entries))
+        generated = generate_round(folder, RoundSpec(entries=entries, sender_folders=True, registry=True))
         inputs, providers, config_file = {round_id: generated.input_dir}, generated.providers, generated.config_file
         truth: Path = generated.truth_dir
     else:

@@ -1,0 +1,96 @@
+"""Benchmark of reading untrusted files in worker processes against reading them in-process.
+
+    python -m benchmarks.reader_benchmark --entries 1000000 --providers 200
+
+Generates (or reuses, from ``--dir``) the round of ``benchmarks.round_benchmark``, then stages
+every file twice in this one invocation, on two threads as the flow does: (1) in-process, the
+baseline; (2) each file in a worker process with its memory limit (``ingest.worker``), as the
+round does by default. Both stage the same files with the same options; the staged reports must
+agree. Prints seconds, the ratio and peak memory, and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from benchmarks.round_benchmark import prepare
+
+
+def stage_all(target: Path, isolated: bool, threads: int, memory_mb: int) -> dict[str, Any]:
+    """Stage every file of the round at ``target`` on ``threads`` threads, in worker processes
+    when ``isolated``; return seconds, rows and the reports' digest."""
+    from flows.settings import load_settings
+    from hashing.keys import load_key_file
+    from ingest.inventory import inventory
+    from ingest.stage import FileReport, stage_extract
+    from ingest.worker import POOL, StageJob, WorkerLimits, stop_workers
+
+    settings = load_settings(target / "config.toml")
+    key = load_key_file(target / "ttp.key")
+    staging = target / ("staging_isolated" if isolated else "staging_in_process")
+    shutil.rmtree(staging, ignore_errors=True)
+    files = [f for f in inventory(target / "input") if f.duplicate_of is None]
+    options: dict[str, Any] = {
+        "aliases": settings.merged_aliases(), "reference_date": settings.reference_date or dt.date(2026, 11, 1),
+        "key": key, "staging_dir": staging, "csv_encoding": settings.csv_encoding,
+        "limits": settings.limits.read_limits(),
+    }  # fmt: skip
+    limits = WorkerLimits(memory_mb=memory_mb)
+    chunks = [files[i::threads] for i in range(threads)]
+
+    def run(chunk: list[Any]) -> list[FileReport]:
+        if not isolated:
+            return [stage_extract(f.path, f.sha256, **options) for f in chunk]
+        with POOL.worker(limits) as stager:
+            return [stager.stage(StageJob(f.path, f.sha256, options)) for f in chunk]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        reports = [report for batch in pool.map(run, chunks) for report in batch]
+    seconds = time.perf_counter() - started
+    stop_workers()
+    shutil.rmtree(staging, ignore_errors=True)
+    digest = sorted((r.file, r.status, r.rows_received, r.rows_accepted, r.rows_rejected) for r in reports)
+    return {"seconds": round(seconds, 3), "files": len(reports), "rows": sum(r.rows_received for r in reports),
+            "digest": digest}  # fmt: skip
+
+
+def main() -> None:
+    """Parse arguments, run both ways in this invocation and print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--providers", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory-mb", type=int, default=2048, help="the workers' address-space limit")
+    parser.add_argument("--dir", type=Path, default=Path("bench_out"))
+    args = parser.parse_args()
+    target = prepare(args.dir, args.entries, args.providers, args.seed)
+    in_process = stage_all(target, isolated=False, threads=args.threads, memory_mb=args.memory_mb)
+    peak_in_process = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    isolated = stage_all(target, isolated=True, threads=args.threads, memory_mb=args.memory_mb)
+    peak_workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert in_process["digest"] == isolated["digest"], "both ways must stage the same"
+    ratio = isolated["seconds"] / in_process["seconds"]
+    print(f"staging {in_process['files']} files, {in_process['rows']} rows, on {args.threads} threads:")
+    print(f"{'  in-process (baseline)':44} {in_process['seconds']:>9.2f} s   peak {peak_in_process:>7.0f} MiB")
+    print(f"{'  worker processes, ' + str(args.memory_mb) + ' MiB limit each':44} {isolated['seconds']:>9.2f} s   "
+          f"peak {peak_workers:>7.0f} MiB (largest worker)")  # fmt: skip
+    print(f"  cost of isolation: {100 * (ratio - 1):+.1f} %")
+    report = {"in_process": {k: v for k, v in in_process.items() if k != "digest"},
+              "isolated": {k: v for k, v in isolated.items() if k != "digest"}, "ratio": round(ratio, 3),
+              "peak_in_process_mib": round(peak_in_process), "peak_worker_mib": round(peak_workers)}  # fmt: skip
+    args.dir.mkdir(parents=True, exist_ok=True)
+    (args.dir / "reader_result.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
