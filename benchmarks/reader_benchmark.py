@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--providers", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--memory-mb", type=int, default=2048, help="the workers' address-space limit")
+    parser.add_argument("--memory-mb", type=int, default=3072, help="the workers' address-space limit")
     parser.add_argument("--dir", type=Path, default=Path("bench_out"))
     args = parser.parse_args()
     target = prepare(args.dir, args.entries, args.providers, args.seed)

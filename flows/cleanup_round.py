@@ -28,7 +28,7 @@ from ingest.inventory import InputFile, expired_inputs, inventory
 from ingest.read import file_sha256
 from ingest.registry import UnknownSender, rules_for_sender
 from ingest.stage import FileReport, rejected_file, stage_extract, staged_paths, supersede_earlier_deliveries
-from ingest.worker import POOL, IsolatedStager, StageJob, WorkerLimits, stop_workers
+from ingest.worker import IsolatedStager, StageJob, WorkerLimits, pooled_worker, stop_workers
 from linkage.history import compare_with_history
 from linkage.probabilistic import LinkageParameters
 from linkage.store import link_round, open_store, round_totals
@@ -107,7 +107,7 @@ def stage_files(input_files: list[InputFile], context: RoundContext) -> list[Fil
     settings, key = context.settings(), load_key(context.key_file)
     limits = WorkerLimits(settings.limits.reader_memory_mb, settings.limits.reader_seconds_per_file)
     reports = []
-    with POOL.worker(limits) if settings.limits.isolate_readers else nullcontext() as stager:
+    with pooled_worker(limits) if settings.limits.isolate_readers else nullcontext() as stager:
         for input_file in input_files:
             reports.append(stage_one(input_file, context, settings, key, stager))
             progress.advance(STAGE_READ)

@@ -134,7 +134,7 @@ class LimitSettings(BaseModel):
     field_chars: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_FIELD_CHARS))
     isolate_readers: bool = True
     """Read each file in a worker process with a memory limit (false: in the round's process)."""
-    reader_memory_mb: int = Field(default=2048, ge=256)
+    reader_memory_mb: int = Field(default=3072, ge=512)
     reader_seconds_per_file: float = Field(default=600, gt=0)
 
     @field_validator("field_chars", mode="before")

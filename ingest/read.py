@@ -223,7 +223,8 @@ def _unique(headers: list[str]) -> list[str]:
 def read_csv_table(path: Path, csv_encoding: str, limits: ReadLimits) -> Table:
     """Return a CSV file's table: the fast parser when every record has the header's field
     count, else record by record with the malformed ones set aside."""
-    text, encoding = decode_text(path.read_bytes(), csv_encoding)
+    data = path.read_bytes()
+    text, encoding = decode_text(data, csv_encoding)
     if not text.strip():
         raise ExtractRejected("empty")
     delimiter = detect_delimiter(text)
@@ -233,9 +234,10 @@ def read_csv_table(path: Path, csv_encoding: str, limits: ReadLimits) -> Table:
     records = int((data_counts > 0).sum())
     limits.check_cells(records, width, "the file")
     if bool(((data_counts == width) | (data_counts == 0)).all()):  # blank lines: null rows, numbered
-        frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")), separator=delimiter, infer_schema=False, truncate_ragged_lines=False
-        )
+        # UTF-8 bytes go to the parser as they came; other encodings are re-encoded once
+        utf8 = data[len(UTF8_BOM) :] if encoding == "utf-8-sig" else data if encoding == "utf-8" else None
+        source = io.BytesIO(utf8 if utf8 is not None else text.encode("utf-8"))
+        frame = pl.read_csv(source, separator=delimiter, infer_schema=False, truncate_ragged_lines=False)
         return Table(frame, encoding, delimiter)
     frame, malformed = _csv_by_rows(text, delimiter, width)
     return Table(frame, encoding, delimiter, malformed)

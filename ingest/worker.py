@@ -1,13 +1,16 @@
 """Staging untrusted files in worker processes with a memory limit, so that a file whose
 decoder crashes or exhausts memory (a native abort cannot be caught) costs only itself.
 
-Each worker is a child process (started with ``spawn``, never ``fork``: the parent runs
-threads) whose address space is capped with ``RLIMIT_AS`` and that dies with its parent
-(``PR_SET_PDEATHSIG``). It receives one staging job at a time over a pipe and answers with
-the file's report; the staged Parquet files it writes hold pseudonymised data only. When a
-worker dies or overruns its time, the file is rejected as ``reader_failed`` and the next file
-gets a fresh worker. Workers are kept for the life of the process (starting one costs about a
-second) and stopped by :func:`stop_workers`, at exit at the latest.
+Each worker is a child process (``python -m ingest.worker``, started with ``subprocess``: it
+works from threads and from inside daemonic processes such as Dask's workers, where
+``multiprocessing`` may not start children) whose address space is capped with
+``RLIMIT_AS`` and that dies with its parent (``PR_SET_PDEATHSIG``). It receives one staging job
+at a time on its standard input and answers on its own pipe with the file's report as JSON (the
+parent never unpickles what a process that read hostile data sends). The staged Parquet files it
+writes hold pseudonymised data only. When a worker dies or overruns its time, the file is
+rejected as ``reader_failed`` and the next file gets a fresh worker. Workers are kept for the
+life of the process (starting one costs about a second) and stopped by :func:`stop_workers`, at
+exit at the latest.
 """
 
 from __future__ import annotations
@@ -15,29 +18,34 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
-import multiprocessing
+import json
+import os
+import pickle
 import queue
 import resource
+import select
 import signal
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict, dataclass
+from typing import IO, Any
 
 from ingest.stage import FileReport, rejected_file, stage_extract
 
 PR_SET_PDEATHSIG = 1
-_CONTEXT = multiprocessing.get_context("spawn")
+FRAME = struct.Struct("<Q")
+MAX_REPLY_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
 class WorkerLimits:
     """What one worker process may use: address space (MiB) and seconds per file."""
 
-    memory_mb: int = 2048
+    memory_mb: int = 3072
     seconds_per_file: float = 600.0
 
 
@@ -56,24 +64,48 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _serve(connection: Connection, memory_mb: int) -> None:
-    """The worker's loop: set the limits, then stage each job received until the pipe closes."""
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            raise EOFError("the pipe closed")
+        data += chunk
+    return data
+
+
+def _write_frame(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(FRAME.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def _stage_safely(job: StageJob) -> FileReport:
+    try:
+        return stage_extract(job.path, job.sha256, **job.options)
+    except MemoryError:
+        return _failed(job, "the reader ran out of its memory limit")
+    except Exception as error:  # a message could quote row content: keep only the type
+        return rejected_file(_name(job), job.sha256, 0, "processing_failed", type(error).__name__,
+                             job.options.get("sender"))  # fmt: skip
+
+
+def serve(memory_mb: int) -> None:
+    """The worker's loop: set the limits, then stage each job read from standard input until it
+    closes, answering each with its report as JSON on the original standard output (which is
+    moved aside first, so that nothing a library prints can corrupt the answers)."""
     _die_with_parent()
     limit = memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    jobs = sys.stdin.buffer
     while True:
         try:
-            job: StageJob = connection.recv()
+            (size,) = FRAME.unpack(_read_exactly(jobs, FRAME.size))
+            job: StageJob = pickle.loads(_read_exactly(jobs, size))  # from our own parent
         except (EOFError, OSError):
             return
-        try:
-            report = stage_extract(job.path, job.sha256, **job.options)
-        except MemoryError:
-            report = _failed(job, "the reader ran out of its memory limit")
-        except Exception as error:  # a message could quote row content: keep only the type
-            report = rejected_file(_name(job), job.sha256, 0, "processing_failed", type(error).__name__,
-                                   job.options.get("sender"))  # fmt: skip
-        connection.send(report)
+        _write_frame(replies, json.dumps(asdict(_stage_safely(job))).encode())
 
 
 def _name(job: StageJob) -> str:
@@ -89,47 +121,57 @@ def _failed(job: StageJob, detail: str) -> FileReport:
 
 
 class IsolatedStager:
-    """One worker process and its pipe; restarted after a file killed it."""
+    """One worker process and its pipes; restarted after a file killed it."""
 
     def __init__(self, limits: WorkerLimits) -> None:
         self.limits = limits
-        self._process: BaseProcess | None = None
-        self._connection: Connection | None = None
+        self._process: subprocess.Popen[bytes] | None = None
 
-    def _start(self) -> Connection:
-        parent, child = _CONTEXT.Pipe()
-        process = _CONTEXT.Process(target=_serve, args=(child, self.limits.memory_mb), daemon=True,
-                                   name="wachtlijst-reader")  # fmt: skip
-        process.start()
-        child.close()
-        self._process, self._connection = process, parent
-        return parent
+    def _start(self) -> subprocess.Popen[bytes]:
+        # glibc reserves 64 MiB of address space per thread arena: without a cap on arenas the
+        # readers' thread pools alone would eat the address-space limit before any data is read
+        environment = {**os.environ, "MALLOC_ARENA_MAX": "2"}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "ingest.worker", str(self.limits.memory_mb)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment, close_fds=True,
+        )  # fmt: skip
+        return self._process
+
+    def is_alive(self) -> bool:
+        """Return whether the worker process runs."""
+        return self._process is not None and self._process.poll() is None
 
     def stage(self, job: StageJob) -> FileReport:
         """Return the report of staging ``job`` in the worker; a worker that dies or overruns
         its time rejects the file as ``reader_failed`` and is replaced for the next file."""
-        connection = self._connection if self._process is not None and self._process.is_alive() else None
-        connection = connection or self._start()
+        process = self._process if self.is_alive() else self._start()
+        assert process is not None and process.stdin is not None and process.stdout is not None
         try:
-            connection.send(job)
-            if connection.poll(self.limits.seconds_per_file):
-                report: FileReport = connection.recv()
-                return report
+            _write_frame(process.stdin, pickle.dumps(job))
+            ready, _, _ = select.select([process.stdout], [], [], self.limits.seconds_per_file)
+            if ready:
+                (size,) = FRAME.unpack(_read_exactly(process.stdout, FRAME.size))
+                if size > MAX_REPLY_BYTES:
+                    raise EOFError("reply too large")
+                return FileReport(**json.loads(_read_exactly(process.stdout, size)))
             detail = f"reading took longer than {self.limits.seconds_per_file:g} s"
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError, ValueError, TypeError):
             detail = f"the reader stopped (over its memory limit of {self.limits.memory_mb} MiB, or crashed)"
         self.stop()
         return _failed(job, detail)
 
     def stop(self) -> None:
         """Stop the worker process, waiting for it to be gone."""
-        if self._connection is not None:
-            self._connection.close()
-        if self._process is not None:
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join(timeout=10)
-        self._process, self._connection = None, None
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for stream in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
 
 
 class WorkerPool:
@@ -167,9 +209,18 @@ class WorkerPool:
 POOL = WorkerPool()
 
 
+def pooled_worker(limits: WorkerLimits) -> AbstractContextManager[IsolatedStager]:
+    """Return a context that lends an idle worker of this process with ``limits``."""
+    return POOL.worker(limits)
+
+
 def stop_workers() -> None:
     """Stop this process's worker processes (they are restarted when needed)."""
     POOL.stop_all()
 
 
 atexit.register(stop_workers)
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))

@@ -525,6 +525,7 @@ def generate_round(out_dir: Path, spec: RoundSpec = RoundSpec()) -> GeneratedRou
     )
     config_file = out_dir / "config.toml"
     config_file.write_text(_config_text(spec, providers, location_of), encoding="utf-8")
+    (out_dir / "recipients").mkdir(exist_ok=True)  # named in the config; the keys are added by whoever runs it
     generated = GeneratedRound(
         input_dir=input_dir,
         config_file=config_file,
