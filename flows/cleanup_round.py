@@ -115,15 +115,26 @@ def stage_files(input_files: list[InputFile], context: RoundContext) -> list[Fil
 
 
 @task(retries=1, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
-def stage_feedback_file(path: str, context: RoundContext) -> FeedbackReport:
-    """Read, validate and key one provider feedback file; return its report (counts only)."""
-    feedback_path = Path(path)
+def stage_feedback_file(feedback_file: InputFile, context: RoundContext) -> FeedbackReport:
+    """Read, validate and key one provider feedback file, bound to its sender folder's
+    organisation when it has one; return its report (counts only)."""
+    settings = context.settings()
+    sha256 = file_sha256(feedback_file.path)
+    try:
+        rules = rules_for_sender(feedback_file.folder, feedback_file.sender, context.registry(),
+                                 context.locations(settings), settings.limits.field_chars)  # fmt: skip
+    except UnknownSender as refusal:
+        return FeedbackReport(file=feedback_file.name, sha256=sha256, status="rejected", reason="unknown_sender",
+                              detail=str(refusal))  # fmt: skip
     return stage_feedback(
-        feedback_path,
-        file_sha256(feedback_path),
+        feedback_file.path,
+        sha256,
         key=load_key(context.key_file),
         staging_dir=context.staging_dir,
-        csv_encoding=context.settings().csv_encoding,
+        csv_encoding=settings.csv_encoding,
+        file_name=feedback_file.name,
+        sender=feedback_file.sender,
+        sender_codes=rules.sender_codes,
     )
 
 
@@ -166,7 +177,7 @@ def link_entries(
         totals = round_totals(con)
     rows = comparison.feedback_rows
     rejected = rows.filter(pl.col("reden").is_not_null()).select(
-        "source_row", "client_id", "agb_code", "reden", "source_file", "file_sha256"
+        "source_row", "client_id", "agb_code", "reden", "source_file", "file_sha256", "sender"
     )
     write_atomic(context.staging_dir / FEEDBACK_REJECTED, parquet_bytes(rejected))
     details = [
@@ -327,7 +338,7 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
         workers = settings.runner.dask_workers if settings.runner.kind == "dask" else settings.runner.threads
         staged = stage_files.map(batches(inputs, workers), context=context).result()
         reports = [report for batch in staged for report in batch]
-        feedback = [stage_feedback_file(str(path), context) for path in feedback_inputs]
+        feedback = [stage_feedback_file(item, context) for item in feedback_inputs]
     for received in feedback:
         audit.append(
             "feedback_received", object=received.file, sha256=received.sha256, round=round_id, status=received.status

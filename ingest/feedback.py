@@ -1,7 +1,8 @@
 """Provider feedback (terugmelding): per client on the previous round's contact list, what came
 of the contact. Read and validated like an extract, every row accounted for.
 
-Feedback files sit in the round's input folder under ``terugmelding/``. Each row names the
+Feedback files sit in the round's input folder under ``<organisatie>/terugmelding/`` (bound to
+that sender, like its extracts) or ``terugmelding/`` (no verified sender). Each row names the
 provider's own ``agb_code`` and ``client_id`` and an ``uitkomst``; the client is pseudonymised
 into its entry key at once, so that only keys and outcomes reach the store. Rows that fail
 here keep their ``client_id`` to go back to their provider in ``afgewezen.csv``.
@@ -17,7 +18,7 @@ import polars as pl
 
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import entry_keys
-from ingest.inventory import FEEDBACK_DIR, visible_files
+from ingest.inventory import FEEDBACK_DIR, InputFile, is_feedback, visible_files
 from ingest.read import ROW_NUMBER, ExtractRejected, header_key, read_table
 from reports.files import parquet_bytes, write_atomic
 
@@ -36,6 +37,7 @@ HEADER_ALIASES: dict[str, str] = {
 FEEDBACK_REASONS: dict[str, str] = {
     "agb_code_missing": "agb_code is empty",
     "agb_code_invalid": "agb_code is not 8 digits",
+    "agb_code_not_sender": "agb_code is not a code of the organisation that sent the file",
     "client_id_missing": "client_id is empty",
     "client_id_invalid": "client_id is longer than 64 characters",
     "uitkomst_missing": "uitkomst is empty",
@@ -47,6 +49,7 @@ FEEDBACK_REASONS: dict[str, str] = {
 FEEDBACK_REASONS_NL: dict[str, str] = {
     "agb_code_missing": "agb_code is leeg",
     "agb_code_invalid": "agb_code bestaat niet uit 8 cijfers",
+    "agb_code_not_sender": "agb_code hoort niet bij de organisatie die het bestand aanleverde",
     "client_id_missing": "client_id is leeg",
     "client_id_invalid": "client_id is langer dan 64 tekens",
     "uitkomst_missing": "uitkomst is leeg",
@@ -61,6 +64,7 @@ STAGED_SCHEMA: dict[str, Any] = {
     "client_id": pl.Utf8,
     "entry_key": pl.Utf8,
     "uitkomst": pl.Utf8,
+    "sender": pl.Utf8,
 }
 
 
@@ -84,9 +88,17 @@ class FeedbackReport:
         return asdict(self)
 
 
-def feedback_files(input_dir: Path) -> list[Path]:
-    """Return the visible files of ``input_dir/terugmelding``, sorted (none when it is absent)."""
-    return visible_files(input_dir / FEEDBACK_DIR)
+def feedback_files(input_dir: Path) -> list[InputFile]:
+    """Return the feedback files of a round's input, sorted: those of ``terugmelding/`` (no
+    verified sender) and of ``<organisatie>/terugmelding/`` (``folder``: that organisation).
+    Their hashes are left empty; the stage computes them."""
+    found = []
+    for path in visible_files(input_dir):
+        relative = path.relative_to(input_dir)
+        if is_feedback(relative):
+            folder = relative.parts[0] if relative.parts[0] != FEEDBACK_DIR else None
+            found.append(InputFile(path, "", path.stat().st_size, name=relative.as_posix(), folder=folder))
+    return found
 
 
 def read_feedback(path: Path, csv_encoding: str = "auto") -> pl.DataFrame:
@@ -124,14 +136,17 @@ def read_feedback(path: Path, csv_encoding: str = "auto") -> pl.DataFrame:
     return frame.select(ROW_NUMBER, *FEEDBACK_COLUMNS)
 
 
-def validate_feedback(frame: pl.DataFrame) -> pl.DataFrame:
+def validate_feedback(frame: pl.DataFrame, sender_codes: frozenset[str] | None = None) -> pl.DataFrame:
     """Return ``frame`` with the outcome normalised (lower case, ``_`` for spaces) and a
-    ``reden`` column: the first reason code that rejects the row, or null."""
+    ``reden`` column: the first reason code that rejects the row, or null. With
+    ``sender_codes`` (a sender folder's), a row for another organisation's code is rejected."""
     outcome = pl.col("uitkomst").str.to_lowercase().str.replace_all(r"[\s-]+", "_")
     agb = pl.col("agb_code").str.replace_all(r"\s", "")
+    not_sender = pl.lit(False) if sender_codes is None else ~agb.is_in(list(sender_codes))
     checks = [
         (pl.col("agb_code").is_null(), "agb_code_missing"),
         (~agb.str.contains(r"^[0-9]{8}$"), "agb_code_invalid"),
+        (not_sender, "agb_code_not_sender"),
         (pl.col("client_id").is_null(), "client_id_missing"),
         (pl.col("client_id").str.len_chars() > 64, "client_id_invalid"),
         (pl.col("uitkomst").is_null(), "uitkomst_missing"),
@@ -149,26 +164,35 @@ def staged_feedback_path(staging_dir: Path, sha256: str) -> Path:
 
 
 def stage_feedback(
-    path: Path, sha256: str, *, key: PseudonymKey, staging_dir: Path, csv_encoding: str = "auto"
+    path: Path,
+    sha256: str,
+    *,
+    key: PseudonymKey,
+    staging_dir: Path,
+    csv_encoding: str = "auto",
+    file_name: str | None = None,
+    sender: str | None = None,
+    sender_codes: frozenset[str] | None = None,
 ) -> FeedbackReport:
-    """Read and validate one feedback file and write its rows, each with its entry key and its
-    ``reden`` (null when accepted so far), to the staging folder. Returns its report."""
+    """Read and validate one feedback file and write its rows, each with its entry key, its
+    ``reden`` (null when accepted so far) and the ``sender`` its rejections go back to, to the
+    staging folder. Returns its report, named ``file_name`` (default: the file's name)."""
+    name = file_name or path.name
     try:
-        frame = validate_feedback(read_feedback(path, csv_encoding))
+        frame = validate_feedback(read_feedback(path, csv_encoding), sender_codes)
     except ExtractRejected as error:
-        return FeedbackReport(
-            file=path.name, sha256=sha256, status="rejected", reason=error.reason, detail=error.detail
-        )
+        return FeedbackReport(file=name, sha256=sha256, status="rejected", reason=error.reason, detail=error.detail)
     keyed = frame.with_columns(
         pl.when(pl.col("reden").is_null())
         .then(entry_keys(frame["agb_code"], frame["client_id"], key))
         .otherwise(None)
         .alias("entry_key"),
-        pl.lit(path.name).alias("source_file"),
+        pl.lit(name).alias("source_file"),
+        pl.lit(sender, dtype=pl.Utf8).alias("sender"),
     )
     staged = keyed.select(*STAGED_SCHEMA, "reden")
     write_atomic(staged_feedback_path(staging_dir, sha256), parquet_bytes(staged))
-    return feedback_report(path.name, sha256, staged)
+    return feedback_report(name, sha256, staged)
 
 
 def feedback_report(file: str, sha256: str, rows: pl.DataFrame) -> FeedbackReport:

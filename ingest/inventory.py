@@ -39,6 +39,13 @@ FEEDBACK_DIR = "terugmelding"
 """Subfolder of a round's input with provider feedback (see :mod:`ingest.feedback`), not extracts."""
 
 
+def is_feedback(relative: Path) -> bool:
+    """Return whether a path relative to the input folder is a feedback file: under
+    ``terugmelding/``, or under ``<organisatie>/terugmelding/`` (feedback from that sender)."""
+    parts = relative.parts
+    return parts[0] == FEEDBACK_DIR or (len(parts) > 2 and parts[1] == FEEDBACK_DIR)
+
+
 def visible_files(folder: Path) -> list[Path]:
     """Return the regular files under ``folder`` (recursively) whose names do not start with a
     dot, sorted by path; none when ``folder`` is not a directory."""
@@ -55,7 +62,7 @@ def inventory(input_dir: Path) -> list[InputFile]:
     """
     seen: dict[str, str] = {}
     files = []
-    for path in (p for p in visible_files(input_dir) if p.relative_to(input_dir).parts[0] != FEEDBACK_DIR):
+    for path in (p for p in visible_files(input_dir) if not is_feedback(p.relative_to(input_dir))):
         relative = path.relative_to(input_dir)
         digest = file_sha256(path)
         folder = relative.parts[0] if len(relative.parts) > 1 else None

@@ -32,6 +32,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from ingest.stage import FileReport, rejected_file, stage_extract
@@ -160,6 +161,18 @@ class IsolatedStager:
         self.stop()
         return _failed(job, detail)
 
+    def peak_rss_mib(self) -> float:
+        """Return the worker process's peak resident memory since it started (VmHWM; 0 when no
+        worker runs). ``getrusage`` of children would count the parent's pages copied at fork."""
+        if not self.is_alive() or self._process is None:
+            return 0.0
+        try:
+            status = Path(f"/proc/{self._process.pid}/status").read_text()
+        except OSError:
+            return 0.0
+        line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), "VmHWM: 0 kB")
+        return int(line.split()[1]) / 1024
+
     def stop(self) -> None:
         """Stop the worker process, waiting for it to be gone."""
         process, self._process = self._process, None
@@ -198,6 +211,11 @@ class WorkerPool:
             yield stager
         finally:
             self._idle.put(stager)
+
+    def peak_rss_mib(self) -> float:
+        """Return the largest peak resident memory of this pool's running workers."""
+        with self._lock:
+            return max((stager.peak_rss_mib() for stager in self._all), default=0.0)
 
     def stop_all(self) -> None:
         """Stop every worker process of this pool."""

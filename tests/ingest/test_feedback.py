@@ -55,8 +55,26 @@ def test_feedback_files_are_not_extracts(tmp_path: Path):
     (tmp_path / "terugmelding").mkdir()
     (tmp_path / "terugmelding" / "t.csv").write_text("x\n", encoding="utf-8")
     (tmp_path / "wachtlijst.csv").write_text("y\n", encoding="utf-8")
-    assert [f.path.name for f in inventory(tmp_path)] == ["wachtlijst.csv"]
-    assert [p.name for p in feedback_files(tmp_path)] == ["t.csv"]
+    (tmp_path / "22000001" / "terugmelding").mkdir(parents=True)
+    (tmp_path / "22000001" / "terugmelding" / "u.csv").write_text("x\n", encoding="utf-8")
+    (tmp_path / "22000001" / "lijst.csv").write_text("z\n", encoding="utf-8")
+    assert [f.name for f in inventory(tmp_path)] == ["22000001/lijst.csv", "wachtlijst.csv"]
+    found = feedback_files(tmp_path)
+    assert [(f.name, f.sender) for f in found] == [("22000001/terugmelding/u.csv", "22000001"),
+                                                   ("terugmelding/t.csv", None)]  # fmt: skip
+
+
+def test_feedback_in_a_sender_folder_cannot_speak_for_another_organisation(tmp_path: Path, key):
+    """Provider X may not report outcomes for provider Y's clients (that would change Y's trend
+    columns); such rows are rejected and go back to X only."""
+    path = tmp_path / "t.csv"
+    path.write_text("agb_code;client_id;uitkomst\n22000001;C1;verwijderd\n22000009;Y1;verwijderd\n", encoding="utf-8")
+    report = stage_feedback(path, "d" * 64, key=key, staging_dir=tmp_path, sender="22000001",
+                            sender_codes=frozenset({"22000001"}))  # fmt: skip
+    assert report.rejected_by_reason == {"agb_code_not_sender": 1}
+    staged = pl.read_parquet(staged_feedback_path(tmp_path, "d" * 64))
+    assert staged["sender"].to_list() == ["22000001", "22000001"]
+    assert staged.filter(pl.col("reden").is_not_null())["entry_key"].to_list() == [None]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
