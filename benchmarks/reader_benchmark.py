@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,22 @@ def stage_all(target: Path, isolated: bool, threads: int, memory_mb: int) -> dic
             "peak_rss_mib": round(worker_peak if isolated else own_peak_mib()), "digest": digest}  # fmt: skip
 
 
+def whole_command(target: Path, isolated: bool) -> float:
+    """Return the seconds of one whole ``wachtlijst run`` on the round, readers isolated or not."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WACHTLIJST_"))}
+    environment["WACHTLIJST_LIMITS__ISOLATE_READERS"] = "true" if isolated else "false"
+    out = target / ("cli_isolated" if isolated else "cli_in_process")
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "--input", str(target / "input"), "--output", str(out),
+         "--round", "2026-11", "--config", str(target / "config.toml"), "--key-file", str(target / "ttp.key"),
+         "--quiet"],
+        check=True, env=environment,
+    )  # fmt: skip
+    return round(time.perf_counter() - started, 2)
+
+
 def own_peak_mib() -> float:
     """Return this process's peak resident memory (VmHWM) in MiB."""
     status = Path("/proc/self/status").read_text()
@@ -81,6 +98,7 @@ def main() -> None:
     parser.add_argument("--memory-mb", type=int, default=3072, help="the workers' address-space limit")
     parser.add_argument("--dir", type=Path, default=Path("bench_out"))
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--whole-command", action="store_true", help="also time wachtlijst run both ways")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     target = prepare(args.dir, args.entries, args.providers, args.seed)
@@ -103,10 +121,17 @@ def main() -> None:
     print(f"{'  worker processes, ' + str(args.memory_mb) + ' MiB limit each':44} {isolated['seconds']:>9.2f} s   "
           f"peak {isolated['peak_rss_mib']:>6} MiB (largest worker)")  # fmt: skip
     print(f"  cost of isolation: {100 * (ratio - 1):+.1f} %")
+    if args.whole_command:
+        seconds = {"isolated": whole_command(target, True), "in_process": whole_command(target, False)}
+        change = 100 * (seconds["isolated"] / seconds["in_process"] - 1)
+        print(f"  whole command: {seconds['isolated']:.1f} s with worker processes, "
+              f"{seconds['in_process']:.1f} s reading in-process ({change:+.1f} %)")
     report: dict[str, Any] = {
         way: [{k: v for k, v in run.items() if k != "digest"} for run in each] for way, each in runs.items()
     }
     report["ratio"] = round(ratio, 3)
+    if args.whole_command:
+        report["whole_command_s"] = seconds
     args.dir.mkdir(parents=True, exist_ok=True)
     (args.dir / "reader_result.json").write_text(json.dumps(report, indent=2))
 

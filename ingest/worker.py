@@ -4,7 +4,7 @@ decoder crashes or exhausts memory (a native abort cannot be caught) costs only 
 Each worker is a child process (``python -m ingest.worker``, started with ``subprocess``: it
 works from threads and from inside daemonic processes such as Dask's workers, where
 ``multiprocessing`` may not start children) whose address space is capped with
-``RLIMIT_AS`` and that dies with its parent (``PR_SET_PDEATHSIG``). It receives one staging job
+``RLIMIT_AS`` and that ends itself when its parent is gone. It receives one staging job
 at a time on its standard input and answers on its own pipe with the file's report as JSON (the
 parent never unpickles what a process that read hostile data sends). The staged Parquet files it
 writes hold pseudonymised data only. When a worker dies or overruns its time, the file is
@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import json
 import os
 import pickle
 import queue
 import resource
 import select
-import signal
 import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
@@ -37,7 +36,6 @@ from typing import IO, Any
 
 from ingest.stage import FileReport, rejected_file, stage_extract
 
-PR_SET_PDEATHSIG = 1
 FRAME = struct.Struct("<Q")
 MAX_REPLY_BYTES = 64 << 20
 
@@ -60,9 +58,19 @@ class StageJob:
     options: dict[str, Any]
 
 
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: the pipe's end still stops the loop
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _die_with_parent(interval_s: float = 0.5) -> None:
+    """Start a thread that ends this process as soon as its parent is gone (the parent's pipe
+    also closes then, but a worker busy decoding would not read it). ``PR_SET_PDEATHSIG`` is not
+    used: Linux sends it when the parent *thread* ends, and workers outlive the task threads
+    that start them."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _read_exactly(stream: IO[bytes], size: int) -> bytes:

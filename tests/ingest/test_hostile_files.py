@@ -199,3 +199,28 @@ def test_any_broken_workbook_or_parquet_is_rejected_with_a_reason(tmp_path: Path
         assert rejection.reason in {"unreadable", "too_large", "missing_columns", "empty", "ambiguous_columns"}
     else:
         assert raw.frame.height <= 1
+
+
+def test_a_worker_ends_when_the_process_that_started_it_dies(tmp_path: Path):
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys\n"
+        "from ingest.worker import IsolatedStager, WorkerLimits\n"
+        "stager = IsolatedStager(WorkerLimits())\n"
+        "process = stager._start()\n"
+        "print(process.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    import subprocess
+    import sys
+    import time
+
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=60)
+    pid = int(result.stdout.strip())
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        status = Path(f"/proc/{pid}/status").read_text() if Path(f"/proc/{pid}").exists() else ""
+        if "State:\tZ" in status:
+            break
+        time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists() or "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
