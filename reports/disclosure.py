@@ -70,3 +70,15 @@ def suppress(
         ]
     )
     return suppressed_table, suppressed_totals
+
+
+SUPPRESSED_MARK = "x"
+"""How readers see a suppressed cell (CBS's sign for "geheim"): one mark for a small count and for
+a larger count hidden to protect one, since telling them apart would say which cells are small."""
+
+
+def suppressed_note(threshold: int) -> str:
+    """Return the Dutch sentence that explains the mark to readers."""
+    return (f"Een onderdrukte cel staat er als '{SUPPRESSED_MARK}': een aantal van 1 tot {threshold}, of een groter "
+            "aantal dat verborgen is omdat daaruit (samen met totalen of andere bestanden) een klein aantal terug te "
+            "rekenen zou zijn. Welke van de twee, staat er bewust niet bij.")  # fmt: skip

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from reports.disclosure import COUNT_COLUMNS
+from reports.disclosure import COUNT_COLUMNS, SUPPRESSED_MARK, suppressed_note
 from reports.spreadsheets import DEFINITIONS_NL
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -49,9 +49,10 @@ class ReportContext:
 
 
 def dutch_number(value: int | float | None, threshold: int, decimals: int = 0) -> str:
-    """Return ``value`` with Dutch separators (12.345; 12,3), or ``<threshold`` for a suppressed value."""
+    """Return ``value`` with Dutch separators (12.345; 12,3), or the suppression mark for a
+    suppressed value (``threshold`` is kept for the callers' sake)."""
     if value is None:
-        return f"<{threshold}"
+        return SUPPRESSED_MARK
     text = f"{value:,.{decimals}f}"
     return text.replace(",", "_").replace(".", ",").replace("_", ".")
 
@@ -226,8 +227,8 @@ def _cell(column: str, value: object, threshold: int) -> str:
     if column in ("agb_code", "naam"):
         return f"<td>{html.escape('' if value is None else str(value))}</td>"
     if value is None:
-        title = f"onderdrukt: 1 tot {threshold}, of om een ander onderdrukt aantal te beschermen"
-        return f'<td class="num suppressed" data-v="-1" title="{title}">&lt;{threshold}</td>'
+        title = f"onderdrukt: een aantal van 1 tot {threshold}, of een groter aantal dat een klein aantal beschermt"
+        return f'<td class="num suppressed" data-v="-1" title="{title}">{SUPPRESSED_MARK}</td>'
     decimals = 1 if column.startswith("aandeel") else 0
     text = dutch_number(value, threshold, decimals) + (" %" if decimals else "")  # type: ignore[arg-type]
     return f'<td class="num" data-v="{value}">{html.escape(text)}</td>'
@@ -326,19 +327,21 @@ dl dt{font-weight:600;margin-top:.5em}dl dd{margin-left:1.2em}
 """
 
 
+def _share_text(percent: float | None, of_what: str, threshold: int) -> str:
+    if percent is None:
+        return f"aandeel {of_what}: niet te geven (onderdrukt)"
+    return f"{dutch_number(percent, threshold, 1)} % {of_what}"
+
+
 def _headline_cards(totals: pl.DataFrame, threshold: int) -> str:
     row = totals.row(0, named=True) if totals.height else dict.fromkeys(COUNT_COLUMNS)
     cards = []
     for column, label in HEADLINES_NL:
         sub = ""
-        if column == "boven_norm":
-            sub = f"{dutch_number(share(row['boven_norm'], row['wachtenden']), threshold, 1)} % van de wachtenden"
-        elif column == "boven_norm_geschoond":
-            pct = share(row["boven_norm_geschoond"], row["wachtenden"])
-            sub = f"{dutch_number(pct, threshold, 1)} % van de wachtenden"
+        if column in ("boven_norm", "boven_norm_geschoond"):
+            sub = _share_text(share(row[column], row["wachtenden"]), "van de wachtenden", threshold)
         elif column == "dubbel_wachtenden":
-            pct = share(row["dubbel_wachtenden"], row["unieke_personen"])
-            sub = f"{dutch_number(pct, threshold, 1)} % van de personen"
+            sub = _share_text(share(row["dubbel_wachtenden"], row["unieke_personen"]), "van de personen", threshold)
         cards.append(
             f'<div class="card" data-column="{column}"><div class="label">{label}</div>'
             f'<div class="value">{html.escape(dutch_number(row[column], threshold))}</div>'
@@ -374,6 +377,8 @@ def insurer_report_html(
     holds more than one round.
     """
     threshold = context.threshold
+    hidden = sum(frame.select(pl.col(pl.Int64).is_null().sum()).sum_horizontal().item() for frame in (table, totals))
+    hidden_cells = "is 1 cel" if hidden == 1 else f"zijn {hidden} cellen"
     scatter, left_out = scatter_chart(table, threshold)
     trend = (
         trend_chart(history, threshold)
@@ -393,9 +398,8 @@ def insurer_report_html(
 <p class="meta">Ronde <strong>{html.escape(context.round_id)}</strong>, peildatum
 <strong>{html.escape(context.reference_date)}</strong>. {html.escape(context.scope)}</p>
 <p class="note">Dit rapport bevat alleen aantallen per aanbieder, nooit gegevens over personen.
-Aantallen van 1 tot {threshold} zijn onderdrukt en staan er als <strong>&lt;{threshold}</strong>;
-waar zo'n aantal uit een totaal of uit andere cellen terug te rekenen zou zijn, is ook een tweede
-cel onderdrukt. Een 0 is een echte nul.</p>
+{html.escape(suppressed_note(threshold))} In dit rapport {hidden_cells} onderdrukt.
+Een 0 is een echte nul.</p>
 <h2>Kerncijfers</h2>
 {_headline_cards(totals, threshold)}
 <h2>Wachtenden en dubbel wachtenden per aanbieder</h2>
@@ -412,8 +416,7 @@ tabel hieronder.</p>
 gepubliceerd zijn.</p>
 {provider_table(table, totals, threshold)}
 <h2>Begrippen</h2>
-<dl>{definitions}<dt>&lt;{threshold}</dt><dd>Onderdrukt aantal: tussen 1 en {threshold - 1}, of onderdrukt
-omdat het anders uit een totaal terug te rekenen is.</dd></dl>
+<dl>{definitions}<dt>{SUPPRESSED_MARK}</dt><dd>{html.escape(suppressed_note(threshold))}</dd></dl>
 <h2>Gebruikte normen (Treeknormen)</h2>
 <p>Een inschrijving telt als boven de norm als de wachttijd op de peildatum langer is dan:</p>
 {_norms_list(context.norms_weeks)}

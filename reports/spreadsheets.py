@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import polars as pl
 import xlsxwriter
 
+from reports.disclosure import SUPPRESSED_MARK, suppressed_note
+
 FIXED_CREATED = dt.datetime(2026, 1, 1)
 """Workbooks carry this creation time, so the same tables give the same bytes on a rerun."""
 
@@ -70,18 +72,12 @@ def _sheet(
 
 def insurer_workbook(table: pl.DataFrame, totals: pl.DataFrame, threshold: int, round_id: str) -> bytes:
     """Return an .xlsx with the provider table, the totals and the definitions (Dutch);
-    suppressed cells read ``<threshold``."""
+    suppressed cells read :data:`~reports.disclosure.SUPPRESSED_MARK`."""
     buffer = io.BytesIO()
     workbook = _workbook(buffer)
-    marker = f"<{threshold}"
-    _sheet(workbook, "Aanbieders", table, suppressed_text=marker)
-    _sheet(workbook, "Totaal", totals, suppressed_text=marker)
-    notes = [
-        *DEFINITIONS_NL,
-        ("onderdrukt", f"Aantallen van 1 tot {threshold} staan er als '{marker}'; waar zo'n aantal uit een "
-                       "totaal terug te rekenen is, is ook een tweede cel onderdrukt."),
-        ("ronde", round_id),
-    ]  # fmt: skip
+    _sheet(workbook, "Aanbieders", table, suppressed_text=SUPPRESSED_MARK)
+    _sheet(workbook, "Totaal", totals, suppressed_text=SUPPRESSED_MARK)
+    notes = [*DEFINITIONS_NL, ("onderdrukt", suppressed_note(threshold)), ("ronde", round_id)]
     _sheet(workbook, "Definities", pl.DataFrame({"begrip": [n for n, _ in notes], "betekenis": [t for _, t in notes]}))
     workbook.close()
     return buffer.getvalue()

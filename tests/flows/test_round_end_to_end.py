@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 
 from reports.delivery import decrypt, load_private_key
-from reports.disclosure import COUNT_COLUMNS
+from reports.disclosure import COUNT_COLUMNS, SUPPRESSED_MARK
 from reports.files import verify_audit_log
 from reports.release import TREND_COLUMNS
 from tests.conftest import RoundRun
@@ -182,7 +182,7 @@ def test_spreadsheets_equal_the_csv_cell_by_cell(exact_round: RoundRun):
         sheet = pl.read_excel(insurers / f"{name}.xlsx", sheet_name="Aanbieders", infer_schema_length=0)
         assert sheet.columns == csv.columns
         for column in csv.columns:
-            expected = [f"<{THRESHOLD}" if v is None else v for v in csv[column].to_list()]
+            expected = [SUPPRESSED_MARK if v is None else v for v in csv[column].to_list()]
             assert [str(v) for v in sheet[column].to_list()] == expected, (name, column)
         definitions = pl.read_excel(insurers / f"{name}.xlsx", sheet_name="Definities")
         assert set(COUNT_COLUMNS) <= set(definitions["begrip"].to_list())

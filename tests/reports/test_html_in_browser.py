@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from reports.delivery import decrypt, load_private_key
-from reports.disclosure import COUNT_COLUMNS
+from reports.disclosure import COUNT_COLUMNS, SUPPRESSED_MARK
 from reports.html_report import ReportContext, history_frame, insurer_report_html
 from tests.conftest import Browser, RoundRun
 
@@ -51,7 +51,7 @@ def test_national_report_opens_offline_sorts_and_filters(dirty_round: RoundRun, 
     assert len(sizes) == 2
     assert all(width > 300 and height > 150 for width, height in sizes)
     suppressed = browser.driver.find_elements("css selector", "#providers td.suppressed")
-    assert suppressed and {cell.text for cell in suppressed} == {"<10"}
+    assert suppressed and {cell.text for cell in suppressed} == {SUPPRESSED_MARK}
 
     national = pl.read_csv(page.with_suffix(".csv").read_bytes(), separator=";")
     waiters_button = browser.driver.find_element("css selector", "#providers thead th[data-col='1'] button")
@@ -108,7 +108,7 @@ def test_trend_chart_and_suppressed_cells_render(browser: Browser, tmp_path: Pat
     assert len(chart_sizes(browser)) == 3
     assert len(browser.driver.find_elements("css selector", "svg.chart polyline")) == 3
     row = browser.driver.find_elements("css selector", "#providers tbody tr")[1]
-    assert [cell.text for cell in row.find_elements("css selector", "td")][1:4] == ["<10", "<10", "<10"]
+    assert [cell.text for cell in row.find_elements("css selector", "td")][1:4] == [SUPPRESSED_MARK] * 3
     assert "1 aanbieder(s) met een onderdrukt aantal" not in browser.driver.page_source
     assert "2 aanbieder(s) met een onderdrukt aantal" in browser.driver.page_source
 
