@@ -109,7 +109,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> HostileRound:
     key_file = workspace / "ttp.key"
     create_key_file(key_file)
     keys, recipients = workspace / "provider_keys", workspace / "recipients"
-    recipients.mkdir()
+    recipients.mkdir(exist_ok=True)
     for agb in generated.providers:
         public_path, _ = create_recipient_keys(agb, keys)
         shutil.copyfile(public_path, recipients / public_path.name)
