@@ -1,66 +1,94 @@
-"""Disclosure control of one release, side by side: per-table suppression (the baseline, each
-table with its own totals) and release-wide protection with search. For each: seconds, cells
-suppressed, and small counts an attacker holding every insurer file can still compute.
+"""Disclosure control of one insurer release, side by side in one run: per-table suppression
+(each table against its own totals row), stop 17's release-wide search (insurer slices of a
+person column as inequalities), and the protection with witnesses (slices that add up exactly,
+every relation between columns). For each: seconds, cells suppressed, what an attacker who
+holds every file computes, and small counts left unprotected.
 
-Run: ``python -m benchmarks.disclosure_benchmark [--providers 24 200] [--insurers 10]``.
+The releases come from random populations (``sample_data.populations``): persons with one
+insurer, waiting at one to three providers, internal duplicates, trend columns against a
+previous round. Run:
+
+    python -m benchmarks.disclosure_benchmark [--providers 40 200 2000] [--insurers 10]
+
+The integer-programming attacker (``benchmarks/attacker.py``) runs up to ``--attack-max``
+providers; above that the direct difference (national minus the other insurers) is counted.
+Stop 17's method runs up to ``--legacy-max`` providers (at 2,000 it takes well over ten minutes).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
-import numpy as np
-import polars as pl
+import duckdb
 
-from reports.disclosure import COUNT_COLUMNS
-from reports.release import NATIONAL, audit_release, build_release, protect_release, suppress_each_table
+from benchmarks.attacker import attack, differenced
+from benchmarks.legacy_protection import legacy_protect_release
+from reports.insurers import protected_release
+from reports.protection import protect_release, suppress_each_table
+from reports.release import Release, release_tables
+from sample_data.populations import PopulationSpec, load_population
 
 
-def synthetic_tables(providers: int, insurers: int, seed: int) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
-    """Return unsuppressed tables: provider sizes from a gamma, split over insurers by market
-    share; person and norm columns as fixed shares of the entries (national = sum of slices)."""
-    rng = np.random.default_rng(seed)
-    shares = rng.dirichlet(np.full(insurers, 2.0))
-    sizes = rng.gamma(1.5, 60, size=providers)
-    counts = rng.poisson(np.outer(shares, sizes)).astype(np.int64)
-    fractions = {"wachtenden": 1.0, "unieke_personen": 0.95, "dubbel_wachtenden": 0.12,
-                 "interne_dubbelingen": 0.02, "boven_norm": 0.55, "boven_norm_geschoond": 0.5}  # fmt: skip
-    per_slice = [{c: np.floor(counts[s] * f).astype(np.int64) for c, f in fractions.items()} for s in range(insurers)]
-    national = {c: sum(columns[c] for columns in per_slice) for c in COUNT_COLUMNS}
-    agb = [f"22{i:06d}" for i in range(providers)]
-    tables = {}
-    for scope, columns in [(NATIONAL, national), *((f"{3300 + s}", cols) for s, cols in enumerate(per_slice))]:
-        frame = pl.DataFrame({"agb_code": agb, **columns})
-        frame = frame.filter(pl.col("wachtenden") > 0) if scope != NATIONAL else frame
-        tables[scope] = (
-            frame,
-            frame.select(pl.lit("totaal").alias("agb_code"), *[pl.col(c).sum() for c in COUNT_COLUMNS]),
-        )
-    return tables
+def per_table(release: Release, threshold: int, forced: object = ()) -> Release:
+    """Per-table suppression only (the oldest baseline)."""
+    return suppress_each_table(release, threshold)
+
+
+METHODS: dict[str, Callable[..., Release]] = {
+    "per table": per_table,
+    "stop 17 search": legacy_protect_release,
+    "witnesses (this)": protect_release,
+}
+
+
+def measure(spec: PopulationSpec, method: str, threshold: int, attack_max: int) -> dict[str, object]:
+    """Return seconds, cells suppressed and what an attacker finds for one method and population."""
+    import reports.insurers as insurers
+
+    con = duckdb.connect()
+    load_population(con, spec)
+    original = insurers.protect_release
+    insurers.protect_release = METHODS[method]
+    started = time.perf_counter()
+    try:
+        release = protected_release(con, threshold)
+    finally:
+        insurers.protect_release = original
+    seconds = time.perf_counter() - started
+    published = {scope: release_tables(release, scope) for scope in release.scopes}
+    hidden = sum(int(release.hidden[c].sum()) for c in release.columns)
+    direct = sum(1 <= value < threshold for *_, value in differenced(published))
+    pinned: int | str = "-"
+    if spec.providers <= attack_max:
+        pinned = len(attack(published).small_counts_pinned(threshold))
+    stats = getattr(release, "stats", None)
+    return {"seconds": seconds, "hidden": hidden, "direct": direct, "pinned": pinned,
+            "exposed": len(stats.exposed) if stats is not None else "-"}  # fmt: skip
 
 
 def main() -> None:
-    """Print one line per method and size."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--providers", type=int, nargs="+", default=[24, 200])
+    """Print one line per size and method."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--providers", type=int, nargs="+", default=[40, 200, 2000])
     parser.add_argument("--insurers", type=int, default=10)
     parser.add_argument("--threshold", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--attack-max", type=int, default=40)
+    parser.add_argument("--legacy-max", type=int, default=200)
     args = parser.parse_args()
-    print(f"{'providers':>9} {'method':<28} {'seconds':>8} {'suppressed':>10} {'small counts computable':>24}")
+    print(f"{'providers':>9} {'method':<18} {'seconds':>8} {'suppressed':>10} {'national-others':>15} "
+          f"{'attacker pins':>13} {'unprotected':>11}")  # fmt: skip
     for providers in args.providers:
-        for name, method in (
-            ("per table (baseline)", suppress_each_table),
-            ("release-wide with search", protect_release),
-        ):
-            release = build_release(synthetic_tables(providers, args.insurers, args.seed))
-            started = time.perf_counter()
-            method(release, args.threshold)
-            seconds = time.perf_counter() - started
-            hidden = sum(int(h.sum()) for h in release.hidden.values())
-            exposed = len(audit_release(release, args.threshold))
-            print(f"{providers:>9} {name:<28} {seconds:>8.2f} {hidden:>10} {exposed:>24}", flush=True)
+        spec = PopulationSpec(providers=providers, insurers=args.insurers, seed=args.seed)
+        for method in METHODS:
+            if method == "stop 17 search" and providers > args.legacy_max:
+                print(f"{providers:>9} {method:<18} {'skipped (--legacy-max)':>30}", flush=True)
+                continue
+            r = measure(spec, method, args.threshold, args.attack_max)
+            print(f"{providers:>9} {method:<18} {r['seconds']:>8.2f} {r['hidden']:>10} {r['direct']:>15} "
+                  f"{r['pinned']:>13} {r['exposed']:>11}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

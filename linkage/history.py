@@ -32,7 +32,7 @@ DELETE FROM history.round_entries WHERE round_id = $round_id;
 DELETE FROM history.feedback WHERE round_id = $round_id;
 DELETE FROM history.rounds WHERE round_id = $round_id;
 INSERT INTO history.round_entries
-SELECT $round_id, f.person_id, f.provider, f.uzovi, k.entry_key, e.bsn_token, f.is_double, f.is_internal
+SELECT $round_id, f.person_id, f.provider, f.slice_uzovi, k.entry_key, e.bsn_token, f.is_double, f.is_internal
 FROM entry_facts AS f JOIN entry_keys AS k USING (entry_id) JOIN entries AS e USING (entry_id);
 INSERT INTO history.feedback SELECT $round_id, entry_key, provider, uitkomst FROM received_feedback;
 INSERT INTO history.rounds VALUES ($round_id, $reference_date, $key_id);
@@ -40,6 +40,17 @@ COMMIT;
 """
 """Replaces an earlier record of the round in one transaction: a killed run leaves the old
 record or the new one, never half of either."""
+
+PREVIOUS_SLICES_SQL = """
+UPDATE previous_entries AS p SET uzovi = s.uzovi
+FROM (
+    SELECT person_id, min(uzovi) AS uzovi FROM previous_entries
+    GROUP BY person_id HAVING count(DISTINCT uzovi) > 1
+) AS s
+WHERE p.person_id = s.person_id;
+"""
+"""One insurer slice per person of the previous round. Rounds are recorded with the person's
+slice (``slice_uzovi``) already; this only aligns rounds recorded before slices were exact."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,7 @@ def compare_with_history(
                 "WHERE round_id = $round_id",
                 {"round_id": previous_round},
             )
+            con.execute(PREVIOUS_SLICES_SQL)
             contact_keys = query_frame(
                 con, "SELECT DISTINCT entry_key, provider FROM previous_entries WHERE is_double OR is_internal"
             )

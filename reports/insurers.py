@@ -16,6 +16,7 @@ from reports.disclosure import COUNT_COLUMNS
 from reports.files import csv_bytes, parquet_bytes, sha256_bytes, write_atomic
 from reports.html_report import ReportContext, history_frame, insurer_report_html
 from reports.ledger import forced_suppressions, read_ledger, record_release
+from reports.protection import protect_release
 from reports.release import (
     NATIONAL,
     PREVIOUS_DOUBLE,
@@ -23,7 +24,6 @@ from reports.release import (
     Release,
     add_fixed_column,
     build_release,
-    protect_release,
     release_tables,
     round_published,
 )
@@ -31,6 +31,8 @@ from reports.spreadsheets import insurer_workbook
 
 PUBLISHED_COLUMNS: tuple[str, ...] = (*COUNT_COLUMNS, *TREND_COLUMNS)
 INSURER_COLUMNS: tuple[str, ...] = ("agb_code", *PUBLISHED_COLUMNS)
+SLICE_CODES_SQL = "SELECT slice_uzovi AS uzovi FROM entry_facts UNION SELECT uzovi FROM previous_entries ORDER BY uzovi"
+"""The insurers with a slice: each person belongs to one (``entry_facts.slice_uzovi``)."""
 
 
 def scope_tables(con: duckdb.DuckDBPyConnection, uzovi: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -78,9 +80,7 @@ def protected_release(
     columns) protected together: small counts, complements, cells that differ by a small count
     from an earlier release of the same round in the ledger, whatever else the search finds
     derivable, also with the previous round's release (``previous_round``) beside it."""
-    codes = query_frame(con, "SELECT uzovi FROM entries UNION SELECT uzovi FROM previous_entries ORDER BY uzovi")[
-        "uzovi"
-    ].to_list()
+    codes = query_frame(con, SLICE_CODES_SQL)["uzovi"].to_list()
     tables = {uzovi or NATIONAL: scope_tables(con, uzovi) for uzovi in [None, *codes]}
     release = build_release(tables, (*PUBLISHED_COLUMNS, PREVIOUS_DOUBLE))
     release.columns = PUBLISHED_COLUMNS

@@ -68,6 +68,22 @@ def forced_suppressions(
     return sorted(set(forced))
 
 
+def protection_summary(release: Release) -> dict[str, Any]:
+    """Return what protecting ``release`` took (see :class:`reports.protection.ProtectionStats`):
+    cells suppressed for being small and further, and any small count that the previous
+    release bounds so that no suppression here could protect it."""
+    stats = getattr(release, "stats", None)
+    if stats is None:
+        return {}
+    return {
+        "primary": stats.primary,
+        "secondary": stats.secondary,
+        "exposed_by_previous_release": [
+            {"column": e.column, "scope": e.scope, "provider": e.provider} for e in stats.exposed
+        ],
+    }
+
+
 def record_release(
     path: Path, round_id: str, release: Release, threshold: int, rounding_base: int, files: dict[str, str]
 ) -> None:
@@ -86,6 +102,7 @@ def record_release(
         "rounding_base": rounding_base,
         "files": files,
         "cells": cells,
+        "protection": protection_summary(release),
     }
     lines = [json.dumps(e, sort_keys=True) for e in [*ledger, entry]]
     write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))

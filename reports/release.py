@@ -1,38 +1,42 @@
-"""Disclosure control over a whole release: the national table, every insurer's slice and their
-totals, protected together and proven by search.
+"""An insurer release as one system of cells and the relations between them.
 
-The tables of one release are linked: per provider, the national count is the sum of the
-insurers' slices (entries have one insurer); per table, the rows add up to the totals row;
-the insurers' totals add up to the national total. For person columns (a person counted once
-per table) these are inequalities. An attacker who holds every file of the release solves
-these relations for the suppressed cells. :func:`audit_release` does exactly that with linear
-programming (the tightest bounds on every suppressed cell given everything published), and
-:func:`protect_release` suppresses further cells until no small count (1..threshold-1) can be
-pinned to a single value.
+A release is the national table and every insurer's slice, each with its totals row, plus the
+previous round's double waiters as a fixed column (published before; never suppressed afresh).
+Every person belongs to exactly one insurer slice (the UZOVI of their most recent entry, see
+``linkage/sql/03_entry_facts.sql``), so every count of the national table, person columns
+included, is the exact sum of the slices' counts. :func:`release_relations` lists every relation
+that holds by definition, which is what an attacker who knows how the tables are made can use:
 
-Trend columns add relations between columns of one cell (new + still double = double waiters;
-the resolved by reported outcome add up to at most the resolved) and to the previous round's
-double waiters (resolved here <= double there). The previous round's counts enter as a fixed
-column: its published cells are known to the attacker, its suppressed ones must stay unknown,
-and no cell of it is ever suppressed afresh (it was published already).
+- the slices partition the national cell (every column, every provider and the totals row);
+- within a table, entry counts add up to the totals row; a person column's total is at most the
+  sum of its rows and at least each row; double waiters (and the trend's double-waiter columns)
+  are counted at two providers at least, so twice the total is at most the sum of the rows;
+- within a cell: ``dubbel_wachtenden <= unieke_personen``, ``unieke_personen +
+  interne_dubbelingen <= wachtenden`` (an internal duplicate is two entries),
+  ``boven_norm_geschoond <= boven_norm <= wachtenden``, ``dubbel_nieuw + dubbel_blijvend =
+  dubbel_wachtenden``, the reported outcomes add up to at most ``dubbel_opgelost``, and
+  ``dubbel_opgelost <= vorig_dubbel``.
+
+All relations are homogeneous (``sum(coefficient * count)`` is 0, or at most 0), and the true
+counts satisfy them; :func:`check_relations` asserts that before anything is protected.
+Protection itself is in :mod:`reports.protection`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from scipy.optimize import linprog
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
 
-from reports.disclosure import COUNT_COLUMNS, suppress
+from reports.disclosure import COUNT_COLUMNS
 
+NATIONAL = "alle"
+TOTALS_ROW = "totaal"
 ADDITIVE_COLUMNS: tuple[str, ...] = ("wachtenden", "boven_norm", "boven_norm_geschoond")
 """Entry counts: they add up exactly across providers and across insurers."""
-NATIONAL = "alle"
 
 TREND_COLUMNS: tuple[str, ...] = (
     "dubbel_nieuw",
@@ -47,7 +51,17 @@ TREND_COLUMNS: tuple[str, ...] = (
 PREVIOUS_DOUBLE = "vorig_dubbel"
 """The fixed column: the previous round's double waiters on this release's grid."""
 OUTCOME_COLUMNS: tuple[str, ...] = TREND_COLUMNS[3:]
-CROSS_RELATIONS: tuple[tuple[dict[str, int], str], ...] = (
+COUNTED_TWICE: tuple[str, ...] = ("dubbel_wachtenden", "dubbel_nieuw", "dubbel_blijvend", "dubbel_opgelost",
+                                  PREVIOUS_DOUBLE)  # fmt: skip
+"""Person columns whose every person is counted at two providers at least (of one slice)."""
+ROWS_NOT_BOUNDED_BY_TOTAL: tuple[str, ...] = (*ADDITIVE_COLUMNS, *OUTCOME_COLUMNS)
+"""Columns whose provider cell may exceed the totals cell: entry counts, and outcomes (the totals
+row counts a person once, under the first outcome any of their providers reported)."""
+CELL_RELATIONS: tuple[tuple[dict[str, int], str], ...] = (
+    ({"dubbel_wachtenden": 1, "unieke_personen": -1}, "le"),
+    ({"unieke_personen": 1, "interne_dubbelingen": 1, "wachtenden": -1}, "le"),
+    ({"boven_norm_geschoond": 1, "boven_norm": -1}, "le"),
+    ({"boven_norm": 1, "wachtenden": -1}, "le"),
     ({"dubbel_nieuw": 1, "dubbel_blijvend": 1, "dubbel_wachtenden": -1}, "eq"),
     ({**dict.fromkeys(OUTCOME_COLUMNS, 1), "dubbel_opgelost": -1}, "le"),
     ({"dubbel_opgelost": 1, PREVIOUS_DOUBLE: -1}, "le"),
@@ -56,8 +70,6 @@ CROSS_RELATIONS: tuple[tuple[dict[str, int], str], ...] = (
 
 Cell = tuple[str, int, int]
 """(column, scope index, provider index); the last provider index is the scope's totals row."""
-Relation = tuple[dict[Cell, int], str]
-"""{cell: coefficient} and sense: sum(coefficient * count) == 0 (``eq``) or <= 0 (``le``)."""
 
 
 @dataclass
@@ -84,15 +96,29 @@ class Release:
         """Return whether ``column`` was published before (it is never suppressed afresh)."""
         return column not in self.columns
 
+    @property
+    def all_columns(self) -> list[str]:
+        """Return the published columns, then the fixed ones: the order of the flat cell index."""
+        return [*self.columns, *sorted(set(self.counts) - set(self.columns))]
 
-@dataclass(frozen=True)
-class Exposure:
-    """A suppressed small count that the published cells pin to one value."""
+    def flat(self, name: str) -> np.ndarray:
+        """Return ``counts`` (``name="counts"``) or ``hidden`` of every column as one flat array
+        in :attr:`all_columns` order (cell index = (column * scopes + scope) * width + provider)."""
+        source = self.counts if name == "counts" else self.hidden
+        return np.concatenate([source[column].ravel() for column in self.all_columns])
 
-    column: str
-    scope: str
-    provider: str
-    value: int
+    def cell_of(self, index: int) -> Cell:
+        """Return the cell of a flat index."""
+        n_scopes, width = self.counts[self.columns[0]].shape
+        column, rest = divmod(int(index), n_scopes * width)
+        scope, provider = divmod(rest, width)
+        return self.all_columns[column], scope, provider
+
+    def set_hidden_flat(self, hidden: np.ndarray) -> None:
+        """Set ``hidden`` of every column from one flat array (see :meth:`flat`)."""
+        size = self.counts[self.columns[0]].size
+        for i, column in enumerate(self.all_columns):
+            self.hidden[column] = hidden[i * size : (i + 1) * size].reshape(self.counts[column].shape).copy()
 
 
 def build_release(
@@ -107,10 +133,9 @@ def build_release(
     counts = {c: np.zeros((len(scopes), len(providers) + 1), dtype=np.int64) for c in columns}
     for s, scope in enumerate(scopes):
         table, totals = tables[scope]
-        for row in table.iter_rows(named=True):
-            for column in columns:
-                counts[column][s, index[row["agb_code"]]] = row[column]
+        positions = np.array([index[p] for p in table["agb_code"].to_list()], dtype=np.int64)
         for column in columns:
+            counts[column][s, positions] = table[column].to_numpy()
             counts[column][s, -1] = int(totals[column][0]) if totals.height else 0
     release = Release(providers, scopes, counts, columns=tuple(columns))
     release.hidden = {c: np.zeros_like(counts[c], dtype=bool) for c in columns}
@@ -119,325 +144,104 @@ def build_release(
 
 def add_fixed_column(release: Release, column: str, counts: np.ndarray, hidden: np.ndarray) -> Release:
     """Add an earlier release's column on this release's grid (true ``counts``, and ``hidden``
-    where it was suppressed): the search keeps its suppressed small counts unknown and never
+    where it was suppressed): protection keeps its suppressed small counts unknown and never
     suppresses it afresh. Returns the release."""
     release.counts[column] = counts.astype(np.int64)
     release.hidden[column] = hidden.astype(bool)
     return release
 
 
-def _constraints(release: Release, column: str) -> list[Relation]:
-    """Return the relations between the cells of one column as ({cell: coefficient}, sense):
-    sum(coefficient * count) == 0 (``eq``) or <= 0 (``le``)."""
-    n_scopes, width = release.counts[column].shape
-    additive = column in ADDITIVE_COLUMNS
-    relations: list[Relation] = []
-    for s in range(n_scopes):  # rows add up to the totals row (persons: at least the total)
-        terms = {(column, s, p): 1 for p in range(width - 1)}
-        terms[(column, s, width - 1)] = -1
-        relations.append((terms, "eq") if additive else ({k: -v for k, v in terms.items()}, "le"))
-    if n_scopes > 1:  # national = sum of the insurers' slices (persons: at most)
-        for p in range(width):
-            terms = {(column, 0, p): 1, **{(column, s, p): -1 for s in range(1, n_scopes)}}
-            relations.append((terms, "eq" if additive else "le"))
-    return relations
+@dataclass(frozen=True)
+class Relations:
+    """Every relation of a release as sparse rows over the flat cells: ``equal @ x == 0`` and
+    ``at_most @ x <= 0``, with a readable name per row for error messages."""
+
+    equal: csr_matrix
+    at_most: csr_matrix
+    equal_names: list[str]
+    at_most_names: list[str]
 
 
-def column_groups(release: Release) -> list[list[str]]:
-    """Return the release's columns (fixed ones too) in groups that relations connect: a
-    column alone, or the double-waiter column with the trend columns related to it."""
-    present = set(release.counts)
-    groups = {column: {column} for column in present}
-    for coefficients, _ in CROSS_RELATIONS:
-        if set(coefficients) <= present:
-            merged = set().union(*(groups[column] for column in coefficients))
-            for column in merged:
-                groups[column] = merged
-    order = [*release.columns, *sorted(present - set(release.columns))]
-    seen: list[list[str]] = []
-    for column in order:
-        group = [c for c in order if c in groups[column]]
-        if group not in seen:
-            seen.append(group)
-    return seen
+class _RowBuilder:
+    """Collects relation rows as coordinate lists."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.values: list[np.ndarray] = []
+        self.names: list[str] = []
+
+    def add(self, cells: np.ndarray, coefficients: np.ndarray, name: str) -> None:
+        """Add relations: ``cells`` and ``coefficients`` of shape (relations, terms)."""
+        count = len(self.names)
+        self.rows.append(np.repeat(np.arange(count, count + cells.shape[0]), cells.shape[1]))
+        self.cols.append(cells.ravel())
+        self.values.append(coefficients.ravel())
+        self.names.extend([name] * cells.shape[0])
+
+    def matrix(self, n_cells: int) -> csr_matrix:
+        """Return the collected rows as a CSR matrix (duplicate terms summed)."""
+        if not self.names:
+            return csr_matrix((0, n_cells), dtype=np.int64)
+        data = (np.concatenate(self.values), (np.concatenate(self.rows), np.concatenate(self.cols)))
+        return csr_matrix(data, shape=(len(self.names), n_cells), dtype=np.int64)
 
 
-def _group_constraints(release: Release, group: Sequence[str]) -> list[Relation]:
-    """Return the relations of a group of columns: each column's own, and between columns."""
-    relations = [relation for column in group for relation in _constraints(release, column)]
-    n_scopes, width = release.counts[group[0]].shape
-    for coefficients, sense in CROSS_RELATIONS:
-        if set(coefficients) <= set(group):
-            for s in range(n_scopes):
-                for p in range(width):
-                    relations.append(({(column, s, p): c for column, c in coefficients.items()}, sense))
-    return relations
-
-
-UNBOUNDED = 10**12
-LP_CEILING = 10**9
-"""Upper bound given to the solver for a cell without one, so that no problem is unbounded."""
-
-
-def _propagated_bounds(release: Release, group: Sequence[str], relations: Sequence[Relation]) -> dict[Cell, list[int]]:
-    """Return [lowest, highest] of every suppressed cell by interval propagation over the
-    relations (what an attacker gets by solving one relation at a time, over and over)."""
-    bounds: dict[Cell, list[int]] = {
-        (column, int(s), int(p)): [1, UNBOUNDED] for column in group for s, p in np.argwhere(release.hidden[column])
-    }
-    for _ in range(100):
-        changed = False
-        for terms, sense in relations:
-            if not any(cell in bounds for cell in terms):
-                continue
-            low_sum = high_sum = 0
-            ranges = []
-            for cell, coefficient in terms.items():
-                low, high = bounds.get(cell) or (release.value(cell), release.value(cell))
-                if coefficient < 0:
-                    low, high = -high, -low
-                ranges.append((cell, coefficient, low, high))
-                low_sum += low
-                high_sum += high
-            for cell, coefficient, low, high in ranges:
-                if cell not in bounds:
-                    continue
-                rest_low, rest_high = low_sum - low, high_sum - high
-                current = bounds[cell]
-                if coefficient > 0:  # x <= -rest_low; equality also x >= -rest_high
-                    new = [max(current[0], -rest_high) if sense == "eq" else current[0], min(current[1], -rest_low)]
-                else:  # x >= rest_low; equality also x <= rest_high
-                    new = [max(current[0], rest_low), min(current[1], rest_high) if sense == "eq" else current[1]]
-                if new != current:
-                    bounds[cell] = new
-                    changed = True
-        if not changed:
-            break
-    return bounds
-
-
-def _lp_pinned(
-    variables: list[Cell], relations: Sequence[Relation], release: Release, known: dict[Cell, list[int]]
-) -> list[Cell]:
-    """Return the cells of ``variables`` (one connected group of suppressed cells) that linear
-    programming pins to one integer, given the published cells, ``relations`` and the bounds
-    already ``known`` by propagation."""
-    position = {cell: i for i, cell in enumerate(variables)}
-    parts: dict[str, tuple[list[int], list[int], list[float], list[float]]] = {
-        "eq": ([], [], [], []),
-        "le": ([], [], [], []),
-    }
-    for terms, sense in relations:
-        rows, cols, values, rhs = parts[sense]
-        constant = 0
-        for cell, coefficient in terms.items():
-            if cell in position:
-                rows.append(len(rhs))
-                cols.append(position[cell])
-                values.append(coefficient)
-            else:
-                constant += coefficient * release.value(cell)
-        rhs.append(-constant)
-    n = len(variables)
-
-    def matrix(sense: str) -> object:
-        rows, cols, values, rhs = parts[sense]
-        return coo_matrix((values, (rows, cols)), shape=(len(rhs), n)).tocsr() if rhs else None
-
-    problem: dict[str, object] = {
-        "A_eq": matrix("eq"),
-        "b_eq": np.array(parts["eq"][3]) if parts["eq"][3] else None,
-        "A_ub": matrix("le"),
-        "b_ub": np.array(parts["le"][3]) if parts["le"][3] else None,
-        "bounds": [(known[c][0], min(known[c][1], LP_CEILING)) for c in variables],
-        "method": "highs",
-    }
-    truth = np.array([release.value(cell) for cell in variables], dtype=float)
-    # Each vertex solution frees every cell it moves by at least 1 from the true counts (which
-    # are feasible): then two integers lie in that cell's range. Random signs over the cells
-    # still in doubt make the solver move many of them at once.
-    doubt = {i for i, cell in enumerate(variables) if known[cell][0] != known[cell][1]}
-    rng = np.random.default_rng(0)
-    stalled = 0
-    while doubt and stalled < 3:
-        objective = np.zeros(n)
-        objective[list(doubt)] = rng.choice([-1.0, 1.0], size=len(doubt))
-        result = linprog(objective, **problem)
-        moved = {i for i in doubt if result.status == 0 and abs(result.x[i] - truth[i]) >= 1 - 1e-6}
-        stalled = 0 if moved else stalled + 1
-        doubt -= moved
-    pinned = []
-    for i in sorted(doubt):
-        ends = []
-        for direction in (1.0, -1.0):
-            unit = np.zeros(n)
-            unit[i] = direction
-            result = linprog(unit, **problem)
-            ends.append(result.x[i] if result.status == 0 else -direction * np.inf)
-        if all(map(math.isfinite, ends)) and math.ceil(ends[0] - 1e-6) == math.floor(ends[1] + 1e-6):
-            pinned.append(variables[i])
-    return pinned
-
-
-def _components(variables: list[Cell], relations: Sequence[Relation]) -> list[list[Cell]]:
-    parent = {cell: cell for cell in variables}
-
-    def root(cell: Cell) -> Cell:
-        while parent[cell] != cell:
-            parent[cell] = parent[parent[cell]]
-            cell = parent[cell]
-        return cell
-
-    for terms, _ in relations:
-        hidden = [cell for cell in terms if cell in parent]
-        for other in hidden[1:]:
-            parent[root(other)] = root(hidden[0])
-    groups: dict[Cell, list[Cell]] = {}
-    for cell in variables:
-        groups.setdefault(root(cell), []).append(cell)
-    return list(groups.values())
-
-
-def _group_exposures(
-    release: Release,
-    group: Sequence[str],
-    threshold: int,
-    relations: Sequence[Relation],
-    search: bool = True,
-    known_before: frozenset[Cell] = frozenset(),
-    solved: dict[frozenset[Cell], list[Cell]] | None = None,
-) -> list[Cell]:
-    """Return the suppressed small counts of a group of columns that an attacker pins to one
-    value: by propagation, and (``search``) by linear programming over each connected group.
-    Cells in ``known_before`` (fixed cells an earlier release already gave away) are left out.
-    ``solved`` caches the pinned cells per connected group: a group of the same suppressed cells
-    has the same relations and published neighbours, so its answer does not change while
-    other groups get more suppressions."""
-    known = _propagated_bounds(release, group, relations)
-
-    def small(cell: Cell) -> bool:
-        return 1 <= release.value(cell) < threshold and cell not in known_before
-
-    exposed = [cell for cell, (low, high) in known.items() if low == high and small(cell)]
-    if exposed or not search:
-        return exposed
-    for component in _components(list(known), relations):
-        members = frozenset(component)
-        if solved is not None and members in solved:
-            pinned = solved[members]
+def release_relations(release: Release) -> Relations:
+    """Return every relation between the cells of ``release`` that holds by definition (see the
+    module docstring), over the flat cell index of :meth:`Release.flat`."""
+    n_scopes, width = release.counts[release.columns[0]].shape
+    providers = width - 1
+    columns = release.all_columns
+    position = {column: i for i, column in enumerate(columns)}
+    grid = np.arange(len(columns) * n_scopes * width).reshape(len(columns), n_scopes, width)
+    equal, at_most = _RowBuilder(), _RowBuilder()
+    for column in columns:
+        cells = grid[position[column]]
+        if n_scopes > 1:  # the slices partition the national cell
+            partition = np.concatenate([cells[:1].T, cells[1:].T], axis=1)
+            coefficients = np.tile(np.array([1] + [-1] * (n_scopes - 1)), (width, 1))
+            equal.add(partition, coefficients, f"{column}: landelijk = som van de verzekeraars")
+        sums = np.concatenate([cells[:, :providers], cells[:, providers:]], axis=1)
+        if column in ADDITIVE_COLUMNS:
+            coefficients = np.tile(np.array([1] * providers + [-1]), (n_scopes, 1))
+            equal.add(sums, coefficients, f"{column}: som van de aanbieders = totaal")
         else:
-            own = [relation for relation in relations if members & relation[0].keys()]
-            pinned = _lp_pinned(component, own, release, known)
-            if solved is not None:
-                solved[members] = pinned
-        exposed.extend(cell for cell in pinned if small(cell))
-    return exposed
-
-
-def _fixed_exposures(release: Release, threshold: int) -> frozenset[Cell]:
-    """Return the small suppressed cells of fixed columns that their own release already pins
-    (nothing this release does can hide them again)."""
-    found: set[Cell] = set()
-    for column in release.counts:
-        if release.is_fixed(column):
-            found |= set(_group_exposures(release, [column], threshold, _constraints(release, column)))
-    return frozenset(found)
-
-
-def audit_release(release: Release, threshold: int) -> list[Exposure]:
-    """Return every suppressed small count that can be computed exactly from what the release
-    publishes (every table of it together, and the earlier release in its fixed columns),
-    found by propagation and linear programming."""
-    exposures = []
-    known_before = _fixed_exposures(release, threshold)
-    for group in column_groups(release):
-        relations = _group_constraints(release, group)
-        for cell in _group_exposures(release, group, threshold, relations, known_before=known_before):
-            column, s, p = cell
-            provider = "totaal" if p == len(release.providers) else release.providers[p]
-            exposures.append(Exposure(column, release.scopes[s], provider, release.value(cell)))
-    return exposures
-
-
-def suppress_each_table(release: Release, threshold: int) -> Release:
-    """Suppress each table of the release on its own: small counts, and complements against
-    its totals row (the first step of :func:`protect_release`; alone, it is the baseline that
-    slices and the national table can be differenced against). Returns the release, updated."""
-    columns = release.columns
-    for s in range(len(release.scopes)):
-        table = pl.DataFrame({"agb_code": release.providers, **{c: release.counts[c][s, :-1] for c in columns}})
-        totals = pl.DataFrame({"agb_code": ["totaal"], **{c: [release.counts[c][s, -1]] for c in columns}})
-        suppressed, suppressed_totals = suppress(table, totals, threshold, columns)
-        for column in columns:
-            release.hidden[column][s, :-1] = suppressed[column].is_null().to_numpy()
-            release.hidden[column][s, -1] = bool(suppressed_totals[column].is_null()[0])
-    return release
-
-
-def protect_release(
-    release: Release, threshold: int, forced: Iterable[tuple[str, str, str]] = (), max_rounds: int = 10_000
-) -> Release:
-    """Suppress the release: small counts, each table's complements, the ``forced`` cells
-    ((column, scope, provider or 'totaal'), e.g. from the release ledger), and then further
-    cells until :func:`audit_release` finds nothing. Returns the same release, updated."""
-    suppress_each_table(release, threshold)
-    for column, scope, provider in forced:
-        s = release.scopes.index(scope)
-        p = len(release.providers) if provider == "totaal" else release.providers.index(provider)
-        if column in release.columns and release.counts[column][s, p] > 0:
-            release.hidden[column][s, p] = True
-    known_before = _fixed_exposures(release, threshold)
-    for group in column_groups(release):
-        if all(release.is_fixed(column) for column in group):
+            times = 2 if column in COUNTED_TWICE else 1
+            coefficients = np.tile(np.array([-1] * providers + [times]), (n_scopes, 1))
+            at_most.add(sums, coefficients, f"{column}: {times} x totaal <= som van de aanbieders")
+        if column not in ROWS_NOT_BOUNDED_BY_TOTAL and providers:
+            pairs = np.stack([cells[:, :providers].ravel(), np.repeat(cells[:, providers], providers)], axis=1)
+            at_most.add(pairs, np.tile(np.array([1, -1]), (len(pairs), 1)), f"{column}: aanbieder <= totaal")
+    for terms, sense in CELL_RELATIONS:
+        if not set(terms) <= set(columns):
             continue
-        relations = _group_constraints(release, group)
-        solved: dict[frozenset[Cell], list[Cell]] = {}
-        for _ in range(max_rounds):
-            exposed = _group_exposures(release, group, threshold, relations, search=False, known_before=known_before)
-            if not exposed:
-                exposed = _group_exposures(
-                    release, group, threshold, relations, known_before=known_before, solved=solved
-                )
-            if not exposed:
-                break
-            touched: set[int] = set()
-            for cell in exposed:  # one more cell per exposure, unless a relation of it just got one
-                mine = {i for i, (terms, _) in enumerate(relations) if cell in terms}
-                if not mine & touched:
-                    touched |= mine | _hide_one_more(release, cell, relations)
-        else:
-            raise RuntimeError(f"disclosure protection of {', '.join(group)} did not converge")
-    return release
+        cells = np.stack([grid[position[column]].ravel() for column in terms], axis=1)
+        coefficients = np.tile(np.array(list(terms.values())), (len(cells), 1))
+        name = " + ".join(f"{c} x {column}" for column, c in terms.items()) + (" = 0" if sense == "eq" else " <= 0")
+        (equal if sense == "eq" else at_most).add(cells, coefficients, name)
+    n_cells = grid.size
+    return Relations(equal.matrix(n_cells), at_most.matrix(n_cells), equal.names, at_most.names)
 
 
-def _hide_one_more(release: Release, exposed: Cell, relations: Sequence[Relation]) -> set[int]:
-    """Suppress one more published non-zero cell: the nearest to ``exposed`` along relations
-    through suppressed cells, then a provider cell before a totals cell, then the smallest.
-    Returns the indexes of the relations the chosen cell is in."""
-    totals_index = len(release.providers)
-    distance: dict[Cell, int] = {exposed: 0}
-    frontier = [exposed]
-    candidates: list[tuple[int, bool, int, Cell]] = []
-    while frontier and not candidates:
-        reached = []
-        for cell in frontier:
-            for terms, _ in relations:
-                if cell not in terms:
-                    continue
-                for other in terms:
-                    if other in distance:
-                        continue
-                    distance[other] = distance[cell] + 1
-                    if release.is_hidden(other):
-                        reached.append(other)
-                    elif release.value(other) > 0 and not release.is_fixed(other[0]):
-                        candidates.append((distance[other], other[2] == totals_index, release.value(other), other))
-        frontier = reached
-    if not candidates:
-        raise RuntimeError(f"no cell left to protect a suppressed {exposed[0]} count")
-    chosen = min(candidates)[3]
-    release.hidden[chosen[0]][chosen[1:]] = True
-    return {i for i, (terms, _) in enumerate(relations) if chosen in terms}
+class InconsistentRelease(ValueError):
+    """The true counts break a relation that should hold by definition (a bug upstream)."""
+
+
+def check_relations(release: Release, relations: Relations) -> None:
+    """Raise :class:`InconsistentRelease` naming the first relations the true counts break (the
+    slices must partition the national counts exactly, and so on); return nothing otherwise."""
+    truth = release.flat("counts")
+    broken = [
+        f"{names[i]} ({release.cell_of(int(matrix[i].indices[0]))[1:]})"
+        for matrix, names, bad in (
+            (relations.equal, relations.equal_names, relations.equal @ truth != 0),
+            (relations.at_most, relations.at_most_names, relations.at_most @ truth > 0),
+        )
+        for i in np.flatnonzero(bad)[:5]
+    ]
+    if broken:
+        raise InconsistentRelease("the release's counts break relations that hold by definition: " + "; ".join(broken))
 
 
 def release_tables(release: Release, scope: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -450,11 +254,12 @@ def release_tables(release: Release, scope: str) -> tuple[pl.DataFrame, pl.DataF
     for column in release.columns:
         values = release.counts[column][s]
         hidden = release.hidden[column][s]
-        published = [None if h else int(v) for v, h in zip(values[:-1], hidden[:-1], strict=True)]
-        columns[column] = pl.Series(column, published, dtype=pl.Int64).filter(pl.Series(present))
+        published = pl.Series(column, values[:-1], dtype=pl.Int64)
+        published = pl.select(pl.when(pl.Series(hidden[:-1])).then(None).otherwise(published)).to_series()
+        columns[column] = published.alias(column).filter(pl.Series(present))
         totals[column] = pl.Series(column, [None if hidden[-1] else int(values[-1])], dtype=pl.Int64)
     agb = pl.Series("agb_code", release.providers, dtype=pl.Utf8).filter(pl.Series(present))
-    return pl.DataFrame([agb, *columns.values()]), pl.DataFrame([pl.Series("agb_code", ["totaal"]), *totals.values()])
+    return pl.DataFrame([agb, *columns.values()]), pl.DataFrame([pl.Series("agb_code", [TOTALS_ROW]), *totals.values()])
 
 
 def round_published(frame: pl.DataFrame, base: int) -> pl.DataFrame:

@@ -18,6 +18,9 @@ FIXED_CREATED = dt.datetime(2026, 1, 1)
 
 DEFINITIONS_NL: tuple[tuple[str, str], ...] = (
     ("agb_code", "AGB-code van de zorgaanbieder (organisatie; vestigingen zijn samengevoegd)."),
+    ("verzekeraar", "Elke persoon telt bij precies één verzekeraar (UZOVI): die van zijn meest recente aanmelding "
+                    "(bij gelijke datum de laagste UZOVI-code), ook voor zijn inschrijvingen met een andere UZOVI. "
+                    "Zo tellen de tabellen van de verzekeraars samen precies op tot de landelijke tabel."),
     ("wachtenden", "Aantal inschrijvingen op de wachtlijst van de aanbieder."),
     ("unieke_personen", "Aantal verschillende personen op die wachtlijst."),
     ("dubbel_wachtenden", "Personen op de lijst die ook bij een andere aanbieder wachten (ggz: zelfde sector; "

@@ -1,12 +1,17 @@
 -- Per entry: its person, its scope, whether the person waits at another provider
 -- (double) or twice here (internal) in that scope, its waiting time and whether it is
--- over the norm, and whether it is the one entry counted in boven_norm_geschoond.
+-- over the norm, whether it is the one entry counted in boven_norm_geschoond, and the
+-- person's insurer slice (slice_uzovi: the UZOVI of the person's most recent entry, ties to the
+-- lowest code), so that the insurer slices partition every national count exactly.
 CREATE OR REPLACE TABLE entry_facts AS
 WITH scoped AS (
     SELECT e.entry_id, e.provider, e.agb_code, e.client_id, e.uzovi, e.sector, e.zorgvraag,
            e.aanmelddatum, e.wachtfase, p.person_id, p.link_method, p.zekerheid AS link_zekerheid,
            {scope_key} AS scope_key,
-           date_diff('day', e.aanmelddatum, $reference_date::DATE) AS waiting_days
+           date_diff('day', e.aanmelddatum, $reference_date::DATE) AS waiting_days,
+           first_value(e.uzovi) OVER (
+               PARTITION BY p.person_id ORDER BY e.aanmelddatum DESC NULLS LAST, e.uzovi
+           ) AS slice_uzovi
     FROM entries AS e
     JOIN entry_person AS p USING (entry_id)
 ),

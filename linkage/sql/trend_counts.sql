@@ -5,7 +5,7 @@
 WITH current_persons AS (
     SELECT provider, person_id, is_double, person_id IN (SELECT person_id FROM person_was_double) AS was_double
     FROM entry_facts
-    WHERE $uzovi IS NULL OR uzovi = $uzovi
+    WHERE $uzovi IS NULL OR slice_uzovi = $uzovi
 ),
 now AS (
     SELECT

@@ -1,169 +1,172 @@
-"""Differencing attacks on a release: the attacker holds every insurer file and solves for the
-suppressed cells with an integer program of its own; no small count may come out exactly."""
+"""Differencing attacks on a release: an attacker holding every insurer file (and the previous
+round's) solves for the suppressed cells with an integer program of its own
+(``tests/reports/attacker.py``); no count from 1 to 9 may come out exactly."""
 
 from pathlib import Path
 
-import numpy as np
+import duckdb
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy.optimize import Bounds, LinearConstraint, milp
 
-from reports.disclosure import COUNT_COLUMNS
+import reports.release as release_module
+from benchmarks.attacker import Tables, attack, differenced, read_release
+from benchmarks.legacy_protection import legacy_protect_release
+from reports.insurers import protected_release
 from reports.ledger import forced_suppressions, read_ledger, record_release
+from reports.protection import audit_release, protect_release
 from reports.release import (
     NATIONAL,
-    OUTCOME_COLUMNS,
     PREVIOUS_DOUBLE,
-    TREND_COLUMNS,
-    add_fixed_column,
-    audit_release,
-    build_release,
-    protect_release,
+    InconsistentRelease,
+    Release,
+    check_relations,
+    release_relations,
     release_tables,
     round_published,
 )
+from sample_data.populations import PopulationSpec, load_population
 from tests.conftest import RoundRun
 
 THRESHOLD = 10
-ADDITIVE = ("wachtenden", "boven_norm", "boven_norm_geschoond")
 
 
-def attack(
-    published: dict[str, tuple[pl.DataFrame, pl.DataFrame]], column: str
-) -> dict[tuple[str, str], tuple[int, int]]:
-    """Return {(scope, provider): (lowest, highest)} integer values each empty cell of ``column``
-    can take, given every published cell, the row sums and national = sum of the slices."""
-    scopes = [NATIONAL, *sorted(s for s in published if s != NATIONAL)]
-    providers = sorted({p for table, _ in published.values() for p in table["agb_code"]})
-    cells: dict[tuple[str, str], int | None] = {}
-    for scope in scopes:
-        table, totals = published[scope]
-        known = dict(zip(table["agb_code"], table[column], strict=True))
-        for provider in providers:
-            cells[(scope, provider)] = known.get(provider, 0)  # absent from a slice: 0
-        cells[(scope, "totaal")] = totals[column][0]
-    unknown = [key for key, value in cells.items() if value is None]
-    if not unknown:
-        return {}
-    position = {key: i for i, key in enumerate(unknown)}
-    rows, bounds_low, bounds_high = [], [], []
-    relations = [[(s, p) for p in providers] + [(s, "totaal")] for s in scopes]  # row sum minus total = 0
-    signs = [[1] * len(providers) + [-1] for _ in scopes]
-    for provider in [*providers, "totaal"]:
-        relations.append([(NATIONAL, provider)] + [(s, provider) for s in scopes[1:]])
-        signs.append([1] + [-1] * (len(scopes) - 1))
-    for relation, sign in zip(relations, signs, strict=True):
-        row = np.zeros(len(unknown))
-        constant = 0
-        for key, coefficient in zip(relation, sign, strict=True):
-            if key in position:
-                row[position[key]] = coefficient
-            else:
-                constant += coefficient * cells[key]
-        if row.any():
-            rows.append(row)
-            bounds_low.append(-constant)
-            bounds_high.append(-constant)
-    constraint = LinearConstraint(np.array(rows), bounds_low, bounds_high) if rows else None
-    result = {}
-    for key, i in position.items():
-        objective = np.zeros(len(unknown))
-        objective[i] = 1
-        ends = []
-        for direction in (1, -1):
-            solved = milp(
-                direction * objective, constraints=constraint, integrality=np.ones(len(unknown)),
-                bounds=Bounds(np.ones(len(unknown)), np.full(len(unknown), 10**7)),
-            )  # fmt: skip
-            assert solved.status == 0, "the published release must be consistent"
-            ends.append(round(solved.x[i]))
-        result[key] = (ends[0], ends[1])
-    return result
+def population_release(spec: PopulationSpec, protect=protect_release, edit: str | None = None) -> Release:
+    """Return the protected release of a random population (``edit``: SQL run on it first)."""
+    con = duckdb.connect()
+    load_population(con, spec)
+    if edit:
+        con.execute(edit)
+    import reports.insurers as insurers
+
+    original = insurers.protect_release
+    insurers.protect_release = protect
+    try:
+        return protected_release(con, THRESHOLD)
+    finally:
+        insurers.protect_release = original
 
 
-def small_counts_revealed(published: dict[str, tuple[pl.DataFrame, pl.DataFrame]]) -> list[tuple]:
-    revealed = []
-    for column in ADDITIVE:
-        for key, (low, high) in attack(published, column).items():
-            if low == high and 1 <= low < THRESHOLD:
-                revealed.append((column, *key, low))
-    return revealed
-
-
-def release_from(counts: np.ndarray) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
-    """counts: (slices, providers) of wachtenden per insurer; other columns follow from it, and
-    the national table is the sum of the slices."""
-    providers = [f"2200000{i}" for i in range(counts.shape[1])]
-    per_slice = [{c: counts[s] // (1 + i % 2) for i, c in enumerate(COUNT_COLUMNS)} for s in range(counts.shape[0])]
-    national = {c: sum(columns[c] for columns in per_slice) for c in COUNT_COLUMNS}
-    tables = {}
-    for scope, columns in [(NATIONAL, national), *((f"33{s + 1:02d}", cols) for s, cols in enumerate(per_slice))]:
-        frame = pl.DataFrame({"agb_code": providers, **columns}).cast({c: pl.Int64 for c in COUNT_COLUMNS})
-        frame = frame.filter(pl.col("wachtenden") > 0) if scope != NATIONAL else frame
-        totals = frame.select(pl.lit("totaal").alias("agb_code"), *[pl.col(c).sum() for c in COUNT_COLUMNS])
-        tables[scope] = (frame, totals)
-    return tables
-
-
-def published_of(release) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
+def published_of(release: Release) -> Tables:
+    """Return what the release publishes: {scope: (table, totals row)}."""
     return {scope: release_tables(release, scope) for scope in release.scopes}
 
 
-def test_per_table_suppression_alone_is_broken_by_the_slices():
-    counts = np.array([[40, 3, 25], [30, 12, 18]])  # provider 2 has 3 entries of insurer 3301
-    naive = build_release(release_from(counts))
-    from reports.disclosure import suppress
+def previous_of(release: Release) -> Tables:
+    """Return the previous round's published double waiters on this release's grid."""
+    counts, hidden = release.counts[PREVIOUS_DOUBLE], release.hidden[PREVIOUS_DOUBLE]
+    tables = {}
+    for s, scope in enumerate(release.scopes):
+        values = [None if h else int(v) for v, h in zip(counts[s], hidden[s], strict=True)]
+        table = pl.DataFrame({"agb_code": release.providers, "dubbel_wachtenden": values[:-1]},
+                             schema={"agb_code": pl.Utf8, "dubbel_wachtenden": pl.Int64})  # fmt: skip
+        totals = pl.DataFrame({"agb_code": ["totaal"], "dubbel_wachtenden": [values[-1]]},
+                              schema={"agb_code": pl.Utf8, "dubbel_wachtenden": pl.Int64})  # fmt: skip
+        tables[scope] = (table, totals)
+    return tables
 
-    published = {}
-    for scope, (table, totals) in release_from(counts).items():
-        published[scope] = suppress(table, totals, THRESHOLD)
-    assert small_counts_revealed(published), "the attack must find what per-table suppression leaves open"
-    protected = protect_release(naive, THRESHOLD)
-    assert small_counts_revealed(published_of(protected)) == []
+
+PREVIOUS_BOUND = {"dubbel_opgelost", *release_module.OUTCOME_COLUMNS, PREVIOUS_DOUBLE}
+"""Columns that the previous release bounds (resolved <= double then): the only ones whose small
+count the previous release can give away, whatever this release does."""
+
+
+def unprotected(release: Release, found: list) -> list:
+    """Return the attacker's pinned small counts that the protection did not report as given
+    away by the previous release; every reported one must be in a column it bounds."""
+    reported = {(e.column, e.scope, e.provider) for e in release.stats.exposed}
+    assert {column for column, _, _ in reported} <= PREVIOUS_BOUND
+    names = {"vorig": PREVIOUS_DOUBLE}
+    return [(key, value) for key, value in found if (names.get(key[0], key[0]), *key[1:]) not in reported]
+
+
+LEAKY = PopulationSpec(providers=12, insurers=4, seed=3)
+
+
+def test_the_previous_release_model_leaks_under_the_attacker():
+    """Negative control: stop 17's protection (person slices as inequalities) gives small counts
+    away to an attacker who knows that every person has one insurer; this one does not."""
+    legacy = population_release(LEAKY, legacy_protect_release)
+    assert attack(published_of(legacy)).small_counts_pinned(THRESHOLD)
+    protected = population_release(LEAKY)
+    assert attack(published_of(protected), previous_of(protected)).small_counts_pinned(THRESHOLD) == []
+    assert protected.stats.exposed == []
     assert audit_release(protected, THRESHOLD) == []
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_protection_that_ignores_relations_between_columns_leaks(monkeypatch: pytest.MonkeyPatch):
+    """Negative control: without dubbel_nieuw + dubbel_blijvend = dubbel_wachtenden and the other
+    relations within a cell, the attacker (who knows them) pins small counts."""
+    monkeypatch.setattr(release_module, "CELL_RELATIONS", ())
+    naive = population_release(LEAKY)
+    assert attack(published_of(naive), previous_of(naive)).small_counts_pinned(THRESHOLD)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.integers(1, 3).flatmap(
-        lambda slices: st.integers(2, 5).flatmap(
-            lambda providers: st.lists(
-                st.lists(st.one_of(st.integers(0, 12), st.integers(10, 60)), min_size=providers, max_size=providers),
-                min_size=slices, max_size=slices,
-            )
-        )
-    )
-)  # fmt: skip
-def test_no_small_count_can_be_solved_for_after_protection(values: list[list[int]]):
-    counts = np.array(values)
-    release = protect_release(build_release(release_from(counts)), THRESHOLD)
+    providers=st.integers(2, 7),
+    insurers=st.integers(1, 4),
+    mean_entries=st.sampled_from([3.0, 12.0, 40.0]),
+    seed=st.integers(0, 10_000),
+)
+def test_no_small_count_can_be_solved_for_after_protection(providers, insurers, mean_entries, seed):
+    spec = PopulationSpec(providers=providers, insurers=insurers, mean_entries=mean_entries, seed=seed)
+    release = population_release(spec)
     published = published_of(release)
-    assert small_counts_revealed(published) == []
+    assert unprotected(release, attack(published, previous_of(release)).small_counts_pinned(THRESHOLD)) == []
+    reported = {(e.column, e.provider) for e in release.stats.exposed if e.scope != NATIONAL}
+    direct = [(c, p, v) for c, p, v in differenced(published) if 1 <= v < THRESHOLD and (c, p) not in reported]
+    assert direct == []
     for scope, (table, totals) in published.items():  # zero is published, 1..9 never is
-        for column in COUNT_COLUMNS:
+        for column in release.columns:
             shown = [v for v in [*table[column].to_list(), totals[column][0]] if v is not None]
             assert not any(1 <= v < THRESHOLD for v in shown), (scope, column)
 
 
+def test_the_slices_partition_the_national_counts_exactly():
+    release = population_release(PopulationSpec(providers=30, insurers=6, seed=5))
+    for column in release.all_columns:
+        counts = release.counts[column]
+        assert (counts[0] == counts[1:].sum(axis=0)).all(), column
+    check_relations(release, release_relations(release))
+
+
+def test_counts_that_break_a_relation_are_refused():
+    release = population_release(PopulationSpec(providers=5, insurers=2, seed=2))
+    release.counts["unieke_personen"][1, 0] += 1  # the slices no longer add up to the nation
+    with pytest.raises(InconsistentRelease, match="unieke_personen: landelijk = som van de verzekeraars"):
+        check_relations(release, release_relations(release))
+
+
 def test_a_corrected_release_of_the_same_round_cannot_be_differenced(tmp_path: Path):
     ledger = tmp_path / "release_ledger.jsonl"
-    first = protect_release(build_release(release_from(np.array([[40, 30, 25], [30, 22, 18]]))), THRESHOLD)
+    spec = PopulationSpec(providers=10, insurers=3, seed=8)
+    first = population_release(spec)
     record_release(ledger, "2026-11", first, THRESHOLD, 1, {})
-    corrected = build_release(release_from(np.array([[40, 27, 25], [30, 22, 18]])))  # 3 entries removed
-    forced = forced_suppressions(read_ledger(ledger), "2026-11", corrected, THRESHOLD)
-    assert ("wachtenden", NATIONAL, "22000001") in forced
-    second = protect_release(corrected, THRESHOLD, forced)
+    removal = (
+        "DELETE FROM entry_facts WHERE entry_id IN "
+        "(SELECT entry_id FROM entry_facts WHERE provider = '22000004' ORDER BY entry_id LIMIT 3)"
+    )
+    forced_seen: list[tuple[str, str, str]] = []
+
+    def with_forced(release: Release, threshold: int, _forced: object = ()) -> Release:
+        forced = forced_suppressions(read_ledger(ledger), "2026-11", release, threshold)
+        forced_seen.extend(forced)
+        return protect_release(release, threshold, forced)
+
+    second = population_release(spec, with_forced, edit=removal)
+    assert ("wachtenden", NATIONAL, "22000004") in forced_seen
     before, after = published_of(first), published_of(second)
     for scope in before:
-        for column in ADDITIVE:
-            old = dict(zip(before[scope][0]["agb_code"], before[scope][0][column], strict=True))
-            new = dict(zip(after[scope][0]["agb_code"], after[scope][0][column], strict=True))
+        old_table, new_table = before[scope][0], after[scope][0]
+        for column in first.columns:
+            old = dict(zip(old_table["agb_code"], old_table[column], strict=True))
+            new = dict(zip(new_table["agb_code"], new_table[column], strict=True))
             for provider in old.keys() & new.keys():
                 if old[provider] is not None and new[provider] is not None:
                     assert not 1 <= abs(old[provider] - new[provider]) < THRESHOLD, (scope, column, provider)
-    assert small_counts_revealed(after) == []
+    assert unprotected(second, attack(after, previous_of(second)).small_counts_pinned(THRESHOLD)) == []
     record_release(ledger, "2026-11", second, THRESHOLD, 1, {})
     record_release(ledger, "2026-11", second, THRESHOLD, 1, {})  # a rerun adds nothing
     assert len(read_ledger(ledger)) == 2
@@ -179,17 +182,11 @@ def test_rounding_to_five():
 
 
 def test_the_published_round_withstands_the_attack(dirty_round: RoundRun):
-    insurers = dirty_round.round_dir / "insurers"
-    totals = pl.read_csv(insurers / "totalen.csv", separator=";", schema_overrides={"uzovi": pl.Utf8})
-    published = {}
-    for scope in totals["uzovi"]:
-        name = "national" if scope == NATIONAL else scope
-        table = pl.read_csv(insurers / f"{name}.csv", separator=";", schema_overrides={"agb_code": pl.Utf8})
-        scope_totals = totals.filter(pl.col("uzovi") == scope).rename({"uzovi": "agb_code"})
-        published[scope] = (table, scope_totals)
+    published = read_release(dirty_round.round_dir / "insurers")
     assert len(published) > 3
-    assert any(table[c].null_count() for table, _ in published.values() for c in ADDITIVE)
-    assert small_counts_revealed(published) == []
+    assert any(table[c].null_count() for table, _ in published.values() for c in table.columns[1:])
+    assert attack(published).small_counts_pinned(THRESHOLD) == []
+    assert [value for *_, value in differenced(published) if 1 <= value < THRESHOLD] == []
 
 
 @pytest.mark.parametrize("base", [1, 5])
@@ -203,122 +200,3 @@ def test_settings_refuse_rounding_above_the_threshold(base: int, tmp_path: Path)
     else:
         with pytest.raises(SettingsError, match="rounding_base"):
             load_settings(config)
-
-
-TREND_GROUP = ("dubbel_wachtenden", "dubbel_nieuw", "dubbel_blijvend", "dubbel_opgelost", *OUTCOME_COLUMNS)
-
-
-def trend_tables(rows: list[tuple[int, int, int, list[int]]]) -> tuple[dict, np.ndarray]:
-    """One national table from (dubbel, nieuw, vorig, outcome split of opgelost) per provider:
-    blijvend = dubbel - nieuw, opgelost = sum of the split (its last part: no feedback).
-    Returns the tables and the previous round's double waiters (providers + totals)."""
-    providers = [f"2200000{i}" for i in range(len(rows))]
-    columns: dict[str, list[int]] = {c: [] for c in (*COUNT_COLUMNS, *TREND_COLUMNS)}
-    previous = []
-    for dubbel, nieuw, vorig, split in rows:
-        nieuw = min(nieuw, dubbel)
-        opgelost = min(sum(split), vorig)
-        outcomes = [min(part, opgelost - sum(split[:i])) if opgelost > sum(split[:i]) else 0
-                    for i, part in enumerate(split[:4])]  # fmt: skip
-        values = {"wachtenden": 100, "unieke_personen": 90, "dubbel_wachtenden": dubbel, "interne_dubbelingen": 0,
-                  "boven_norm": 40, "boven_norm_geschoond": 30, "dubbel_nieuw": nieuw,
-                  "dubbel_blijvend": dubbel - nieuw, "dubbel_opgelost": opgelost,
-                  **dict(zip(OUTCOME_COLUMNS, outcomes, strict=True))}  # fmt: skip
-        for column, value in values.items():
-            columns[column].append(value)
-        previous.append(vorig)
-    frame = pl.DataFrame({"agb_code": providers, **columns}).cast({c: pl.Int64 for c in columns})
-    totals = frame.select(pl.lit("totaal").alias("agb_code"), *[pl.col(c).sum() for c in columns])
-    return {NATIONAL: (frame, totals)}, np.array([[*previous, sum(previous)]])
-
-
-def protected_trend_release(rows, previous_hidden_mask=None):
-    tables, previous = trend_tables(rows)
-    release = build_release(tables, (*COUNT_COLUMNS, *TREND_COLUMNS))
-    if previous_hidden_mask is None:
-        previous_hidden_mask = (previous >= 1) & (previous < THRESHOLD)
-    add_fixed_column(release, PREVIOUS_DOUBLE, previous, previous_hidden_mask)
-    return protect_release(release, THRESHOLD), previous, previous_hidden_mask
-
-
-def trend_attack(release, previous: np.ndarray, previous_hidden: np.ndarray) -> list[tuple]:
-    """An attacker holding this release and the previous round's published double waiters solves,
-    with integer programming, for every empty cell of the double-waiter columns and the previous
-    round's empty cells; returns those pinned to a value from 1 to the threshold - 1."""
-    table, totals = release_tables(release, NATIONAL)
-    n = table.height
-    cells: dict[tuple[str, int], int | None] = {}
-    for column in TREND_GROUP:
-        for p, value in enumerate([*table[column].to_list(), totals[column][0]]):
-            cells[(column, p)] = value
-    for p in range(n + 1):
-        cells[("vorig", p)] = None if previous_hidden[0, p] else int(previous[0, p])
-    unknown = [key for key, value in cells.items() if value is None]
-    if not unknown:
-        return []
-    position = {key: i for i, key in enumerate(unknown)}
-    rows, low, high = [], [], []
-
-    def relation(terms: dict[tuple[str, int], int], equal: bool) -> None:
-        row, constant = np.zeros(len(unknown)), 0
-        for key, coefficient in terms.items():
-            if key in position:
-                row[position[key]] += coefficient
-            else:
-                constant += coefficient * cells[key]
-        if row.any():
-            rows.append(row)
-            low.append(-constant if equal else -np.inf)
-            high.append(-constant)
-
-    for column in (*TREND_GROUP, "vorig"):  # persons: the total is at most the sum of the rows
-        relation({**{(column, p): -1 for p in range(n)}, (column, n): 1}, equal=False)
-    for p in range(n + 1):
-        relation({("dubbel_nieuw", p): 1, ("dubbel_blijvend", p): 1, ("dubbel_wachtenden", p): -1}, equal=True)
-        relation({**{(c, p): 1 for c in OUTCOME_COLUMNS}, ("dubbel_opgelost", p): -1}, equal=False)
-        relation({("dubbel_opgelost", p): 1, ("vorig", p): -1}, equal=False)
-    constraint = LinearConstraint(np.array(rows), low, high) if rows else None
-    revealed = []
-    for key, i in position.items():
-        ends = []
-        for direction in (1, -1):
-            objective = np.zeros(len(unknown))
-            objective[i] = direction
-            solved = milp(objective, constraints=constraint, integrality=np.ones(len(unknown)),
-                          bounds=Bounds(np.ones(len(unknown)), np.full(len(unknown), 10**6)))  # fmt: skip
-            assert solved.status == 0, "the published release must be consistent"
-            ends.append(round(solved.x[i]))
-        if ends[0] == ends[1] and 1 <= ends[0] < THRESHOLD:
-            revealed.append((*key, ends[0]))
-    return revealed
-
-
-def test_trend_columns_without_their_relations_give_a_small_count_away(monkeypatch: pytest.MonkeyPatch):
-    rows = [(15, 12, 30, [12, 3, 0, 0, 0]), (40, 20, 50, [10, 10, 0, 0, 5]), (60, 30, 45, [20, 5, 0, 0, 0])]
-    import reports.release as release_module
-
-    monkeypatch.setattr(release_module, "CROSS_RELATIONS", ())
-    naive, previous, hidden = protected_trend_release(rows)
-    assert trend_attack(naive, previous, hidden), "blijvend = dubbel - nieuw must be found without the relations"
-    monkeypatch.undo()
-    protected, previous, hidden = protected_trend_release(rows)
-    assert trend_attack(protected, previous, hidden) == []
-    assert audit_release(protected, THRESHOLD) == []
-
-
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(
-        st.tuples(
-            st.one_of(st.integers(0, 12), st.integers(10, 60)),
-            st.integers(0, 40),
-            st.one_of(st.integers(0, 12), st.integers(10, 60)),
-            st.lists(st.integers(0, 12), min_size=5, max_size=5),
-        ),
-        min_size=2,
-        max_size=5,
-    )
-)
-def test_no_small_count_of_this_or_the_previous_round_can_be_solved_for(rows):
-    protected, previous, hidden = protected_trend_release(rows)
-    assert trend_attack(protected, previous, hidden) == []
