@@ -161,7 +161,11 @@ def write_insurer_outputs(
             f"{name}.parquet": parquet_bytes(table),
             f"{name}.xlsx": insurer_workbook(table, totals, threshold, round_id),
         }
-        scope = "Alle verzekerden." if uzovi is None else f"Alleen verzekerden van UZOVI {uzovi}."
+        scope = (
+            "Alle verzekerden."
+            if uzovi is None
+            else f"Alleen verzekerden van UZOVI {uzovi} (elke persoon telt bij één verzekeraar, zie Begrippen)."
+        )
         context = ReportContext(
             title=f"Dubbel wachtenden, ronde {round_id}: " + ("landelijk" if uzovi is None else f"UZOVI {uzovi}"),
             scope=scope,

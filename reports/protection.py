@@ -200,6 +200,53 @@ class _Moves:
     """Cells of an integral solution that changed (a witness for each)."""
 
 
+@dataclass(frozen=True)
+class _Local:
+    """The relations that changes of some cells must keep, with one-cell relations folded into
+    the cells' bounds: ``equal @ x == 0``, ``at_most @ x <= room``, ``low <= x <= high``."""
+
+    equal: csc_matrix
+    at_most: csc_matrix
+    room: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+
+def _local(problem: _Problem, cells: np.ndarray, owner: np.ndarray | None = None, groups: int = 1) -> _Local:
+    """Return the relations on changes of ``cells`` (everything else keeps its count). With
+    ``owner`` (a group per cell), a relation across groups is split into one per group: entry
+    counts' changes add up to 0 within each, and a person column's room is shared out equally."""
+    n = len(cells)
+    owner = np.zeros(n, dtype=np.int64) if owner is None else owner
+    low = -np.minimum(problem.truth[cells] - 1.0, STEP)
+    high = np.full(n, float(STEP))
+    kept: list[csc_matrix] = []
+    room = np.zeros(0)
+    for matrix, slack in ((problem.equal, None), (problem.at_most, problem.slack)):
+        part = matrix[:, cells].tocoo()
+        rows, split = np.unique(part.row.astype(np.int64) * groups + owner[part.col], return_inverse=True)
+        relation = rows // groups
+        share = np.zeros(len(rows)) if slack is None else np.floor(
+            slack[relation] / np.bincount(relation, minlength=matrix.shape[0])[relation]
+        )
+        single = np.bincount(split, minlength=len(rows)) == 1
+        one = single[split]  # terms of one-cell relations: a x <= share (or a x == 0)
+        column, coefficient, bound = part.col[one], part.data[one], share[split[one]] / part.data[one]
+        if slack is None:
+            low[column], high[column] = np.maximum(low[column], 0.0), np.minimum(high[column], 0.0)
+        else:
+            up = coefficient > 0
+            np.minimum.at(high, column[up], np.floor(bound[up] + 1e-9))
+            np.maximum.at(low, column[~up], np.ceil(bound[~up] - 1e-9))
+        many = ~single
+        index = np.cumsum(many) - 1
+        keep = many[split]
+        kept.append(csc_matrix((part.data[keep], (index[split[keep]], part.col[keep])), shape=(int(many.sum()), n)))
+        if slack is not None:
+            room = share[many]
+    return _Local(kept[0], kept[1], room, low, high)
+
+
 def _chunk_moves(
     problem: _Problem, groups: np.ndarray, targets: np.ndarray, price: float | None, family: int, seed: Sequence[int]
 ) -> _Moves | None:
@@ -223,22 +270,14 @@ def _chunk_moves(
     wanted = open_targets[cells]
     owner = group_of_provider[problem.provider_of[cells]]
     n = len(cells)
-    matrices: list[csc_matrix] = []
-    room = np.zeros(0)
-    for matrix, slack in ((problem.equal, None), (problem.at_most, problem.slack)):
-        part = matrix[:, cells].tocoo()
-        rows, split = np.unique(part.row.astype(np.int64) * len(groups) + owner[part.col], return_inverse=True)
-        relation = rows // len(groups)
-        matrices.append(csc_matrix((part.data, (split, part.col)), shape=(len(rows), n)))
-        if slack is not None:
-            room = np.floor(slack[relation] / np.bincount(relation, minlength=matrix.shape[0])[relation])
+    local = _local(problem, cells, owner, len(groups))
     costs = np.zeros(n) if price is None else price * np.where(problem.hidden[cells], 0.0, problem.cost(cells))
     rng = np.random.default_rng(list(seed))
     last = problem.tried[cells]
     signs = np.where(last == 0, rng.choice([-1.0, 1.0], size=n), -last)  # the other way than last time
     signs = np.where(problem.truth[cells] <= 1, 1.0, signs) * wanted  # a count of 1 can only go up
-    up, down = np.full(n, float(STEP)), np.minimum(problem.truth[cells] - 1.0, STEP)
-    x = _solve_moves(matrices[0], matrices[1], room, up, down, costs, wanted, signs)
+    signs = np.where(local.high < 1, -1.0, np.where(local.low > -1, 1.0, signs)) * wanted
+    x = _solve_moves(local.equal, local.at_most, local.room, local.high, -local.low, costs, wanted, signs)
     problem.programs += 1
     if x is None:
         return _Moves(cells[wanted], signs[wanted], np.zeros(0, dtype=np.int64))
@@ -466,21 +505,18 @@ def _smallest_witness(problem: _Problem, area: np.ndarray, target: int, allow_ne
     n = len(cells)
     position = int(np.flatnonzero(cells == target)[0])
     unit = np.where(problem.hidden[cells], 1.0, 100.0 * problem.cost(cells))
-    parts = []
-    for matrix in (problem.equal, problem.at_most):
-        part = matrix[:, cells].tocsr()
-        rows = np.flatnonzero(np.diff(part.indptr))
-        parts.append((part[rows], rows))
-    down = np.minimum(problem.truth[cells] - 1, STEP)
-    bounds = Bounds(np.zeros(2 * n), np.concatenate([np.full(n, float(STEP)), down]))
+    local = _local(problem, cells)
+    if local.low[position] > -1 and local.high[position] < 1:
+        return None  # the relations of this cell alone leave it nowhere to go
+    bounds = Bounds(np.zeros(2 * n), np.concatenate([np.maximum(local.high, 0), np.maximum(-local.low, 0)]))
     objective = np.concatenate([unit, unit])
     best: tuple[float, np.ndarray] | None = None
     for direction in (1.0, -1.0):
         pick = np.zeros((1, 2 * n))
         pick[0, position], pick[0, n + position] = direction, -direction
         constraints = [
-            LinearConstraint(hstack([parts[0][0], -parts[0][0]]), 0.0, 0.0),
-            LinearConstraint(hstack([parts[1][0], -parts[1][0]]), -np.inf, problem.slack[parts[1][1]]),
+            LinearConstraint(hstack([local.equal, -local.equal]), 0.0, 0.0),
+            LinearConstraint(hstack([local.at_most, -local.at_most]), -np.inf, local.room),
             LinearConstraint(pick, 1.0, np.inf),
         ]
         problem.programs += 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from benchmarks.attacker import attack, read_release
 from hashing.keys import create_key_file
 from reports.delivery import create_recipient_keys, pin_recipients
 from reports.release import TREND_COLUMNS
@@ -136,3 +137,21 @@ def test_a_rerun_of_an_earlier_round_publishes_the_same_files(series: Series):
     run_round(series, round_id)
     after = {p.name: p.read_bytes() for p in (series.output / round_id / "insurers").glob("*.csv")}
     assert after == before
+
+
+def test_no_small_count_can_be_solved_for_from_a_release_and_the_one_before(series: Series):
+    """The attacker holds the last round's insurer files and the round before's: no small count
+    comes out exactly, except those the ledger lists as bounded by the earlier release."""
+    current = read_release(series.output / ROUNDS[-1] / "insurers")
+    earlier = read_release(series.output / ROUNDS[-2] / "insurers")
+    previous = {
+        scope: (table.select("agb_code", "dubbel_wachtenden"), totals.select("agb_code", "dubbel_wachtenden"))
+        for scope, (table, totals) in earlier.items()
+    }
+    ledger = [json.loads(line) for line in (series.output / "_ttp" / "release_ledger.jsonl").read_text().splitlines()]
+    entry = [e for e in ledger if e["round"] == ROUNDS[-1]][-1]
+    reported = {(e["column"], e["scope"], e["provider"]) for e in entry["protection"]["exposed_by_previous_release"]}
+    pinned = attack(current, previous).small_counts_pinned(entry["threshold"])
+    assert any(table[c].null_count() for table, _ in current.values() for c in TREND_COLUMNS)
+    names = {"vorig": "vorig_dubbel"}  # the attacker's name for the earlier round's double waiters
+    assert [(key, value) for key, value in pinned if (names.get(key[0], key[0]), *key[1:]) not in reported] == []
