@@ -118,15 +118,16 @@ def attack(tables: Tables, previous: Tables | None = None, rounds: int = 12, see
     bounds = Bounds(np.ones(len(unknown)), np.full(len(unknown), 10.0**6))
     integral = np.ones(len(unknown))
 
-    def solve(objective: np.ndarray) -> np.ndarray:
-        result = milp(objective, integrality=integral, bounds=bounds, constraints=constraint)
+    def solve(objective: np.ndarray, integer: bool = True) -> np.ndarray:
+        result = milp(objective, integrality=integral if integer else None, bounds=bounds, constraints=constraint)
         assert result.status == 0, f"the published release is inconsistent with the relations: {result.message}"
-        return np.round(result.x)
+        return np.asarray(result.x)
 
-    # Cells seen at two values in two solutions are not pinned; the rest are minimised and
-    # maximised one by one.
+    # Cells seen at two values in two integer solutions are not pinned. For the rest, the linear
+    # relaxation's range contains the integer one: a range narrower than one pins the cell; a
+    # wider one is asked of the integer program.
     rng = np.random.default_rng(seed)
-    seen = [solve(rng.normal(size=len(unknown))) for _ in range(rounds)]
+    seen = [np.round(solve(rng.normal(size=len(unknown)))) for _ in range(rounds)]
     spread = np.ptp(np.array(seen), axis=0) > 0
     found = Attack()
     for key, i in index.items():
@@ -134,8 +135,10 @@ def attack(tables: Tables, previous: Tables | None = None, rounds: int = 12, see
             continue
         unit = np.zeros(len(unknown))
         unit[i] = 1.0
-        low, high = solve(unit)[i], solve(-unit)[i]
-        found.ranges[key] = (int(low), int(high))
+        low, high = solve(unit, integer=False)[i], solve(-unit, integer=False)[i]
+        if np.ceil(low - 1e-6) < np.floor(high + 1e-6):
+            low, high = np.round(solve(unit)[i]), np.round(solve(-unit)[i])
+        found.ranges[key] = (int(np.ceil(low - 1e-6)), int(np.floor(high + 1e-6)))
     return found
 
 

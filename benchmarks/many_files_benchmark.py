@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.attacker import differenced, read_release
+
 FORMATS = ("csv-semicolon", "parquet", "csv-semicolon-bom", "csv-comma-cp1252")
 
 
@@ -61,7 +63,13 @@ def run_round(target: Path) -> dict[str, Any]:
     )  # fmt: skip
     seconds = time.perf_counter() - started
     summary = json.loads((output / "2026-11" / "run_summary.json").read_text())
+    release = read_release(output / "2026-11" / "insurers")
+    ledger = (output / "_ttp" / "release_ledger.jsonl").read_text().splitlines()
+    protection = json.loads(ledger[-1]).get("protection", {})
     return {
+        "small_counts_by_difference": sum(1 <= value < 10 for *_, value in differenced(release)),
+        "cells_suppressed": sum(int(table[c].null_count()) for table, _ in release.values() for c in table.columns[1:]),
+        "unprotected": len(protection.get("exposed_by_previous_release", [])),
         "files": summary["files"]["received"],
         "entries": summary["entries"],
         "delivered": len(summary["delivered"]),
@@ -99,6 +107,8 @@ def main() -> None:
         print(f"{f'{read}, ms per file ({name} files)':44} {1000 * result['stage_seconds'][read] / name:>16.1f}")
     overhead = (many["stage_seconds"][read] - base["stage_seconds"][read]) / (args.files - args.baseline_files)
     print(f"{'per-file overhead of reading (ms per extra file)':44} {1000 * overhead:>16.1f}")
+    for key in ("cells_suppressed", "small_counts_by_difference", "unprotected"):
+        print(f"{'insurer release: ' + key.replace('_', ' '):44} {base[key]:>16} {many[key]:>16}")
     (args.dir / "many_files_result.json").write_text(json.dumps({str(k): v for k, v in results.items()}, indent=2))
 
 
