@@ -72,7 +72,7 @@ def protection_summary(release: Release) -> dict[str, Any]:
     """Return what protecting ``release`` took (see :class:`reports.protection.ProtectionStats`):
     cells suppressed for being small and further, and any small count that the previous
     release bounds so that no suppression here could protect it."""
-    stats = getattr(release, "stats", None)
+    stats = release.stats
     if stats is None:
         return {}
     return {

@@ -557,7 +557,7 @@ def protect_release(
     stats.exposed = [_exposure(release, target) for target in unprotected]
     release.set_hidden_flat(problem.hidden)
     stats.programs = problem.programs
-    release.stats = stats  # type: ignore[attr-defined]
+    release.stats = stats
     return release
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -83,6 +84,8 @@ class Release:
     hidden: dict[str, np.ndarray] = field(default_factory=dict)
     columns: tuple[str, ...] = COUNT_COLUMNS
     """The published columns, in order; ``counts`` may hold fixed columns besides."""
+    stats: Any = None
+    """What protecting it took (a :class:`reports.protection.ProtectionStats`), once protected."""
 
     def value(self, cell: Cell) -> int:
         """Return the true count of one cell."""
