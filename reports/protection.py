@@ -25,6 +25,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -367,11 +368,11 @@ class _Workers:
         self.problem = problem
         self.count = workers
         self.pool: ProcessPoolExecutor | None = None
-        if workers > 1 and problem.width > PARALLEL_FROM:
+        if workers > 1 and problem.width > PARALLEL_FROM and not multiprocessing.current_process().daemon:
             try:
                 _WORKER_PROBLEM = problem
                 self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-            except (OSError, ValueError):  # no processes here (a daemonic worker): run in this one
+            except (OSError, ValueError):  # no processes to be had: run in this one
                 self.pool = None
 
     def map(self, function: str, tasks: Sequence[object], open_targets: np.ndarray) -> list[object]:
@@ -380,8 +381,13 @@ class _Workers:
             return [_TASKS[function](self.problem, open_targets, task) for task in tasks]
         state = (np.packbits(self.problem.hidden), np.packbits(open_targets), self.problem.tried)
         batches = [list(tasks[i :: self.count]) for i in range(self.count)]
-        futures = [self.pool.submit(_worker_run, function, state, batch) for batch in batches]
-        done = [future.result() for future in futures]
+        try:
+            futures = [self.pool.submit(_worker_run, function, state, batch) for batch in batches]
+            done = [future.result() for future in futures]
+        except (OSError, BrokenProcessPool):  # the workers could not start or died: run here
+            self.close()
+            self.pool = None
+            return self.map(function, tasks, open_targets)
         results: list[object] = [None] * len(tasks)
         for i, batch_results in enumerate(done):
             results[i :: self.count] = batch_results

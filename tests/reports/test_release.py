@@ -200,3 +200,30 @@ def test_settings_refuse_rounding_above_the_threshold(base: int, tmp_path: Path)
     else:
         with pytest.raises(SettingsError, match="rounding_base"):
             load_settings(config)
+
+
+def _protect_in_a_daemon(release: Release, queue) -> None:
+    protect_release(release, THRESHOLD)
+    queue.put({column: release.hidden[column].tolist() for column in release.columns})
+
+
+def test_protection_gives_the_same_result_in_workers_in_one_process_and_inside_a_daemon():
+    """More than 100 providers: worker processes; inside a daemonic process (a Dask worker) they
+    cannot start, and the same work runs in that process with the same result."""
+    import copy
+    import multiprocessing
+
+    spec = PopulationSpec(providers=110, insurers=3, mean_entries=8.0, seed=4)
+    unprotected_release = population_release(spec, lambda release, threshold, forced=(): release)
+    in_workers = protect_release(copy.deepcopy(unprotected_release), THRESHOLD)
+    alone = protect_release(copy.deepcopy(unprotected_release), THRESHOLD, workers=1)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    daemon = context.Process(target=_protect_in_a_daemon, args=(unprotected_release, queue), daemon=True)
+    daemon.start()
+    in_daemon = queue.get(timeout=600)
+    daemon.join()
+    assert in_workers.stats.secondary > 0
+    for column in in_workers.columns:
+        assert (in_workers.hidden[column] == alone.hidden[column]).all(), column
+        assert in_workers.hidden[column].tolist() == in_daemon[column], column
