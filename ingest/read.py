@@ -280,7 +280,8 @@ def read_extract(
         table = read_table(path, csv_encoding, limits)
     except ExtractRejected:
         raise
-    except Exception:  # parsers raise many types, and their messages may quote row data
+    except (Exception, pl.exceptions.PanicException):  # parsers raise many types (polars panics on
+        # some corrupt Parquet footers), and their messages may quote row data
         raise ExtractRejected("unreadable", f"not a readable {path.suffix.lower()} file") from None
     frame = table.frame
     headers = [c for c in frame.columns if c != ROW_NUMBER]
