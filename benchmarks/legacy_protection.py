@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from reports.protection import suppress_each_table
+from reports.protection import Exposure, suppress_each_table
 from reports.release import ADDITIVE_COLUMNS, OUTCOME_COLUMNS, PREVIOUS_DOUBLE, Cell, Release
 
 CROSS_RELATIONS: tuple[tuple[dict[str, int], str], ...] = (
@@ -23,16 +22,6 @@ CROSS_RELATIONS: tuple[tuple[dict[str, int], str], ...] = (
     ({"dubbel_opgelost": 1, PREVIOUS_DOUBLE: -1}, "le"),
 )
 Relation = tuple[dict[Cell, int], str]
-
-
-@dataclass(frozen=True)
-class Exposure:
-    """A suppressed small count that the published cells pin to one value."""
-
-    column: str
-    scope: str
-    provider: str
-    value: int
 
 
 def _constraints(release: Release, column: str) -> list[Relation]:
