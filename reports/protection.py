@@ -100,7 +100,9 @@ class _Problem:
         self.equal = csc_matrix(relations.equal, dtype=np.float64)
         self.at_most = csc_matrix(relations.at_most, dtype=np.float64)
         self.slack = -(relations.at_most @ release.flat("counts")).astype(np.float64)
-        self.blocks = [np.flatnonzero(self.provider_of == p) for p in range(self.width)]
+        by_provider = np.argsort(self.provider_of, kind="stable")  # each provider's cells, ascending
+        ends = np.cumsum(np.bincount(self.provider_of, minlength=self.width))[:-1]
+        self.blocks = np.split(by_provider, ends)
         size_order = release.counts[release.columns[0]][0, :-1]
         self.order = np.lexsort((np.arange(self.width - 1), size_order))
         self.rank = np.empty(self.width - 1, dtype=np.int64)
