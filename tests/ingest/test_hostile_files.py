@@ -2,6 +2,7 @@
 itself, with a reason, and never more memory than its limits allow."""
 
 import datetime as dt
+import functools
 import io
 import resource
 from pathlib import Path
@@ -173,7 +174,12 @@ def test_any_csv_is_read_or_rejected_with_a_reason_and_every_record_is_counted(t
     assert result.accepted.height + result.rejected.height == raw.frame.height
 
 
-def _valid_file(suffix: str, tmp_path: Path) -> bytes:
+@functools.cache
+def _valid_file(suffix: str) -> bytes:
+    """Return one valid workbook or Parquet file, made once per process.
+
+    Made once because a workbook carries its creation time, so two calls can differ in
+    length, and Hypothesis needs the same draws to mean the same bytes on replay."""
     frame = pl.DataFrame({c: ["x"] for c in HEADER.split(";")})
     buffer = io.BytesIO()
     if suffix == ".xlsx":
@@ -186,7 +192,7 @@ def _valid_file(suffix: str, tmp_path: Path) -> bytes:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(suffix=st.sampled_from([".xlsx", ".parquet"]), data=st.data())
 def test_any_broken_workbook_or_parquet_is_rejected_with_a_reason(tmp_path: Path, suffix: str, data: st.DataObject):
-    original = bytearray(_valid_file(suffix, tmp_path))
+    original = bytearray(_valid_file(suffix))
     flips = data.draw(st.lists(st.tuples(st.integers(0, len(original) - 1), st.integers(0, 255)), max_size=8))
     for position, value in flips:
         original[position] = value
