@@ -226,8 +226,14 @@ def verify_audit_log(path: Path) -> list[str]:
                 stated = json.loads(raw)["prev"]
             except (ValueError, KeyError):
                 torn = not line.endswith(b"\n")
-                problems.append(f"line {number}: " + ("incomplete last line (a torn write; the next append sets it "
-                                                      "aside)" if torn else "not an audit record"))
+                problems.append(
+                    f"line {number}: "
+                    + (
+                        "incomplete last line (a torn write; the next append sets it aside)"
+                        if torn
+                        else "not an audit record"
+                    )
+                )
                 stated = previous if torn else None
             if stated != previous:
                 problems.append(f"line {number}: chain broken (line edited, removed or reordered)")

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse import csc_matrix, csr_matrix, hstack, vstack
+from scipy.sparse import csc_matrix, csr_matrix, hstack
 
 from reports.disclosure import suppress
+from reports.local_relations import Constraints, LocalRelations, SharedCells, local_relations, local_relations_with
+from reports.programs import Rows, program, solve
 from reports.release import CELL_RELATIONS, TOTALS_ROW, Relations, Release, check_relations, release_relations
 
 STEP = 10
@@ -97,9 +98,13 @@ class _Problem:
         self.provider_of = cells % self.width
         self.scope_of = (cells // self.width) % n_scopes
         self.family = np.repeat(column_families(release), size)
-        self.equal = csc_matrix(relations.equal, dtype=np.float64)
-        self.at_most = csc_matrix(relations.at_most, dtype=np.float64)
-        self.slack = -(relations.at_most @ release.flat("counts")).astype(np.float64)
+        self.constraints = Constraints(
+            csc_matrix(relations.equal, dtype=np.float64),
+            csc_matrix(relations.at_most, dtype=np.float64),
+            -(relations.at_most @ release.flat("counts")).astype(np.float64),
+        )
+        self.shared: dict[bytes, SharedCells] = {}
+        """The totals rows' cells of one family that a witness may change, prepared once."""
         by_provider = np.argsort(self.provider_of, kind="stable")  # each provider's cells, ascending
         ends = np.cumsum(np.bincount(self.provider_of, minlength=self.width))[:-1]
         self.blocks = np.split(by_provider, ends)
@@ -203,51 +208,10 @@ class _Moves:
     """Cells of an integral solution that changed (a witness for each)."""
 
 
-@dataclass(frozen=True)
-class _Local:
-    """The relations that changes of some cells must keep, with one-cell relations folded into
-    the cells' bounds: ``equal @ x == 0``, ``at_most @ x <= room``, ``low <= x <= high``."""
-
-    equal: csc_matrix
-    at_most: csc_matrix
-    room: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-
-
-def _local(problem: _Problem, cells: np.ndarray, owner: np.ndarray | None = None, groups: int = 1) -> _Local:
-    """Return the relations on changes of ``cells`` (everything else keeps its count). With
-    ``owner`` (a group per cell), a relation across groups is split into one per group: entry
-    counts' changes add up to 0 within each, and a person column's room is shared out equally."""
-    n = len(cells)
-    owner = np.zeros(n, dtype=np.int64) if owner is None else owner
-    low = -np.minimum(problem.truth[cells] - 1.0, STEP)
-    high = np.full(n, float(STEP))
-    kept: list[csc_matrix] = []
-    room = np.zeros(0)
-    for matrix, slack in ((problem.equal, None), (problem.at_most, problem.slack)):
-        part = matrix[:, cells].tocoo()
-        rows, split = np.unique(part.row.astype(np.int64) * groups + owner[part.col], return_inverse=True)
-        relation = rows // groups
-        share = np.zeros(len(rows)) if slack is None else np.floor(
-            slack[relation] / np.bincount(relation, minlength=matrix.shape[0])[relation]
-        )
-        single = np.bincount(split, minlength=len(rows)) == 1
-        one = single[split]  # terms of one-cell relations: a x <= share (or a x == 0)
-        column, coefficient, bound = part.col[one], part.data[one], share[split[one]] / part.data[one]
-        if slack is None:
-            low[column], high[column] = np.maximum(low[column], 0.0), np.minimum(high[column], 0.0)
-        else:
-            up = coefficient > 0
-            np.minimum.at(high, column[up], np.floor(bound[up] + 1e-9))
-            np.maximum.at(low, column[~up], np.ceil(bound[~up] - 1e-9))
-        many = ~single
-        index = np.cumsum(many) - 1
-        keep = many[split]
-        kept.append(csc_matrix((part.data[keep], (index[split[keep]], part.col[keep])), shape=(int(many.sum()), n)))
-        if slack is not None:
-            room = share[many]
-    return _Local(kept[0], kept[1], room, low, high)
+def _step_bounds(problem: _Problem, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return how far each of ``cells`` may go down and up in a witness: at most :data:`STEP`,
+    and a count stays at 1 or more (a suppressed zero would not be suppressed)."""
+    return -np.minimum(problem.truth[cells] - 1.0, STEP), np.full(len(cells), float(STEP))
 
 
 def _chunk_moves(
@@ -273,7 +237,7 @@ def _chunk_moves(
     wanted = open_targets[cells]
     owner = group_of_provider[problem.provider_of[cells]]
     n = len(cells)
-    local = _local(problem, cells, owner, len(groups))
+    local = local_relations(problem.constraints, cells, *_step_bounds(problem, cells), owner, len(groups))
     costs = np.zeros(n) if price is None else price * np.where(problem.hidden[cells], 0.0, problem.cost(cells))
     rng = np.random.default_rng(list(seed))
     last = problem.tried[cells]
@@ -306,55 +270,23 @@ def _solve_moves(
     suppression than one cell needs. None when the solver fails."""
     n = len(up)
     if not np.any(costs):
-        constraints = [LinearConstraint(equal, 0.0, 0.0), LinearConstraint(at_most, -np.inf, room)]
-        return _linprog(-signs, constraints, Bounds(-np.maximum(down, 0), up))
+        rows: list[Rows] = [(equal, 0.0, 0.0), (at_most, -np.inf, room)]
+        return solve(program(-signs, rows, -np.maximum(down, 0), up))
     chosen = np.flatnonzero(wanted)
     m = len(chosen)
-    constraints = [
-        LinearConstraint(hstack([equal, -equal, csc_matrix((equal.shape[0], m))]).tocsr(), 0.0, 0.0),
-        LinearConstraint(hstack([at_most, -at_most, csc_matrix((at_most.shape[0], m))]).tocsr(), -np.inf, room),
-    ]
     side = np.where(signs[chosen] > 0, chosen, n + chosen)
     columns = np.concatenate([2 * n + np.arange(m), side])
     values = np.concatenate([np.ones(m), -np.ones(m)])
     reward = csc_matrix((values, (np.tile(np.arange(m), 2), columns)), shape=(m, 2 * n + m))
-    constraints.append(LinearConstraint(reward, -np.inf, 0.0))
+    rows = [
+        (hstack([equal, -equal, csc_matrix((equal.shape[0], m))]).tocsr(), 0.0, 0.0),
+        (hstack([at_most, -at_most, csc_matrix((at_most.shape[0], m))]).tocsr(), -np.inf, room),
+        (reward, -np.inf, 0.0),
+    ]
     objective = np.concatenate([costs, costs, -np.ones(m)])
-    bounds = Bounds(np.zeros(2 * n + m), np.concatenate([np.maximum(up, 0), np.maximum(down, 0), np.ones(m)]))
-    result = _linprog(objective, constraints, bounds)
+    high = np.concatenate([np.maximum(up, 0), np.maximum(down, 0), np.ones(m)])
+    result = solve(program(objective, rows, np.zeros(2 * n + m), high))
     return None if result is None else result[:n] - result[n : 2 * n]
-
-
-def _linprog(objective: np.ndarray, constraints: list[LinearConstraint], bounds: Bounds) -> np.ndarray | None:
-    """Return the vertex solution (HiGHS dual simplex) of a linear program given as for
-    ``milp``, or None when it fails."""
-    upper_rows, upper, equal_rows, equal = [], [], [], []
-    for constraint in constraints:
-        if not constraint.A.shape[0]:
-            continue
-        low = np.broadcast_to(constraint.lb, constraint.A.shape[0])
-        high = np.broadcast_to(constraint.ub, constraint.A.shape[0])
-        matrix = csr_matrix(constraint.A)
-        is_equal = low == high
-        if is_equal.any():
-            equal_rows.append(matrix[is_equal])
-            equal.append(high[is_equal])
-        if (finite := ~is_equal & np.isfinite(high)).any():
-            upper_rows.append(matrix[finite])
-            upper.append(high[finite])
-        if (lower := ~is_equal & np.isfinite(low)).any():
-            upper_rows.append(-matrix[lower])
-            upper.append(-low[lower])
-    result = linprog(
-        objective,
-        A_ub=vstack(upper_rows) if upper_rows else None,
-        b_ub=np.concatenate(upper) if upper else None,
-        A_eq=vstack(equal_rows) if equal_rows else None,
-        b_eq=np.concatenate(equal) if equal else None,
-        bounds=np.stack([bounds.lb, bounds.ub], axis=1),
-        method="highs-ds",
-    )
-    return result.x if result.status == 0 else None
 
 
 _WORKER_PROBLEM: _Problem | None = None
@@ -379,21 +311,31 @@ class _Workers:
 
     def map(self, function: str, tasks: Sequence[object], open_targets: np.ndarray) -> list[object]:
         """Return ``function`` (a name in :data:`_TASKS`) applied to every task, in order."""
-        if self.pool is None:
-            return [_TASKS[function](self.problem, open_targets, task) for task in tasks]
+        before = self.problem.programs
+        done = None if self.pool is None else self._map_in_workers(function, tasks, open_targets)
+        if done is None:  # no workers, or they could not start or died: run here
+            done = [_run_tasks(self.problem, function, open_targets, tasks)]
+        self.problem.programs = before + sum(programs for batch in done for _, programs in batch)
+        results: list[object] = [None] * len(tasks)
+        for i, batch in enumerate(done):
+            results[i :: len(done)] = [result for result, _ in batch]
+        return results
+
+    def _map_in_workers(
+        self, function: str, tasks: Sequence[object], open_targets: np.ndarray
+    ) -> list[list[tuple[object, int]]] | None:
+        """Return the results of ``tasks`` run in the workers, one batch per worker (every
+        ``count``-th task), or None when the workers fail (they are stopped then)."""
+        assert self.pool is not None
         state = (np.packbits(self.problem.hidden), np.packbits(open_targets), self.problem.tried)
         batches = [list(tasks[i :: self.count]) for i in range(self.count)]
         try:
             futures = [self.pool.submit(_worker_run, function, state, batch) for batch in batches]
-            done = [future.result() for future in futures]
-        except (OSError, BrokenProcessPool):  # the workers could not start or died: run here
+            return [future.result() for future in futures]
+        except (OSError, BrokenProcessPool):
             self.close()
             self.pool = None
-            return self.map(function, tasks, open_targets)
-        results: list[object] = [None] * len(tasks)
-        for i, batch_results in enumerate(done):
-            results[i :: self.count] = batch_results
-        return results
+            return None
 
     def close(self) -> None:
         """Stop the worker processes."""
@@ -403,9 +345,20 @@ class _Workers:
         _WORKER_PROBLEM = None
 
 
+def _run_tasks(
+    problem: _Problem, function: str, open_targets: np.ndarray, tasks: Sequence[object]
+) -> list[tuple[object, int]]:
+    """Return each task's result with the number of programs it solved."""
+    results: list[tuple[object, int]] = []
+    for task in tasks:
+        before = problem.programs
+        results.append((_TASKS[function](problem, open_targets, task), problem.programs - before))
+    return results
+
+
 def _worker_run(
     function: str, state: tuple[np.ndarray, np.ndarray, np.ndarray], tasks: Sequence[object]
-) -> list[object]:
+) -> list[tuple[object, int]]:
     """Run ``tasks`` in a worker process on the parent's current ``state`` (hidden, open targets,
     tried directions)."""
     problem = _WORKER_PROBLEM
@@ -414,7 +367,7 @@ def _worker_run(
     problem.hidden = np.unpackbits(state[0])[:size].astype(bool)
     problem.tried = state[2]
     open_targets = np.unpackbits(state[1])[:size].astype(bool)
-    return [_TASKS[function](problem, open_targets, task) for task in tasks]
+    return _run_tasks(problem, function, open_targets, tasks)
 
 
 ChunkTask = tuple[np.ndarray, float | None, int, tuple[int, ...]]
@@ -427,14 +380,21 @@ def _chunk_task(problem: _Problem, open_targets: np.ndarray, task: object) -> _M
     return _chunk_moves(problem, groups, open_targets, price, family, seed)
 
 
-def _witness_task(problem: _Problem, open_targets: np.ndarray, task: object) -> np.ndarray | None:
-    """Return the cells of one target's smallest witness in ever wider areas, or None."""
-    target, allow_new = cast(tuple[int, bool], task)
+def _witness_task(problem: _Problem, open_targets: np.ndarray, task: object) -> list[np.ndarray | None]:
+    """Return, for each target of one task (targets that share their areas), the cells of its
+    smallest witness in ever wider areas, or None."""
+    targets, allow_new = cast(tuple[tuple[int, ...], bool], task)
+    found: dict[int, np.ndarray] = {}
     for reach in range(len(REACH)):
-        moved = _smallest_witness(problem, _area(problem, target, reach), target, allow_new)
-        if moved is not None:
-            return moved
-    return None
+        left = [target for target in targets if target not in found]
+        if not left:
+            break
+        area = _prepare_area(problem, _area(problem, left[0], reach), allow_new)
+        for target in left:
+            moved = _smallest_witness(problem, area, target)
+            if moved is not None:
+                found[target] = moved
+    return [found.get(target) for target in targets]
 
 
 _TASKS = {"chunk": _chunk_task, "witness": _witness_task}
@@ -453,7 +413,6 @@ def _run_passes(problem: _Problem, targets: np.ndarray, covered: np.ndarray, wor
                 ]
                 for moves in workers.map("chunk", tasks, targets & ~covered):
                     if isinstance(moves, _Moves):
-                        problem.programs += 1
                         problem.tried[moves.cells] = moves.signs
                         added += _apply(problem, moves.moved, covered)
     return added
@@ -475,9 +434,18 @@ def _own_witnesses(
     state, which stays valid as more cells are suppressed); suppress what they need. Returns the
     targets that have none."""
     waiting = [int(t) for t in np.flatnonzero(targets & ~covered)]
-    results = workers.map("witness", [(t, allow_new) for t in waiting], targets & ~covered)
+    sharing: dict[tuple[int, int], list[int]] = {}  # targets whose areas are the same
+    for target in waiting:
+        provider = int(problem.provider_of[target])
+        key = (provider, int(problem.family[target])) if provider < problem.width - 1 else (-1, target)
+        sharing.setdefault(key, []).append(target)
+    tasks = [(tuple(group), allow_new) for group in sharing.values()]
+    found: dict[int, np.ndarray | None] = {}
+    for (group, _), results in zip(tasks, workers.map("witness", tasks, targets & ~covered), strict=True):
+        found.update(zip(group, cast(list, results), strict=True))
     unprotected = []
-    for target, moved in zip(waiting, results, strict=True):
+    for target in waiting:
+        moved = found[target]
         if covered[target]:
             continue
         if isinstance(moved, np.ndarray):
@@ -504,35 +472,60 @@ def _area(problem: _Problem, target: int, reach: int) -> np.ndarray:
     return area[problem.family[area] == problem.family[target]]
 
 
-def _smallest_witness(problem: _Problem, area: np.ndarray, target: int, allow_new: bool) -> np.ndarray | None:
-    """Return the cells moved by the witness for ``target`` among the cells of ``area`` that
-    changes the fewest cells by the least (with ``allow_new``, published cells may change too,
-    each at its cost, far above moving a suppressed cell), or None when ``area`` has none."""
+@dataclass(frozen=True)
+class _Area:
+    """The cells of an area that a witness may change, with their unit costs and relations on
+    ``x = plus - minus`` (variables ``plus`` then ``minus``)."""
+
+    cells: np.ndarray
+    unit: np.ndarray
+    local: LocalRelations
+    equal: csr_matrix
+    at_most: csr_matrix
+
+
+def _prepare_area(problem: _Problem, area: np.ndarray, allow_new: bool) -> _Area:
+    """Return the suppressed cells of ``area`` (with ``allow_new``, its published cells too, each
+    at its cost, far above moving a suppressed cell) and their relations, for
+    :func:`_smallest_witness`. The area's totals cells come last, prepared once per family."""
     free = problem.hidden[area] | (allow_new & problem.hideable[area])
     cells = area[free]
+    is_totals = problem.provider_of[cells] == problem.width - 1
+    own, totals = cells[~is_totals], cells[is_totals]
+    key = totals.tobytes()
+    if key not in problem.shared:
+        problem.shared[key] = SharedCells.prepare(problem.constraints, totals)
+    cells = np.concatenate([own, totals])
+    local = local_relations_with(problem.constraints, own, problem.shared[key], *_step_bounds(problem, cells))
+    return _Area(
+        cells,
+        np.where(problem.hidden[cells], 1.0, 100.0 * problem.cost(cells)),
+        local,
+        hstack([local.equal, -local.equal]).tocsr(),
+        hstack([local.at_most, -local.at_most]).tocsr(),
+    )
+
+
+def _smallest_witness(problem: _Problem, area: _Area, target: int) -> np.ndarray | None:
+    """Return the cells moved by the witness for ``target`` among the cells of ``area`` that
+    changes the fewest cells by the least, or None when ``area`` has none."""
+    cells, local = area.cells, area.local
     n = len(cells)
     position = int(np.flatnonzero(cells == target)[0])
-    unit = np.where(problem.hidden[cells], 1.0, 100.0 * problem.cost(cells))
-    local = _local(problem, cells)
-    if local.low[position] > -1 and local.high[position] < 1:
-        return None  # the relations of this cell alone leave it nowhere to go
-    bounds = Bounds(np.zeros(2 * n), np.concatenate([np.maximum(local.high, 0), np.maximum(-local.low, 0)]))
-    objective = np.concatenate([unit, unit])
+    high = np.concatenate([np.maximum(local.high, 0), np.maximum(-local.low, 0)])
+    objective = np.concatenate([area.unit, area.unit])
     best: tuple[float, np.ndarray] | None = None
     for direction in (1.0, -1.0):
-        pick = np.zeros((1, 2 * n))
-        pick[0, position], pick[0, n + position] = direction, -direction
-        constraints = [
-            LinearConstraint(hstack([local.equal, -local.equal]), 0.0, 0.0),
-            LinearConstraint(hstack([local.at_most, -local.at_most]), -np.inf, local.room),
-            LinearConstraint(pick, 1.0, np.inf),
-        ]
+        if (local.high if direction > 0 else -local.low)[position] < 1:
+            continue  # the relations of this cell alone keep it from going this way
+        pick = csr_matrix(([direction, -direction], ([0, 0], [position, n + position])), shape=(1, 2 * n))
+        rows: list[Rows] = [(area.equal, 0.0, 0.0), (area.at_most, -np.inf, local.room), (pick, 1.0, np.inf)]
+        witness = program(objective, rows, np.zeros(2 * n), high)
         problem.programs += 1
-        solution = _linprog(objective, constraints, bounds)
+        solution = solve(witness)
         if solution is not None and np.abs(solution - np.round(solution)).max() > 1e-6:
             problem.programs += 1  # a fractional vertex: solve it as an integer program
-            result = milp(objective, integrality=np.ones(2 * n), bounds=bounds, constraints=constraints)
-            solution = result.x if result.status == 0 else None
+            solution = solve(witness, integral=True)
         if solution is not None and (best is None or float(objective @ solution) < best[0]):
             best = (float(objective @ solution), np.round(solution[:n] - solution[n:]))
     return None if best is None else cells[best[1] != 0]

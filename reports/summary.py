@@ -137,17 +137,27 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
     attention += [(f"provider {u['agb_code']}", f"undelivered: {u['reason']}") for u in summary["undelivered"]]
     blocking = summary.get("linkage", {})
     if blocking.get("frequent_value_entries") or any(blocking.get("skipped_blocks", {}).values()):
-        attention.append(("linkage", f"{blocking.get('frequent_value_entries', 0)} entries share surname, birth date "
-                          "and postcode with too many others (placeholders) and were not linked probabilistically; "
-                          f"{sum(blocking.get('skipped_blocks', {}).values())} oversized blocking keys were skipped"))
+        attention.append(
+            (
+                "linkage",
+                f"{blocking.get('frequent_value_entries', 0)} entries share surname, birth date "
+                "and postcode with too many others (placeholders) and were not linked probabilistically; "
+                f"{sum(blocking.get('skipped_blocks', {}).values())} oversized blocking keys were skipped",
+            )
+        )
     history = summary.get("history", {})
     feedback_files = history.get("feedback_files", [])
     attention += [(f"feedback file {f['file']}", f"rejected: {f['reason']}") for f in feedback_files
                   if f["status"] == "rejected"]  # fmt: skip
     unverified = summary.get("senders", {}).get("unverified_files", 0)
     if unverified:
-        attention.append((f"{unverified} file(s)", "no verified sender: delivered outside a sender folder, so their "
-                          "rows were not checked against the organisation that sent them"))
+        attention.append(
+            (
+                f"{unverified} file(s)",
+                "no verified sender: delivered outside a sender folder, so their "
+                "rows were not checked against the organisation that sent them",
+            )
+        )
     names = (summary.get("registry") or {}).get("names", {})
 
     def named(code: str) -> str:
