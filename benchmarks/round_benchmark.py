@@ -75,7 +75,7 @@ def measure_core(target: Path) -> dict[str, Any]:
     times.update({f"  of which {k}": v for k, v in core.linkage.seconds.items()})
     accepted = [r for r in core.reports if r.status == "accepted"]
     mark = time.perf_counter()
-    with open_store(core.store_path) as con:
+    with open_store(core.store_path, settings.store.resources()) as con:
         totals = round_totals(con)
         write_insurer_outputs(
             con, work / "insurers", settings.disclosure_threshold, "bench",

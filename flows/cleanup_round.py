@@ -156,7 +156,7 @@ def link_entries(
     settings = context.settings()
     staged = [staged_paths(context.staging_dir, r.sha256)[0] for r in reports if r.status == "accepted"]
     accepted_feedback = [r for r in feedback if r.status == "accepted"]
-    with open_store(context.store_path) as con:
+    with open_store(context.store_path, settings.store.resources()) as con:
         linkage = link_round(
             con,
             staged,
@@ -191,7 +191,7 @@ def link_entries(
 def write_insurer_reports(context: RoundContext, previous_round: str | None = None) -> list[str]:
     """Write the suppressed insurer tables; return their paths relative to the round."""
     settings = context.settings()
-    with open_store(context.store_path) as con:
+    with open_store(context.store_path, settings.store.resources()) as con:
         written = write_insurer_outputs(
             con,
             context.round_dir / "insurers",
@@ -226,7 +226,7 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
         [REJECTED_ROWS_SCHEMA, *(pl.read_parquet(p) for p in rejected_files)], how="diagonal_relaxed"
     )
     locations = context.locations(settings)
-    with open_store(context.store_path) as con:
+    with open_store(context.store_path, settings.store.resources()) as con:
         quality = quality_table(con, reports, rejected, locations, context.reference_date, settings.stale_after_months)
         packages = provider_packages(con, rejected, locations, context.round_id, quality)
     write_atomic(context.round_dir / QUALITY_REPORT, csv_bytes(operator_quality(quality)))

@@ -48,7 +48,7 @@ def stage_and_link(
     mark = time.perf_counter()
     store_path = work_dir / "round.duckdb"
     store_path.unlink(missing_ok=True)
-    with open_store(store_path) as con:
+    with open_store(store_path, settings.store.resources()) as con:
         linkage = link_round(
             con,
             [staged_paths(staging, r.sha256)[0] for r in reports if r.status == "accepted"],

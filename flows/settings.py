@@ -21,6 +21,7 @@ from pydantic_settings import (
 from ingest.columns import ALL_COLUMNS, SECTORS, WACHTFASEN
 from ingest.limits import DEFAULT_FIELD_CHARS, ReadLimits
 from ingest.read import header_key
+from linkage.store import StoreResources, machine_resources
 
 ScopeColumn = Literal["sector", "zorgvraag", "wachtfase"]
 
@@ -183,6 +184,23 @@ class LinkageSettings(BaseModel):
         return self
 
 
+class StoreSettings(BaseModel):
+    """What the round's DuckDB store may use (unset: taken from the machine)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    threads: int | None = Field(default=None, ge=1, le=256)
+    """Threads for DuckDB (default: every core)."""
+    memory_mb: int | None = Field(default=None, ge=256)
+    """DuckDB's memory limit in MiB, beyond which it spills to ``<store>.tmp`` (default: half
+    of the machine's memory)."""
+
+    def resources(self) -> StoreResources:
+        """Return the store's resources: the configured ones, the machine's for the rest."""
+        machine = machine_resources()
+        return StoreResources(threads=self.threads or machine.threads, memory_mb=self.memory_mb or machine.memory_mb)
+
+
 class Settings(BaseSettings):
     """Typed, frozen configuration of a cleanup round."""
 
@@ -212,6 +230,7 @@ class Settings(BaseSettings):
     input_retention_days: int | None = Field(default=None, ge=0)
     paths: PathSettings = Field(default_factory=PathSettings)
     linkage: LinkageSettings = LinkageSettings()
+    store: StoreSettings = StoreSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     runner: RunnerSettings = RunnerSettings()
     limits: LimitSettings = LimitSettings()

@@ -302,6 +302,14 @@ estimated on them, so that placeholder rows (no usable identifier, or one shared
 do not dilute the evidence for everyone else."""
 
 
+CANDIDATE_PASSES_SQL = (
+    "CREATE OR REPLACE TEMP TABLE candidate_passes (l BIGINT, r BIGINT, pass ENUM("
+    + ", ".join(f"'{name}'" for name in BLOCKING_KEYS)
+    + "))"
+)
+"""The pairs of every pass; the pass as an enumeration (one byte a row, not a string)."""
+
+
 def find_candidates(
     con: duckdb.DuckDBPyConnection, *, left_filter: str, parameters: LinkageParameters | None = None
 ) -> BlockingResult:
@@ -318,7 +326,7 @@ def find_candidates(
     con.execute(FREQUENT_ENTRIES_SQL, {"most": 2 * parameters.max_cluster_size})
     con.execute(LINKABLE_ENTRIES_SQL)
     result.frequent_value_entries = int(con.sql("SELECT count(*) FROM frequent_entries").fetchall()[0][0])
-    con.execute("CREATE OR REPLACE TEMP TABLE candidate_passes (l BIGINT, r BIGINT, pass VARCHAR)")
+    con.execute(CANDIDATE_PASSES_SQL)
     for name in BLOCKING_KEYS:
         cap = min(parameters.max_block_entries, PASS_BLOCK_CAPS.get(name, parameters.max_block_entries))
         con.execute(f"CREATE OR REPLACE TEMP TABLE oversized_keys AS {oversized_keys_sql(name)}", {"cap": cap})
@@ -326,7 +334,8 @@ def find_candidates(
         if name not in PASS_BLOCK_CAPS:
             result.skipped_blocks[name], result.skipped_block_entries[name] = int(skipped), int(entries)
         pairs = blocking_sql(name, left_filter=left_filter)
-        con.execute(f"INSERT INTO candidate_passes SELECT DISTINCT l, r, $pass FROM ({pairs})", {"pass": name})
+        # one row per pair and pass already: each (l, r) of the join comes out once
+        con.execute(f"INSERT INTO candidate_passes SELECT l, r, $pass FROM ({pairs})", {"pass": name})
     con.execute("DROP TABLE oversized_keys")
     per_pass = query_frame(con, "SELECT pass, count(*) AS n FROM candidate_passes GROUP BY pass")
     con.execute("CREATE OR REPLACE TEMP TABLE candidate_pairs AS SELECT DISTINCT l, r FROM candidate_passes")

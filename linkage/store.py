@@ -8,7 +8,9 @@ SQL is the scope expression, built from a closed set of column names.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -56,12 +58,33 @@ def scope_key_sql(match_scope: Mapping[str, Sequence[str]]) -> str:
     return f"CASE e.sector {' '.join(branches)} END"
 
 
-def open_store(path: Path, *, threads: int = 2, memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
-    """Return a connection to the DuckDB file at ``path``, created if needed."""
+@dataclass(frozen=True)
+class StoreResources:
+    """What the round's DuckDB store may use: threads, and memory before it spills to disk
+    (into ``<store>.tmp`` beside the store, which holds pseudonyms only)."""
+
+    threads: int = 2
+    memory_mb: int = 1024
+
+
+def machine_resources() -> StoreResources:
+    """Return resources from this machine: every core, and half its memory (at least 1 GiB)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+    try:
+        memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        memory_mb = 2048
+    return StoreResources(threads=max(1, cores), memory_mb=max(1024, memory_mb // 2))
+
+
+def open_store(path: Path, limits: StoreResources | None = None) -> duckdb.DuckDBPyConnection:
+    """Return a connection to the DuckDB file at ``path``, created if needed, within ``limits``
+    (default: :class:`StoreResources`' small defaults)."""
+    limits = limits or StoreResources()
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
-    con.execute(f"SET threads = {int(threads)}")
-    con.execute("SET memory_limit = ?", [memory_limit])
+    con.execute(f"SET threads = {int(limits.threads)}")
+    con.execute("SET memory_limit = ?", [f"{int(limits.memory_mb)}MiB"])
     con.execute("SET preserve_insertion_order = false")
     return con
 

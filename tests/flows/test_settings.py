@@ -79,3 +79,21 @@ def test_reference_date_resolution():
     assert resolve_reference_date(None, None, "2026-11", today) == dt.date(2026, 11, 1)
     assert resolve_reference_date(None, None, "2026-11-15-herstel", today) == dt.date(2026, 11, 15)
     assert resolve_reference_date(None, None, "ronde-7", today) == today
+
+
+def test_the_store_takes_the_machine_unless_told_otherwise(tmp_path: Path):
+    from linkage.store import machine_resources, open_store
+
+    machine = machine_resources()
+    assert load_settings().store.resources() == machine and machine.threads >= 1 and machine.memory_mb >= 1024
+    config = tmp_path / "c.toml"
+    config.write_text("[store]\nthreads = 1\nmemory_mb = 700\n")
+    resources = load_settings(config).store.resources()
+    assert (resources.threads, resources.memory_mb) == (1, 700)
+    with open_store(tmp_path / "s.duckdb", resources) as con:
+        threads, memory = con.sql("SELECT current_setting('threads'), current_setting('memory_limit')").fetchall()[0]
+    assert (int(threads), memory) == (1, "700.0 MiB")
+    config.write_text("[store]\nmemory_mb = 100\nthreads = 0\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    assert "memory_mb" in str(caught.value) and "threads" in str(caught.value)

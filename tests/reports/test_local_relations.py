@@ -28,12 +28,13 @@ def unprotected_release(spec: PopulationSpec) -> Release:
 
 def canonical(local: LocalRelations) -> tuple[set, set, list, list]:
     """Return the relations as sets of rows (order-free) and the bounds."""
+
     def rows(matrix, room=None):
         matrix = matrix.tocsr()
         out = set()
         for i in range(matrix.shape[0]):
             start, end = matrix.indptr[i], matrix.indptr[i + 1]
-            terms = tuple(sorted(zip(matrix.indices[start:end].tolist(), matrix.data[start:end].tolist())))
+            terms = tuple(sorted(zip(matrix.indices[start:end].tolist(), matrix.data[start:end].tolist(), strict=True)))
             out.add((terms, None if room is None else float(room[i])))
         return out
 
