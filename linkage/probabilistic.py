@@ -75,6 +75,9 @@ class LinkageParameters:
     review_threshold: float = 0.2
     max_cluster_size: int = 12
     max_block_entries: int = 1000
+    block_compared: int = 120
+    """A block of up to this many entries is compared whole; in a larger one an entry meets
+    about this many of its neighbours (see :func:`blocking_sql`)."""
     em_iterations: int = 100
     random_pairs: int = 200_000
     labelled_pairs: int = 100_000
@@ -148,24 +151,85 @@ def oversized_keys_sql(name: str) -> str:
     return f"SELECT {keys}, count(*) AS n FROM entries WHERE {present} GROUP BY ALL HAVING count(*) > $cap"
 
 
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "exacte_sleutel": ("fn_phon", "birth_year"),
+    "geboortedatum": ("sn_phon", "fn_phon", "pc_area"),
+    "geboortejaar_achternaam": ("fn_phon", "dob_month", "dob_day"),
+    "postcode_geboortejaar": ("sn_phon", "fn_phon"),
+    "voornaam_dag_maand": ("sn_phon", "birth_year"),
+    "dag_maand_verwisseld": ("sn_phon", "fn_phon"),
+    "achternaam_voornaam_pc4": ("birth_year", "dob_month"),
+    "achternaam_voornaam_zeldzaam": ("birth_year", "dob_month"),
+    "namen_verwisseld": ("dob_month", "dob_day"),
+    "postcode_achternaam": ("fn_phon", "birth_year"),
+    "postcode_voornaam": ("sn_phon", "birth_year"),
+}
+"""Per pass, the order of a block's entries (fields its keys leave free, most telling first): in
+a block too large to compare whole, an entry is compared with its neighbours in this order, so
+that the pairs per entry do not grow with the round."""
+
+
+def _sides_sql(name: str, left_filter: str) -> str:
+    """Return SQL giving a pass's entries keyed for the join (``k0, k1, ...``), with their sort
+    fields, and whether each takes the left side (passes ``left_filter``) or the right side. A
+    pass whose two sides use different keys (swapped fields) lists an entry once per side."""
+    left, right = BLOCKING_KEYS[name]
+    sort = ", ".join(f"l.{column} AS s{i}" for i, column in enumerate(SORT_KEYS[name]))
+
+    def side(columns: tuple[str, ...], is_left: str, is_right: str, extra: str = "") -> str:
+        keys = ", ".join(f"l.{column} AS k{i}" for i, column in enumerate(columns))
+        present = " AND ".join(f"l.{column} IS NOT NULL" for column in columns)
+        return f"""SELECT l.entry_id, l.bsn_token, {keys}, {sort}, {is_left} AS is_left, {is_right} AS is_right
+                   FROM entries AS l WHERE {present} {extra}
+                   AND l.entry_id NOT IN (SELECT entry_id FROM frequent_entries)"""
+
+    if left == right:
+        return side(left, f"({left_filter})", "true")
+    return f"{side(left, 'true', 'false', f'AND ({left_filter})')} UNION ALL {side(right, 'false', 'true')}"
+
+
 def blocking_sql(name: str, *, left_filter: str) -> str:
-    """Return SQL selecting (l, r) entry ids that agree on one blocking pass.
+    """Return SQL selecting (l, r) entry ids that agree on one blocking pass, each pair once.
 
     ``l`` is an entry that passes ``left_filter``; both-BSN pairs are never candidates, a pair
-    of two left-side entries is taken once, entries with frequent values (``frequent_entries``)
-    take no part, and no block whose key is in ``oversized_keys`` proposes pairs.
+    of two left-side entries is taken once (lower id first), entries with frequent values
+    (``frequent_entries``) take no part, and no block whose key is in ``oversized_keys``
+    proposes pairs. A block of at most ``$whole`` entries is compared whole; in a larger one
+    an entry meets only the entries of its window of ``$window`` (in the order of
+    :data:`SORT_KEYS`) and of the windows on either side.
     """
-    left, _ = BLOCKING_KEYS[name]
-    outside = " AND ".join(f"o.k{i} = l.{column}" for i, column in enumerate(left))
+    left, right = BLOCKING_KEYS[name]
+    keys = ", ".join(f"k{i}" for i in range(len(left)))
+    order = ", ".join(f"s{i} NULLS LAST" for i in range(len(SORT_KEYS[name])))
+    same_key = " AND ".join(f"l.k{i} = r.k{i}" for i in range(len(left)))
+    outside = " AND ".join(f"o.k{i} = s.k{i}" for i in range(len(left)))
+    if left == right:
+        pair, distinct = "l.entry_id AS l, r.entry_id AS r", ""
+        order_rule = "AND (r.bsn_token IS NOT NULL OR l.entry_id < r.entry_id)"
+    else:  # found from either entry's side: put the lower id first when neither has a BSN
+        pair = (
+            "CASE WHEN r.bsn_token IS NULL THEN least(l.entry_id, r.entry_id) ELSE l.entry_id END AS l, "
+            "CASE WHEN r.bsn_token IS NULL THEN greatest(l.entry_id, r.entry_id) ELSE r.entry_id END AS r"
+        )
+        distinct, order_rule = "DISTINCT", ""
     return f"""
-        SELECT l.entry_id AS l, r.entry_id AS r
-        FROM entries AS l JOIN entries AS r ON {BLOCKING_PASSES[name]}
-        WHERE {left_filter} AND l.entry_id <> r.entry_id
-          AND NOT (l.bsn_token IS NOT NULL AND r.bsn_token IS NOT NULL)
-          AND (r.bsn_token IS NOT NULL OR l.entry_id < r.entry_id)
-          AND l.entry_id NOT IN (SELECT entry_id FROM frequent_entries)
-          AND r.entry_id NOT IN (SELECT entry_id FROM frequent_entries)
-          AND NOT EXISTS (SELECT 1 FROM oversized_keys AS o WHERE {outside})"""
+        WITH sides AS (
+            SELECT * FROM ({_sides_sql(name, left_filter)}) AS s
+            WHERE NOT EXISTS (SELECT 1 FROM oversized_keys AS o WHERE {outside})),
+        large AS (SELECT {keys} FROM sides GROUP BY ALL HAVING count(*) > $whole),
+        windowed AS (
+            SELECT entry_id, bsn_token, {keys}, is_left, is_right, 0 AS slot, [0] AS near_slots
+            FROM sides ANTI JOIN large USING ({keys})
+            UNION ALL
+            SELECT entry_id, bsn_token, {keys}, is_left, is_right, slot, [slot - 1, slot, slot + 1] AS near_slots
+            FROM (SELECT *, (row_number() OVER (PARTITION BY {keys} ORDER BY {order}, entry_id) - 1) // $window AS slot
+                  FROM sides SEMI JOIN large USING ({keys})))
+        SELECT {distinct} {pair}
+        FROM windowed AS l
+        JOIN (SELECT *, unnest(near_slots) AS near FROM windowed WHERE is_right) AS r
+          ON {same_key} AND l.slot = r.near
+        WHERE l.is_left AND l.entry_id <> r.entry_id
+          AND NOT (l.bsn_token IS NOT NULL AND r.bsn_token IS NOT NULL) {order_rule}"""
 
 
 BLOOM_COLUMNS_SQL = ", ".join(
@@ -335,7 +399,10 @@ def find_candidates(
             result.skipped_blocks[name], result.skipped_block_entries[name] = int(skipped), int(entries)
         pairs = blocking_sql(name, left_filter=left_filter)
         # one row per pair and pass already: each (l, r) of the join comes out once
-        con.execute(f"INSERT INTO candidate_passes SELECT l, r, $pass FROM ({pairs})", {"pass": name})
+        con.execute(
+            f"INSERT INTO candidate_passes SELECT l, r, $pass FROM ({pairs})",
+            {"pass": name, "whole": parameters.block_compared, "window": max(1, parameters.block_compared // 3)},
+        )
     con.execute("DROP TABLE oversized_keys")
     per_pass = query_frame(con, "SELECT pass, count(*) AS n FROM candidate_passes GROUP BY pass")
     con.execute("CREATE OR REPLACE TEMP TABLE candidate_pairs AS SELECT DISTINCT l, r FROM candidate_passes")
