@@ -176,6 +176,9 @@ class LinkageSettings(BaseModel):
     max_block_entries: int = Field(default=1000, ge=10)
     """A blocking key shared by more entries than this (a placeholder, a care home's postcode)
     proposes no pairs; the skipped keys are counted in the run summary."""
+    block_compared: int = Field(default=60, ge=3)
+    """A block of up to this many entries is compared whole; in a larger one each entry meets
+    about this many neighbours in the pass's sort order, so pairs per entry stay bounded."""
 
     @model_validator(mode="after")
     def _review_below_link(self) -> LinkageSettings:

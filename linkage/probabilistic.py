@@ -75,7 +75,7 @@ class LinkageParameters:
     review_threshold: float = 0.2
     max_cluster_size: int = 12
     max_block_entries: int = 1000
-    block_compared: int = 120
+    block_compared: int = 60
     """A block of up to this many entries is compared whole; in a larger one an entry meets
     about this many of its neighbours (see :func:`blocking_sql`)."""
     em_iterations: int = 100

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 from collections.abc import Sequence
 
 import polars as pl
-import xlsxwriter
 
 from reports.disclosure import SUPPRESSED_MARK, suppressed_note
+from reports.xlsx import Sheet, workbook_bytes
 
 FIXED_CREATED = dt.datetime(2026, 1, 1)
 """Workbooks carry this creation time, so the same tables give the same bytes on a rerun."""
@@ -42,57 +41,23 @@ DEFINITIONS_NL: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 
-def _workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    workbook.set_properties({"created": FIXED_CREATED, "author": "wachtlijst"})
-    return workbook
-
-
-def _sheet(
-    workbook: xlsxwriter.Workbook, name: str, frame: pl.DataFrame, *, suppressed_text: str | None = None
-) -> None:
-    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    number = workbook.add_format({"num_format": "#,##0"})
-    hidden = workbook.add_format({"align": "right", "italic": True, "font_color": "#7F7F7F"})
-    sheet = workbook.add_worksheet(name)
-    for column, title in enumerate(frame.columns):
-        sheet.write_string(0, column, title, header)
-        sheet.set_column(column, column, max(12, len(title) + 2))
-    for row, values in enumerate(frame.iter_rows(), start=1):
-        for column, value in enumerate(values):
-            dtype = frame.dtypes[column]
-            if value is None:
-                if suppressed_text is not None and dtype.is_integer():
-                    sheet.write_string(row, column, suppressed_text, hidden)
-            elif dtype.is_integer() or dtype.is_float():
-                sheet.write_number(row, column, value, number if dtype.is_integer() else None)
-            else:
-                sheet.write_string(row, column, str(value))
-    sheet.freeze_panes(1, 0)
-    if frame.height:
-        sheet.autofilter(0, 0, frame.height, len(frame.columns) - 1)
-
-
 def insurer_workbook(table: pl.DataFrame, totals: pl.DataFrame, threshold: int, round_id: str) -> bytes:
     """Return an .xlsx with the provider table, the totals and the definitions (Dutch);
     suppressed cells read :data:`~reports.disclosure.SUPPRESSED_MARK`."""
-    buffer = io.BytesIO()
-    workbook = _workbook(buffer)
-    _sheet(workbook, "Aanbieders", table, suppressed_text=SUPPRESSED_MARK)
-    _sheet(workbook, "Totaal", totals, suppressed_text=SUPPRESSED_MARK)
     notes = [*DEFINITIONS_NL, ("onderdrukt", suppressed_note(threshold)), ("ronde", round_id)]
-    _sheet(workbook, "Definities", pl.DataFrame({"begrip": [n for n, _ in notes], "betekenis": [t for _, t in notes]}))
-    workbook.close()
-    return buffer.getvalue()
+    definitions = pl.DataFrame({"begrip": [n for n, _ in notes], "betekenis": [t for _, t in notes]})
+    return workbook_bytes(
+        [
+            Sheet("Aanbieders", table, marker=SUPPRESSED_MARK),
+            Sheet("Totaal", totals, marker=SUPPRESSED_MARK),
+            Sheet("Definities", definitions),
+        ]
+    )
 
 
 def contact_workbook(contacts: pl.DataFrame) -> bytes:
     """Return a provider's contact list as an .xlsx with a formatted, filterable sheet."""
-    buffer = io.BytesIO()
-    workbook = _workbook(buffer)
-    _sheet(workbook, "Contactlijst", contacts.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")))
-    workbook.close()
-    return buffer.getvalue()
+    return workbook_bytes([Sheet("Contactlijst", contacts.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")))])
 
 
 def cover_note(provider: str, round_id: str, contacts: pl.DataFrame, rejected_rows: int, files: Sequence[str]) -> bytes:

@@ -99,3 +99,37 @@ def test_oversized_blocks_propose_no_pairs_and_are_counted(link):
     assert result.skipped_block_entries["postcode_geboortejaar"] >= 40
     found = candidate_passes(con)
     assert not any("postcode_geboortejaar" in names for pair, names in found.items() if pair[0].startswith("H"))
+
+
+def test_a_large_block_pairs_each_entry_with_its_neighbours_only(link):
+    """300 entries born on one day (no BSN, different names), among them one person at two
+    providers: with block_compared 30 the birth-date pass gives each entry at most about 30
+    partners instead of 299, and still proposes the person's two entries (neighbours in the
+    pass's order by surname and first name); compared whole, it proposes every pair."""
+    from linkage.probabilistic import LinkageParameters, find_candidates
+
+    born = dt.date(1961, 6, 14)
+    crowd = [person(f"2600000{i % 3}", f"D{i}", None, f"Achter{chr(65 + i % 26)}{chr(65 + i // 26)}", f"Voor{i}",
+                    born, f"{3000 + i}AB") for i in range(300)]  # fmt: skip
+    twins = [person("26000010", "T1", None, "Zwanenburg", "Els", born, "9000AA"),
+             person("26000011", "T2", None, "Zwanenburg", "Els", born, "9100BB")]  # fmt: skip
+    con = link([*background(), *crowd, *twins])
+
+    def birth_date_partners() -> dict[str, int]:
+        frame = query_frame(
+            con,
+            "SELECT a.client_id AS x, b.client_id AS y FROM candidate_passes AS c "
+            "JOIN entries AS a ON a.entry_id = c.l "
+            "JOIN entries AS b ON b.entry_id = c.r WHERE c.pass = 'geboortedatum'",
+        )
+        partners: dict[str, int] = {}
+        for x, y in frame.iter_rows():
+            partners[x], partners[y] = partners.get(x, 0) + 1, partners.get(y, 0) + 1
+        return partners
+
+    find_candidates(con, left_filter="l.bsn_token IS NULL", parameters=LinkageParameters(block_compared=30))
+    windowed = birth_date_partners()
+    assert max(windowed.values()) <= 30 and min(windowed[f"D{i}"] for i in range(300)) >= 10
+    assert "geboortedatum" in candidate_passes(con)[("T1", "T2")]
+    find_candidates(con, left_filter="l.bsn_token IS NULL", parameters=LinkageParameters(block_compared=1000))
+    assert min(birth_date_partners()[f"D{i}"] for i in range(300)) == 301
