@@ -43,6 +43,7 @@ from reports.files import (
     write_json_atomic,
 )
 from reports.insurers import write_insurer_outputs
+from reports.ledger import read_ledger
 from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, provider_packages
 from reports.quality import operator_quality, quality_table, routed_rejections
 from reports.summary import summary_html
@@ -188,8 +189,9 @@ def link_entries(
 
 
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
-def write_insurer_reports(context: RoundContext, previous_round: str | None = None) -> list[str]:
-    """Write the suppressed insurer tables; return their paths relative to the round."""
+def write_insurer_reports(context: RoundContext, previous_round: str | None = None) -> dict[str, Any]:
+    """Write the suppressed insurer tables; return what protecting them took (counts and the
+    cells the previous release pins, no values: see :func:`reports.ledger.protection_summary`)."""
     settings = context.settings()
     with open_store(context.store_path, settings.store.resources()) as con:
         written = write_insurer_outputs(
@@ -213,7 +215,8 @@ def write_insurer_reports(context: RoundContext, previous_round: str | None = No
             recipient="insurers",
             round=context.round_id,
         )
-    return [path.relative_to(context.round_dir).as_posix() for path in written]
+    releases = [e for e in read_ledger(context.work_dir / "release_ledger.jsonl") if e["round"] == context.round_id]
+    return dict(releases[-1].get("protection", {})) if releases else {}
 
 
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
@@ -359,7 +362,7 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
         totals, linkage, history = link_entries(context, reports, feedback)
     fault_point("linking")
     with progress.stage(STAGE_INSURERS, timings=timings):
-        write_insurer_reports(context, history["previous_round"])
+        disclosure = write_insurer_reports(context, history["previous_round"])
     fault_point("insurer_reports")
     with progress.stage(STAGE_DELIVER, total=totals["providers"], timings=timings):
         delivery, unrouted = deliver_provider_files(context, reports)
@@ -369,6 +372,7 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
             reports, totals, linkage, delivery, unrouted, linkage["key_id"], time.perf_counter() - started, timings
         )
         summary["history"] = history
+        summary["disclosure"] = disclosure
         write_summary(context, summary)
     audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])
     archived, removed = archive_and_remove_inputs(context, inputs)

@@ -158,6 +158,16 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
                 "rows were not checked against the organisation that sent them",
             )
         )
+    disclosure = summary.get("disclosure") or {}
+    exposed = disclosure.get("exposed_by_previous_release", [])
+    if exposed:
+        attention.append(
+            (
+                f"{len(exposed)} insurer cell(s)",
+                "a small count that the previous round's published figures bound, so no suppression in this "
+                "release can protect it (listed in the release ledger with column, scope and provider)",
+            )
+        )
     names = (summary.get("registry") or {}).get("names", {})
 
     def named(code: str) -> str:
@@ -185,6 +195,8 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
         ("files in sender folders / without a verified sender",
          f"{summary.get('senders', {}).get('verified_files', 0)} / {unverified}"),
         ("registered codes", len(names) if summary.get("registry") else "no registry: codes not checked"),
+        ("insurer cells suppressed: small / further, to protect them",
+         f"{disclosure.get('primary', 0)} / {disclosure.get('secondary', 0)}"),
         ("key version", summary["key_version"]), ("recipients pinned", summary.get("recipients_pinned")),
         ("duration (s)", summary["duration_s"]),
     ]  # fmt: skip

@@ -95,7 +95,7 @@ def _cell_expr(frame: pl.DataFrame, index: int, marker: str | None) -> pl.Expr:
         )
     elif dtype.is_float():
         value = pl.concat_str([reference, pl.lit('"><v>'), column.cast(pl.Utf8), pl.lit("</v></c>")])
-        empty = pl.lit("")
+        return pl.when(column.is_null() | ~column.is_finite()).then(pl.lit("")).otherwise(value)  # no NaN cell
     else:
         text = _escaped_expr(column.cast(pl.Utf8))
         value = pl.concat_str(

@@ -43,6 +43,9 @@ def test_summary_matches_truth_exactly(exact_round: RoundRun):
         assert summary[key] == truth[key], key
     assert summary["links"]["probabilistic"] == 0
     assert summary["key_version"].startswith("k")
+    disclosure = summary["disclosure"]  # a first round: nothing earlier can pin a count
+    assert disclosure["primary"] > 0 and disclosure["secondary"] >= 0
+    assert disclosure["exposed_by_previous_release"] == []
 
 
 def test_national_and_insurer_tables_match_truth(exact_round: RoundRun):

@@ -26,7 +26,7 @@ def test_tables_come_back_as_written_and_formulas_stay_text():
         {
             "agb_code": ["22000001", "=HYPERLINK(\"x\")", "a & b <c> \"d\"", None],
             "wachtenden": [1234567, None, 0, 5],
-            "zekerheid": [0.95, 1.0, None, 0.5],
+            "zekerheid": [0.95, 1.0, None, float("nan")],
         }
     )
     data = workbook_bytes([Sheet("Aanbieders", table, marker="<10"), Sheet("Leeg", pl.DataFrame({"x": []}))])
@@ -37,7 +37,7 @@ def test_tables_come_back_as_written_and_formulas_stay_text():
         ["22000001", 1234567, 0.95],
         ['=HYPERLINK("x")', "<10", 1.0],
         ['a & b <c> "d"', 0, None],
-        [None, 5, 0.5],
+        [None, 5, None],
     ]
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:C5"
     assert sheet["B2"].number_format == "#,##0" and sheet["A1"].font.b
