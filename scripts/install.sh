@@ -4,4 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip uv
-.venv/bin/python -m uv pip install --quiet --python .venv/bin/python -e '.[test]'
+# --compile-bytecode: where PYTHONDONTWRITEBYTECODE is set (as on our CI machines) no .pyc is ever
+# written, and every process (the round, Prefect's server, each reader worker) would compile
+# Prefect from source again: about 10 s per command (benchmarks in README, "Start-up").
+.venv/bin/python -m uv pip install --quiet --python .venv/bin/python --compile-bytecode -e '.[test]'
