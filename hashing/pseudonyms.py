@@ -37,6 +37,7 @@ STORED_ENTRY_COLUMNS: tuple[str, ...] = (
     "aanmelddatum",
     "wachtfase",
     "peildatum",
+    "intakedatum",
     *ENCODING_COLUMNS,
 )
 """What the TTP keeps per entry: no plain identifier, only pseudonyms and waiting data."""
@@ -70,8 +71,11 @@ def pseudonymise_entries(accepted: pl.DataFrame, key: PseudonymKey) -> pl.DataFr
     ``bsn_token`` is the HMAC of the valid BSN (null otherwise), ``qid_token`` the HMAC of
     the quasi-identifier under its own subkey; both carry ``key_id``. The keyed encodings of
     ``hashing.encodings`` are added for probabilistic linkage. Of the birth date only the year
-    is kept in clear.
+    is kept in clear. Rows without an ``intakedatum`` column (extract format version 1) get
+    an empty one.
     """
+    if "intakedatum" not in accepted.columns:
+        accepted = accepted.with_columns(pl.lit(None, pl.Date).alias("intakedatum"))
     quasi_identifiers = accepted.select(quasi_identifier_expr().alias("qid")).get_column("qid")
     encodings = encode_quasi_identifiers(
         accepted.with_columns(

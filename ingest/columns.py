@@ -1,4 +1,4 @@
-"""The columns of the extract format (version 1) and the reason codes of validation."""
+"""The columns of the extract format (version 2) and the reason codes of validation."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "zorgvraag",
     "verwijsdatum",
     "peildatum",
+    "intakedatum",
 )
 ALL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-DATE_COLUMNS: tuple[str, ...] = ("geboortedatum", "verwijsdatum", "aanmelddatum", "peildatum")
+DATE_COLUMNS: tuple[str, ...] = ("geboortedatum", "verwijsdatum", "aanmelddatum", "peildatum", "intakedatum")
 SECTORS: tuple[str, ...] = ("ggz", "msz")
 WACHTFASEN: tuple[str, ...] = ("aanmelding", "behandeling")
 GESLACHTEN: tuple[str, ...] = ("M", "V", "X", "O")
@@ -82,6 +83,7 @@ ROW_REASONS: dict[str, str] = {
     "verwijsdatum_invalid": "verwijsdatum is not a possible date in a supported format",
     "verwijsdatum_future": "verwijsdatum lies after the peildatum",
     "peildatum_invalid": "peildatum is not a possible date in a supported format",
+    "intakedatum_invalid": "intakedatum is not a possible date, or lies before aanmelddatum or after the peildatum",
     ROW_MALFORMED: ROW_MALFORMED_TEXT,
 }
 """Reason codes of rejected rows, in the order they are checked: a row gets its first."""
@@ -112,6 +114,7 @@ ROW_REASONS_NL: dict[str, str] = {
     "verwijsdatum_invalid": "verwijsdatum is geen bestaande datum in een toegestane notatie",
     "verwijsdatum_future": "verwijsdatum ligt na de peildatum",
     "peildatum_invalid": "peildatum is geen bestaande datum in een toegestane notatie",
+    "intakedatum_invalid": "intakedatum is geen bestaande datum, of ligt voor de aanmelddatum of na de peildatum",
     ROW_MALFORMED: ROW_MALFORMED_NL,
 }
 """Dutch explanation of each reason code, for the providers' ``afgewezen.csv``."""
@@ -123,6 +126,8 @@ ROW_WARNINGS: dict[str, str] = {
     "geslacht_invalid": "geslacht is not M, V, X or O; treated as missing",
     "placeholder_value": "a name, birth date or postcode is a placeholder (Onbekend, 1900-01-01, 1000AA); "
     "it is not used for linking",
+    "intakedatum_missing": "wachtfase behandeling without intakedatum; its waiting time runs from aanmelddatum "
+    "against the norms of both phases together",
 }
 """Counted but not rejected."""
 

@@ -117,6 +117,8 @@ def read_prepseudonymised(path: Path, key: PseudonymKey) -> tuple[pl.DataFrame, 
     report = json.loads((table.schema.metadata or {}).get(REPORT_KEY, b"{}"))
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
+    if "intakedatum" not in frame.columns:  # made by a stage-1 tool before extract format version 2
+        frame = frame.with_columns(pl.lit(None, pl.Date).alias("intakedatum"))
     missing = [c for c in (*STORED_ENTRY_COLUMNS, REASON) if c not in frame.columns]
     if missing:
         raise PrepseudonymisedInvalid(f"columns missing: {', '.join(missing)}")

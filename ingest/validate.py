@@ -162,6 +162,9 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
         "verwijsdatum_invalid": unparsed("verwijsdatum"),
         "verwijsdatum_future": pl.col("_verwijsdatum") > pl.col("_peil"),
         "peildatum_invalid": unparsed("peildatum"),
+        "intakedatum_invalid": unparsed("intakedatum")
+        | (pl.col("_intakedatum") < pl.col("_aanmelddatum"))
+        | (pl.col("_intakedatum") > pl.col("_peil")),
     }
     assert set(checks) | {ROW_MALFORMED} == set(ROW_REASONS), "every reason code has exactly one check"
     reason = pl.lit(None, dtype=pl.Utf8)
@@ -215,6 +218,7 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
         pl.col("_verwijsdatum").alias("verwijsdatum"),
         pl.col("_aanmelddatum").alias("aanmelddatum"),
         pl.col("_wachtfase").alias("wachtfase"),
+        pl.col("_intakedatum").alias("intakedatum"),
         pl.col("_peil").alias("peildatum"),
         pl.any_horizontal("_sn_placeholder", "_fn_placeholder", "_dob_placeholder", "_pc_placeholder").alias(
             "_placeholder"
@@ -226,6 +230,9 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
         "postcode_invalid": int(accepted["_postcode_bad"].sum()),
         "geslacht_invalid": int(accepted["_geslacht_bad"].sum()),
         "placeholder_value": int(accepted["_placeholder"].sum()),
+        "intakedatum_missing": int(
+            ((accepted["wachtfase"] == "behandeling") & accepted["intakedatum"].is_null()).sum()
+        ),
     }
     date_formats = {
         name: int(

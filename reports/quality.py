@@ -15,7 +15,8 @@ from linkage.store import query_frame, sql_text
 
 QUALITY_COLUMNS: tuple[str, ...] = (
     "agb_code", "bestanden", "rijen_ontvangen", "rijen_geaccepteerd", "rijen_afgewezen", "afgewezen_per_reden",
-    "aandeel_zonder_bruikbaar_bsn", "bsn_ontbrekend", "bsn_ongeldig", "verouderd", "ontbrekende_kolommen",
+    "aandeel_zonder_bruikbaar_bsn", "bsn_ontbrekend", "bsn_ongeldig", "verouderd", "behandeling_zonder_intakedatum",
+    "ontbrekende_kolommen",
     "onbekende_kolommen", "datumnotaties",
 )  # fmt: skip
 
@@ -105,6 +106,7 @@ def quality_table(
                 "bsn_ontbrekend": int(own.get("bsn_ontbrekend", 0)),
                 "bsn_ongeldig": int(own.get("bsn_ongeldig", 0)),
                 "verouderd": int(own.get("verouderd", 0)),
+                "behandeling_zonder_intakedatum": int(own.get("behandeling_zonder_intakedatum", 0)),
                 "ontbrekende_kolommen": ", ".join(sorted(missing[provider])),
                 "onbekende_kolommen": ", ".join(sorted(unknown[provider])),
                 "datumnotaties": _joined(notations[provider]),

@@ -25,7 +25,9 @@ DEFINITIONS_NL: tuple[tuple[str, str], ...] = (
     ("dubbel_wachtenden", "Personen op de lijst die ook bij een andere aanbieder wachten (ggz: zelfde sector; "
                           "msz: zelfde specialisme)."),
     ("interne_dubbelingen", "Personen die meer dan eens op de lijst van deze aanbieder staan."),
-    ("boven_norm", "Inschrijvingen waarvan de wachttijd op de peildatum boven de Treeknorm ligt."),
+    ("boven_norm", "Inschrijvingen waarvan de wachttijd op de peildatum boven de Treeknorm ligt: in de "
+                   "aanmeldfase gerekend vanaf de aanmelddatum, in de behandelfase vanaf de intakedatum (zonder "
+                   "intakedatum: vanaf de aanmelddatum, tegen de normen van beide fasen samen)."),
     ("boven_norm_geschoond", "Idem, waarbij elke dubbel wachtende één keer telt: bij de aanbieder waar hij het "
                              "langst wacht."),
     ("dubbel_nieuw", "Dubbel wachtenden die in de vorige ronde nergens dubbel wachtten."),

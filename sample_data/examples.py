@@ -16,25 +16,26 @@ EXAMPLE_ROWS: tuple[dict[str, str], ...] = (
      "achternaam": "Berg", "tussenvoegsel": "van den", "voornaam": "Sanne", "voorletters": "S.",
      "geslacht": "V", "postcode": "3511 AB", "huisnummer": "12a", "uzovi": "3311", "sector": "ggz",
      "zorgvraag": "angst", "verwijsdatum": "2026-08-02", "aanmelddatum": "2026-08-20",
-     "wachtfase": "aanmelding", "peildatum": "2026-11-01"},
+     "wachtfase": "aanmelding", "peildatum": "2026-11-01", "intakedatum": ""},
     {"agb_code": "22000001", "client_id": "C-1002", "bsn": "111222333", "geboortedatum": "2001-11-30",
      "achternaam": "Ünal", "tussenvoegsel": "", "voornaam": "Zoë", "voorletters": "Z.",
      "geslacht": "V", "postcode": "3512CD", "huisnummer": "7", "uzovi": "7095", "sector": "ggz",
      "zorgvraag": "depressie", "verwijsdatum": "2026-06-11", "aanmelddatum": "2026-06-15",
-     "wachtfase": "behandeling", "peildatum": "2026-11-01"},
+     "wachtfase": "behandeling", "peildatum": "2026-11-01", "intakedatum": "2026-07-09"},
     {"agb_code": "22000101", "client_id": "C-1003", "bsn": "", "geboortedatum": "1959-07-01",
      "achternaam": "Jansen", "tussenvoegsel": "", "voornaam": "Pieter", "voorletters": "P.J.",
      "geslacht": "M", "postcode": "3513 EF", "huisnummer": "101", "uzovi": "0101", "sector": "ggz",
      "zorgvraag": "", "verwijsdatum": "", "aanmelddatum": "2026-10-05",
-     "wachtfase": "aanmelding", "peildatum": "2026-11-01"},
+     "wachtfase": "aanmelding", "peildatum": "2026-11-01", "intakedatum": ""},
     {"agb_code": "22000001", "client_id": "C-1004", "bsn": "23456784", "geboortedatum": "1975-02-28",
      "achternaam": "Vries", "tussenvoegsel": "de", "voornaam": "Mohamed", "voorletters": "M.",
      "geslacht": "X", "postcode": "", "huisnummer": "", "uzovi": "3343", "sector": "msz",
      "zorgvraag": "0303", "verwijsdatum": "2026-09-01", "aanmelddatum": "2026-09-03",
-     "wachtfase": "behandeling", "peildatum": "2026-11-01"},
+     "wachtfase": "behandeling", "peildatum": "2026-11-01", "intakedatum": "2026-09-24"},
 )  # fmt: skip
 """Four fictional clients: a prefix and a house-number addition, diacritics, a location code and
-no BSN, an 8-digit BSN that is left-padded, and an msz specialism code."""
+no BSN, an 8-digit BSN that is left-padded, and an msz specialism code; the two in the treatment
+phase have their intake date (extract format version 2)."""
 
 
 EXAMPLE_REFERENCE_DATE = dt.date(2026, 11, 1)
@@ -47,7 +48,7 @@ def example_frame() -> pl.DataFrame:
 
 
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
-    date_columns = ("geboortedatum", "verwijsdatum", "aanmelddatum", "peildatum")
+    date_columns = ("geboortedatum", "verwijsdatum", "aanmelddatum", "peildatum", "intakedatum")
     return frame.with_columns([pl.col(c).str.to_date("%Y-%m-%d") for c in date_columns])
 
 
@@ -69,7 +70,7 @@ def write_examples(folder: Path) -> list[Path]:
     dutch_dates = frame.with_columns(
         [
             pl.col(c).str.to_date("%Y-%m-%d").dt.to_string("%d-%m-%Y")
-            for c in ("geboortedatum", "verwijsdatum", "aanmelddatum", "peildatum")
+            for c in ("geboortedatum", "verwijsdatum", "aanmelddatum", "peildatum", "intakedatum")
         ]
     )
     paths["cp1252"].write_bytes(dutch_dates.write_csv(separator=",").encode("cp1252"))

@@ -22,6 +22,10 @@ from hashing.bsn import BSN_WEIGHTS
 from sample_data.names import FIRST_NAMES, GGZ_CARE_DEMANDS, INSURERS, MSZ_SPECIALISMS, SURNAMES
 
 FORMATS: tuple[str, ...] = ("csv-semicolon-bom", "csv-comma-cp1252", "xlsx", "parquet", "csv-semicolon")
+INTAKE_MISSING_SHARE = 0.1
+"""Share of entries in the treatment phase delivered without an intake date."""
+
+
 ALIASES = {"Cliëntnummer": "client_id", "Geboorte datum": "geboortedatum", "Datum aanmelding": "aanmelddatum"}
 BAD_ROW_KINDS: tuple[str, ...] = (
     "agb_code_invalid",
@@ -169,19 +173,32 @@ def _entries(spec: RoundSpec, rng: np.random.Generator, persons: pl.DataFrame, p
     born = exploded["geboortedatum"].to_numpy().astype("datetime64[D]")
     aanmeld = np.maximum(aanmeld, born)
     ggz_demand = rng.choice(np.array(GGZ_CARE_DEMANDS), n)
-    return exploded.with_columns(
-        pl.Series("provider", provider, dtype=pl.Utf8),
-        pl.Series("aanmelddatum", aanmeld),
-        pl.Series("verwijsdatum", np.maximum(aanmeld - rng.integers(0, 40, n).astype("timedelta64[D]"), born)),
-        pl.Series("wachtfase", np.where(rng.random(n) < 0.65, "aanmelding", "behandeling")),
-        pl.when(pl.col("sector") == "msz")
-        .then(pl.col("specialism"))
-        .otherwise(pl.Series(ggz_demand))
-        .alias("zorgvraag"),
-        pl.Series("bsn_draw", rng.random(n)),
-        pl.Series("style_draw", rng.random(n)),
-        pl.Series("postcode_draw", rng.random(n)),
-    ).drop("specialism", "provider_offset", "entry_number")
+    # intake dates from a stream of their own, so that adding them changed no other draw
+    intake_rng = np.random.default_rng([spec.seed, 7])
+    since = (ref - aanmeld).astype(np.int64)
+    intake = aanmeld + (intake_rng.uniform(0.1, 0.9, n) * since).astype(np.int64).astype("timedelta64[D]")
+    intake_missing = intake_rng.random(n) < INTAKE_MISSING_SHARE
+    return (
+        exploded.with_columns(
+            pl.Series("provider", provider, dtype=pl.Utf8),
+            pl.Series("aanmelddatum", aanmeld),
+            pl.Series("verwijsdatum", np.maximum(aanmeld - rng.integers(0, 40, n).astype("timedelta64[D]"), born)),
+            pl.Series("wachtfase", np.where(rng.random(n) < 0.65, "aanmelding", "behandeling")),
+            pl.when(pl.col("sector") == "msz")
+            .then(pl.col("specialism"))
+            .otherwise(pl.Series(ggz_demand))
+            .alias("zorgvraag"),
+            pl.Series("bsn_draw", rng.random(n)),
+            pl.Series("style_draw", rng.random(n)),
+            pl.Series("postcode_draw", rng.random(n)),
+        )
+        .with_columns(
+            pl.when((pl.col("wachtfase") == "behandeling") & ~pl.Series(intake_missing))
+            .then(pl.Series(intake.astype("datetime64[D]")))
+            .alias("intakedatum")
+        )
+        .drop("specialism", "provider_offset", "entry_number")
+    )
 
 
 def _render_identity(entries: pl.DataFrame, spec: RoundSpec) -> pl.DataFrame:
@@ -312,6 +329,7 @@ def _bad_rows(
                 "sector": "msz" if provider.startswith("06") else "ggz",
                 "zorgvraag": "0301" if provider.startswith("06") else "angst",
                 "wachtfase": "aanmelding",
+                "intakedatum": None,
                 "expected_reason": kind,
                 "date_override": None,
             }
@@ -340,7 +358,7 @@ def _bad_rows(
 
 
 def _write_extract(frame: pl.DataFrame, path: Path, fmt: str, date_format: str, headers: dict[str, str]) -> None:
-    dates = ("geboortedatum", "aanmelddatum", "verwijsdatum", "peildatum")
+    dates = ("geboortedatum", "aanmelddatum", "verwijsdatum", "peildatum", "intakedatum")
     if fmt in ("xlsx", "parquet"):
         out = frame.rename(headers)
         if fmt == "xlsx":
@@ -384,6 +402,7 @@ EXTRACT_COLUMNS = (
     "verwijsdatum",
     "aanmelddatum",
     "wachtfase",
+    "intakedatum",
 )
 
 
@@ -444,6 +463,7 @@ def generate_round(out_dir: Path, spec: RoundSpec = RoundSpec()) -> GeneratedRou
         "verwijsdatum",
         "aanmelddatum",
         "wachtfase",
+        "intakedatum",
         "expected_reason",
         "date_override",
     ]
@@ -615,9 +635,27 @@ def compute_truth(entries: pl.DataFrame, reference_date: dt.date, rows: pl.DataF
             .then(pl.col("sector") + "|" + pl.col("zorgvraag"))
             .otherwise(pl.col("sector"))
             .alias("scope"),
-            (pl.lit(reference_date) - pl.col("aanmelddatum")).dt.total_days().alias("waiting_days"),
+            (
+                pl.lit(reference_date)
+                - pl.when((pl.col("wachtfase") == "behandeling") & pl.col("intakedatum").is_not_null())
+                .then(pl.col("intakedatum"))
+                .otherwise(pl.col("aanmelddatum"))
+            )
+            .dt.total_days()
+            .alias("waiting_days"),
         )
         .join(norms, on=["sector", "wachtfase"])
+        .join(
+            norms.filter(pl.col("wachtfase") == "aanmelding").select("sector", pl.col("norm_days").alias("first")),
+            on="sector",
+            how="left",
+        )
+        .with_columns(  # the treatment phase without an intake date: both phases' norms together
+            pl.when((pl.col("wachtfase") == "behandeling") & pl.col("intakedatum").is_null())
+            .then(pl.col("norm_days") + pl.col("first").fill_null(0))
+            .otherwise(pl.col("norm_days"))
+            .alias("norm_days")
+        )
         .with_columns(
             pl.col("provider").n_unique().over("person_id", "scope").alias("n_providers"),
             pl.len().over("person_id", "scope", "provider").alias("n_here"),

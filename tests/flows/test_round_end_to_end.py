@@ -208,7 +208,7 @@ def test_data_quality_report_adds_up(dirty_round: RoundRun):
     quality = read_csv(dirty_round.round_dir / "datakwaliteit.csv")
     numbers = quality.with_columns(
         pl.col(c).cast(pl.Int64) for c in ("rijen_ontvangen", "rijen_geaccepteerd", "rijen_afgewezen", "bsn_ontbrekend",
-                                          "bsn_ongeldig", "verouderd")
+                                          "bsn_ongeldig", "verouderd", "behandeling_zonder_intakedatum")
     )  # fmt: skip
     assert (numbers["rijen_ontvangen"] == numbers["rijen_geaccepteerd"] + numbers["rijen_afgewezen"]).all()
     assert numbers["rijen_geaccepteerd"].sum() == summary["entries"]
@@ -216,6 +216,8 @@ def test_data_quality_report_adds_up(dirty_round: RoundRun):
     assert numbers["bsn_ontbrekend"].sum() == summary["rows"]["warnings"]["bsn_missing"]
     assert numbers["bsn_ongeldig"].sum() == summary["rows"]["warnings"]["bsn_invalid"]
     assert 0 < numbers["verouderd"].sum() < summary["entries"]
+    missing_intake = summary["rows"]["warnings"]["intakedatum_missing"]
+    assert 0 < numbers["behandeling_zonder_intakedatum"].sum() == missing_intake < summary["entries"] // 10
     notations = " ".join(quality["datumnotaties"].to_list())
     assert all(name in notations for name in ("jjjj-mm-dd", "dd-mm-jjjj", "dd/mm/jjjj"))
     agb = sorted(summary["delivered"])[0]

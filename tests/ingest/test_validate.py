@@ -52,6 +52,7 @@ BAD_ROWS: dict[str, dict[str, str | None]] = {
     "verwijsdatum_invalid": {"verwijsdatum": "1-1"},
     "verwijsdatum_future": {"verwijsdatum": "2030-01-01"},
     "peildatum_invalid": {"peildatum": "morgen"},
+    "intakedatum_invalid": {"wachtfase": "behandeling", "intakedatum": "2026-08-31"},  # before aanmelddatum
     **{f"{column}_too_long": {column: "1" * (DEFAULT_FIELD_CHARS[column] + 1)} for column in ALL_COLUMNS},
 }
 REGISTRY_RULES = RowRules(
@@ -138,3 +139,24 @@ def test_accounting_accepted_plus_rejected_is_received():
     assert sorted(result.accepted["source_row"].to_list() + result.rejected["source_row"].to_list()) == list(
         range(1, len(rows) + 1)
     )
+
+
+@pytest.mark.parametrize(
+    ("intake", "accepted"),
+    [("2026-09-01", True), ("2026-11-01", True), ("2026-11-02", False), ("2026-08-31", False), ("31-02-2026", False)],
+)
+def test_an_intake_date_lies_between_aanmelddatum_and_the_peildatum(intake: str, accepted: bool):
+    result = validate_extract(raw({**GOOD, "wachtfase": "behandeling", "intakedatum": intake}), PEIL)
+    assert result.accepted.height == int(accepted)
+    if not accepted:
+        assert result.rejected["reden"].to_list() == ["intakedatum_invalid"]
+
+
+def test_a_treatment_row_without_intake_date_is_kept_and_counted():
+    result = validate_extract(
+        raw({**GOOD, "wachtfase": "behandeling"}, {**GOOD, "client_id": "C2"}, {**GOOD, "client_id": "C3",
+            "wachtfase": "behandeling", "intakedatum": "2026-10-01"}),
+        PEIL,
+    )  # fmt: skip
+    assert result.accepted.height == 3 and result.warnings["intakedatum_missing"] == 1
+    assert result.accepted["intakedatum"].to_list() == [None, None, dt.date(2026, 10, 1)]
