@@ -11,6 +11,7 @@ from flows.settings import DEFAULT_MATCH_SCOPE, DEFAULT_NORMS_WEEKS
 from hashing.bsn import BSN_WEIGHTS
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import pseudonymise_entries
+from linkage.probabilistic import LinkageParameters
 from linkage.store import link_round, open_store
 from sample_data.names import FIRST_NAMES, SURNAMES
 
@@ -96,7 +97,11 @@ def link(tmp_path: Path) -> Iterator[Callable[..., duckdb.DuckDBPyConnection]]:
     """Yield a function that pseudonymises rows, links them and returns the store."""
     opened: list[duckdb.DuckDBPyConnection] = []
 
-    def run(rows: list[dict[str, object]], locations: dict[str, str] | None = None) -> duckdb.DuckDBPyConnection:
+    def run(
+        rows: list[dict[str, object]],
+        locations: dict[str, str] | None = None,
+        parameters: LinkageParameters | None = None,
+    ) -> duckdb.DuckDBPyConnection:
         frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
             pl.int_range(1, len(rows) + 1).cast(pl.Int64).alias("source_row"), pl.col(pl.Null).cast(pl.Utf8)
         )
@@ -114,6 +119,7 @@ def link(tmp_path: Path) -> Iterator[Callable[..., duckdb.DuckDBPyConnection]]:
             norm_days=NORM_DAYS,
             locations=locations or {},
             reference_date=PEIL,
+            parameters=parameters,
         )
         return con
 

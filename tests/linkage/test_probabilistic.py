@@ -57,15 +57,24 @@ def test_em_recovers_m_with_u_fixed():
 
 
 def test_cluster_size_guard_stops_chains(link):
+    """Five entries of one person at five providers become one person; with a cluster cap of
+    three, no person gets more than three of them and the refused merges are counted."""
+    from linkage.probabilistic import LinkageParameters
+
     born = dt.date(1990, 1, 1)
     chain = [person(f"2300000{i}", f"K{i}", None, "Jansen", "Emma", born, "1234AB") for i in range(1, 6)]
-    con = link([*background(), *chain])
-    sizes = query_frame(
-        con,
-        "SELECT person_id, count(*) AS n FROM entry_person JOIN entries USING (entry_id) "
-        "WHERE client_id LIKE 'K%' GROUP BY person_id",
-    )
-    assert sizes["n"].sum() == 5 and sizes["n"].max() <= 12
+
+    def sizes(con) -> list[int]:
+        frame = query_frame(
+            con,
+            "SELECT person_id, count(*) AS n FROM entry_person JOIN entries USING (entry_id) "
+            "WHERE client_id LIKE 'K%' GROUP BY person_id",
+        )
+        return sorted(frame["n"].to_list(), reverse=True)
+
+    assert sizes(link([*background(), *chain])) == [5]
+    capped = sizes(link([*background(), *chain], parameters=LinkageParameters(max_cluster_size=3)))
+    assert sum(capped) == 5 and capped[0] == 3
 
 
 def test_ten_thousand_identical_rows_stay_bounded_and_unlinked(link):
