@@ -1,8 +1,9 @@
 -- Per entry: its person, its scope, whether the person waits at another provider
 -- (double) or twice here (internal) in that scope, its waiting time and whether it is
 -- over the norm (the treatment phase from the intake date), whether it is the one entry
--- counted in boven_norm_geschoond, and the person's insurer slice (slice_uzovi: the UZOVI of the person's most recent entry, ties to the
--- lowest code), so that the insurer slices partition every national count exactly.
+-- counted in boven_norm_geschoond, and the person's insurer slice (slice_uzovi: the UZOVI of
+-- the person's most recent entry, ties to the lowest code), so that the insurer slices
+-- partition every national count exactly.
 CREATE OR REPLACE TABLE entry_facts AS
 WITH scoped AS (
     SELECT e.entry_id, e.provider, e.agb_code, e.client_id, e.uzovi, e.sector, e.zorgvraag,
