@@ -40,11 +40,6 @@ BLOCKING_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 keys (in the order given) of any pass."""
 PASS_BLOCK_CAPS: dict[str, int] = {"achternaam_voornaam_zeldzaam": RARE_NAME_BLOCK}
 """Passes with a cap of their own below ``max_block_entries``."""
-BLOCKING_PASSES: dict[str, str] = {
-    name: " AND ".join(f"l.{a} = r.{b}" for a, b in zip(left, right, strict=True))
-    for name, (left, right) in BLOCKING_KEYS.items()
-}
-"""The join condition of each blocking pass."""
 
 FIELDS: tuple[str, ...] = ("sn", "fn", "dob", "pc", "sex")
 PASS_FIELDS: dict[str, frozenset[str]] = {

@@ -2,7 +2,7 @@ import datetime as dt
 
 import numpy as np
 
-from linkage.probabilistic import BLOCKING_PASSES, FIELDS, estimate_m_by_em, pattern_probabilities
+from linkage.probabilistic import BLOCKING_KEYS, FIELDS, estimate_m_by_em, pattern_probabilities
 from linkage.store import query_frame
 from tests.linkage.conftest import background, person, valid_bsn
 
@@ -34,7 +34,7 @@ def test_each_blocking_pass_finds_what_it_is_for(link):
     assert {"postcode_achternaam", "postcode_voornaam"} <= found[("A1", "Y1")]
     assert "namen_verwisseld" in found[("A1", "N1")]
     assert "geboortedatum" not in found[("A1", "N1")]
-    assert all(name in BLOCKING_PASSES for names in found.values() for name in names)
+    assert all(name in BLOCKING_KEYS for names in found.values() for name in names)
 
 
 def test_em_recovers_m_with_u_fixed():
