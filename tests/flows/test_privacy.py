@@ -40,14 +40,22 @@ def plain_identifiers(input_dir: Path) -> set[str]:
     return needles
 
 
+POSTCODE = re.compile(r"^[0-9]{4} ?[A-Za-z]{2}$")
+
+
 def identifier_pattern(needles: set[str]) -> re.Pattern[bytes]:
     """Return a byte pattern for the needles. Digit-only needles (BSNs) must not touch another
     hex digit, so that 64-character hex pseudonyms, which contain runs of digits by chance,
     cannot match them; a BSN stored as a value still does."""
     digits = sorted((n for n in needles if n.isdigit()), key=len, reverse=True)
-    others = sorted((n for n in needles if not n.isdigit()), key=len, reverse=True)
+    postcodes = sorted((n for n in needles if POSTCODE.match(n)), key=len, reverse=True)
+    others = sorted((n for n in needles if not n.isdigit() and not POSTCODE.match(n)), key=len, reverse=True)
     bsn = b"(?<![0-9A-Fa-f])(?:" + b"|".join(re.escape(n.encode()) for n in digits) + b")(?![0-9A-Fa-f])"
-    return re.compile(bsn + b"|" + b"|".join(re.escape(n.encode()) for n in others))
+    # a postcode not glued to more digits before it or letters after it: a timestamp's
+    # microseconds followed by a record byte ("...25.087899" + "XP") is not a postcode
+    postcode = b"(?<![0-9])(?:" + b"|".join(re.escape(n.encode()) for n in postcodes) + b")(?![A-Za-z])"
+    groups = [g for g, present in ((bsn, digits), (postcode, postcodes)) if present]  # an empty one matches anything
+    return re.compile(b"|".join([*groups, *(re.escape(n.encode()) for n in others)]))
 
 
 def written_files(run: RoundRun) -> list[Path]:
