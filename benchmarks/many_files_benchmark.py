@@ -30,7 +30,7 @@ FORMATS = ("csv-semicolon", "parquet", "csv-semicolon-bom", "csv-comma-cp1252")
 def prepare(folder: Path, files: int, entries: int, seed: int) -> Path:
     """Generate a round of ``entries`` over ``files`` providers into ``folder`` unless cached."""
     from hashing.keys import create_key_file
-    from reports.delivery import create_recipient_keys, pin_recipients
+    from reports.recipients import create_age_keys, pin_recipients
     from sample_data.generate import RoundSpec, generate_round
 
     target = folder / f"files-{files}-{entries}-{seed}"
@@ -40,7 +40,7 @@ def prepare(folder: Path, files: int, entries: int, seed: int) -> Path:
     generated = generate_round(target, spec)
     recipients = target / "recipients"
     for agb in generated.providers:
-        public_path, _ = create_recipient_keys(agb, target / "provider_keys")
+        public_path, _ = create_age_keys(agb, target / "provider_keys")
         recipients.mkdir(exist_ok=True)
         shutil.copyfile(public_path, recipients / public_path.name)
     pin_recipients(recipients)

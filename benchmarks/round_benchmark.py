@@ -36,7 +36,7 @@ def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
 def prepare(folder: Path, entries: int, providers: int, seed: int) -> Path:
     """Generate the benchmark round into ``folder/round-N-S`` unless it is there; return it."""
     from hashing.keys import create_key_file
-    from reports.delivery import create_recipient_keys
+    from reports.recipients import create_age_keys
     from sample_data.generate import RoundSpec, generate_round
 
     target = folder / f"round-{entries}-{providers}-{seed}"
@@ -45,7 +45,7 @@ def prepare(folder: Path, entries: int, providers: int, seed: int) -> Path:
     spec = RoundSpec(entries=entries, providers=providers, seed=seed, formats=BENCH_FORMATS)
     generated = generate_round(target, spec)
     for agb in generated.providers:
-        create_recipient_keys(agb, target / "recipients")
+        create_age_keys(agb, target / "recipients")
     key_file = target / "ttp.key"
     if not key_file.exists():
         create_key_file(key_file)
@@ -62,13 +62,15 @@ def measure_core(target: Path) -> dict[str, Any]:
     from linkage.store import open_store, round_totals
     from reports.files import AuditLog
     from reports.insurers import write_insurer_outputs
+    from reports.packages import signing_key
     from reports.providers import deliver_packages, provider_packages
 
     settings = load_settings(target / "config.toml")
     work = target / "core_out"
     started = time.perf_counter()
+    key = load_key_file(target / "ttp.key")
     core = stage_and_link(
-        target / "input", work, settings, load_key_file(target / "ttp.key"),
+        target / "input", work, settings, key,
         settings.reference_date or dt.date(2026, 11, 1),
     )  # fmt: skip
     times = dict(core.seconds)
@@ -85,7 +87,10 @@ def measure_core(target: Path) -> dict[str, Any]:
         mark = time.perf_counter()
         rejected = pl.concat([pl.read_parquet(staged_paths(work / "staging", r.sha256)[1]) for r in accepted])
         packages = provider_packages(con, rejected, settings.locations, "bench")
-    deliver_packages(packages, work / "providers", settings.paths.recipients, "bench", AuditLog(work / "audit.jsonl"))
+    deliver_packages(
+        packages, work / "providers", settings.paths.recipients, "bench", AuditLog(work / "audit.jsonl"),
+        signer=signing_key(key),
+    )  # fmt: skip
     times["provider lists + encryption"] = round(time.perf_counter() - mark, 3)
     times["total"] = round(time.perf_counter() - started, 3)
     return {

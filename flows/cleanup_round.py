@@ -44,6 +44,7 @@ from reports.files import (
 )
 from reports.insurers import write_insurer_outputs
 from reports.ledger import read_ledger
+from reports.packages import signing_key
 from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, provider_packages
 from reports.quality import operator_quality, quality_table, routed_rejections
 from reports.summary import summary_html
@@ -241,6 +242,7 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
         AuditLog(context.audit_path),
         on_provider_done=_provider_done,
         receipts_path=context.work_dir / context.round_id / "deliveries.json",
+        signer=signing_key(load_key(context.key_file)),
     )
     return result, rejected.height - routed_rejections(rejected, locations).height
 

@@ -9,13 +9,16 @@ import shutil
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from flows.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from reports.packages import OpenedPackage
 
 EXIT_USAGE = 2
 EXIT_CONFIG = 3
@@ -144,7 +147,7 @@ def check_round_resources(recipients: Path | None, registry: Path | None) -> Non
     its pins (``registry.json``) are unreadable, or the provider registry is unusable."""
     from ingest.registry import RegistryError, load_registry
     from reports.delivery import DeliveryError
-    from reports.delivery import load_registry as load_pins
+    from reports.recipients import load_registry as load_pins
 
     if recipients is not None:
         if not recipients.is_dir():
@@ -390,17 +393,66 @@ def keys_recipient(
     agb: Annotated[str, typer.Option("--agb", help="AGB code of the provider (8 digits).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for <agb>.pub and <agb>.key.")],
 ) -> None:
-    """Create a provider's delivery key pair: <agb>.pub for the TTP, <agb>.key for the provider."""
-    from reports.delivery import DeliveryError, create_recipient_keys
+    """Create a provider's age key pair: <agb>.pub (one age1... line) for the TTP, <agb>.key for
+    the provider (the identity file 'age -d -i <agb>.key' reads). Prints the fingerprint to
+    compare by phone. A provider may instead run age-keygen and send the public key it prints."""
+    from reports.delivery import DeliveryError
+    from reports.recipients import age_fingerprint, create_age_keys, spoken_fingerprint
 
     if not (len(agb) == 8 and agb.isdigit()):
         fail("--agb must be 8 digits", EXIT_USAGE)
     try:
-        public_path, private_path = create_recipient_keys(agb, out_dir)
+        public_path, private_path = create_age_keys(agb, out_dir)
     except DeliveryError as error:
         fail(str(error), EXIT_KEY)
-    out.print(f"public key {public_path} (put in the TTP's recipients folder)")
-    out.print(f"private key {private_path} (for the provider only)")
+    fingerprint = spoken_fingerprint(age_fingerprint(public_path.read_text(encoding="ascii")))
+    out.print(f"openbare sleutel {public_path} (naar de TTP sturen)")
+    out.print(f"privésleutel {private_path} (alleen voor de zorgaanbieder; bewaar hem goed)")
+    out.print(f"vingerafdruk {fingerprint} (lees deze aan de telefoon voor aan de TTP)")
+
+
+@keys_app.command("fingerprint")
+def keys_fingerprint(
+    key_file: Annotated[Path, typer.Argument(help="A key file: <agb>.pub, <agb>.key or ondertekening.pub.")],
+) -> None:
+    """Print a key's fingerprint in the short form two people compare by phone, and in full."""
+    from reports.delivery import DeliveryError
+    from reports.packages import PackageError, load_signer, signer_fingerprint
+    from reports.recipients import key_fingerprint, spoken_fingerprint
+
+    if not key_file.is_file():
+        fail(f"{key_file} bestaat niet", EXIT_INPUT)
+    try:
+        fingerprint = key_fingerprint(key_file)
+    except DeliveryError:
+        try:
+            fingerprint = signer_fingerprint(load_signer(key_file))
+        except PackageError:
+            fail(f"{key_file} is geen sleutel van wachtlijst of age", EXIT_KEY)
+    out.print(f"{spoken_fingerprint(fingerprint)}  ({fingerprint})")
+
+
+@keys_app.command("signer")
+def keys_signer(
+    key_file: Annotated[Path | None, typer.Option("--key", help="The TTP's key file (else $WACHTLIJST_KEY).")] = None,
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the public signing key.")] = Path(
+        "ondertekening.pub"
+    ),
+) -> None:
+    """Write the public half of the TTP's package signing key (derived from its key), to hand to
+    every provider once, and print its fingerprint to read out by phone. Every round also writes
+    it to providers/ondertekening.pub."""
+    from hashing.keys import KeyError_, load_key
+    from reports.files import write_atomic
+    from reports.packages import signer_fingerprint, signer_pem, signing_key
+    from reports.recipients import spoken_fingerprint
+
+    try:
+        public = signing_key(load_key(key_file)).public_key()
+    except KeyError_ as error:
+        fail(str(error), EXIT_KEY)
+    write_atomic(out_file, signer_pem(public))
+    out.print(f"{out_file}: vingerafdruk {spoken_fingerprint(signer_fingerprint(public))}")
 
 
 @keys_app.command("pin")
@@ -412,7 +464,8 @@ def keys_pin(
 ) -> None:
     """Pin every provider's public key by fingerprint in <recipients>/registry.json; a key that is
     not pinned, or differs from its pin, gets no delivery."""
-    from reports.delivery import DeliveryError, pin_recipients
+    from reports.delivery import DeliveryError
+    from reports.recipients import pin_recipients
 
     if not recipients.is_dir():
         fail(f"{recipients} does not exist", EXIT_INPUT)
@@ -482,34 +535,82 @@ def prepseudonymise(
         fail(f"{failed} of {len(files)} file(s) could not be pre-pseudonymised", EXIT_INPUT)
 
 
-@app.command()
-def decrypt(
-    file: Annotated[Path, typer.Argument(help="A delivered (encrypted) file.")],
-    key: Annotated[Path, typer.Option("--key", help="The provider's private key (<agb>.key).")],
-    audit_log: Annotated[
-        Path | None,
-        typer.Option("--audit-log", envvar="WACHTLIJST_AUDIT_LOG", help="Record the decryption in this audit log."),
-    ] = None,
-) -> None:
-    """Decrypt a delivered file to standard output (and record it in an audit log when given)."""
-    from reports.delivery import DeliveryError, load_private_key
-    from reports.delivery import decrypt as decrypt_blob
-    from reports.files import AuditLog, sha256_bytes
+def _open_for_provider(
+    path: Path, key: Path, signer: Path | None, expected_round: str | None, audit_log: Path | None
+) -> OpenedPackage:
+    """Open and verify what a provider received (see :func:`reports.packages.open_delivery`),
+    recording it in the audit log when given; fail with a Dutch message when it is refused."""
+    from reports.delivery import DeliveryError
+    from reports.files import AuditLog
+    from reports.packages import load_signer, open_delivery
 
-    if not file.is_file():
-        fail(f"{file} does not exist", EXIT_INPUT)
-    blob = file.read_bytes()
+    if not path.exists():
+        fail(f"{path} bestaat niet", EXIT_INPUT)
     audit = AuditLog(audit_log) if audit_log else None
     try:
-        plaintext = decrypt_blob(blob, load_private_key(key), file_name=file.name)
+        opened = open_delivery(path, key, load_signer(signer) if signer else None, expected_round=expected_round)
     except DeliveryError as error:
         if audit:
-            audit.append("decrypt_failed", object=file.name, sha256=sha256_bytes(blob), reason=str(error))
-        fail(f"{file}: {error}", EXIT_DECRYPT)
+            audit.append("decrypt_failed", object=path.name, reason=str(error))
+        fail(f"{path}: {error}", EXIT_DECRYPT)
     if audit:
-        audit.append("file_decrypted", object=file.name, sha256=sha256_bytes(blob), key=key.name)
-    sys.stdout.buffer.write(plaintext)
-    sys.stdout.buffer.flush()
+        audit.append("file_decrypted", object=path.name, files=sorted(opened.files), key=key.name)
+    return opened
+
+
+KEY_OPTION = typer.Option("--key", help="The provider's private key (<agb>.key).")
+SIGNER_OPTION = typer.Option(
+    "--signer", help="The TTP's public signing key (ondertekening.pub); needed for a package (.age)."
+)
+ROUND_OPTION = typer.Option("--round", help="Refuse a package of any other round (e.g. 2026-11).")
+AUDIT_OPTION = typer.Option("--audit-log", envvar="WACHTLIJST_AUDIT_LOG", help="Record the decryption here.")
+
+
+@app.command()
+def decrypt(
+    file: Annotated[Path, typer.Argument(help="A package (<round>.age), a version 1 file, or a folder of either.")],
+    key: Annotated[Path, KEY_OPTION],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder to unpack into (0600 files).")] = None,
+    signer: Annotated[Path | None, SIGNER_OPTION] = None,
+    round_id: Annotated[str | None, ROUND_OPTION] = None,
+    audit_log: Annotated[Path | None, AUDIT_OPTION] = None,
+) -> None:
+    """Open, verify and unpack a delivery into --out; a single version 1 file without --out goes
+    to standard output. A package for another recipient or round, renamed, or not signed by the
+    TTP is refused. Messages are Dutch: a provider reads them."""
+    from reports.packages import write_files
+
+    if out_dir is None and (file.is_dir() or file.suffix == ".age"):
+        fail("geef met --out een map op om het pakket in uit te pakken", EXIT_USAGE)
+    opened = _open_for_provider(file, key, signer, round_id, audit_log)
+    if out_dir is None:
+        sys.stdout.buffer.write(next(iter(opened.files.values())))
+        sys.stdout.buffer.flush()
+        return
+    written = write_files(opened.files, out_dir)
+    out.print(f"{len(written)} bestand(en) van ronde {opened.round_id} uitgepakt in {out_dir}")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="A package (<round>.age) or a provider folder.")],
+    key: Annotated[Path, KEY_OPTION],
+    signer: Annotated[Path, SIGNER_OPTION],
+    round_id: Annotated[str | None, ROUND_OPTION] = None,
+) -> None:
+    """Check a package without unpacking it: for this recipient, signed by the TTP, of the round
+    given, every file as the manifest lists it. Exit 0 and a Dutch summary when it is sound."""
+    from reports.packages import load_signer, signer_fingerprint
+    from reports.recipients import spoken_fingerprint
+
+    opened = _open_for_provider(file, key, signer, round_id, None)
+    if not opened.signer:
+        fail(f"{file}: dit zijn bestanden van versie 1, zonder handtekening van de TTP", EXIT_DECRYPT)
+    fingerprint = spoken_fingerprint(signer_fingerprint(load_signer(signer)))
+    out.print(f"pakket van ronde {opened.round_id} voor AGB {opened.recipient}: in orde")
+    out.print(f"ondertekend door de TTP (vingerafdruk {fingerprint})")
+    for name, data in sorted(opened.files.items()):
+        out.print(f"  {name} ({len(data)} bytes)")
 
 
 @app.command()
@@ -542,7 +643,7 @@ def demo(
 ) -> None:
     """Generate sample data and keys in a scratch folder and run a round on them end to end."""
     from hashing.keys import create_key_file
-    from reports.delivery import create_recipient_keys, pin_recipients
+    from reports.recipients import create_age_keys, pin_recipients
     from sample_data.generate import RoundSpec, generate_round
     from sample_data.rounds import generate_rounds
 
@@ -563,7 +664,7 @@ def demo(
     provider_keys = folder / "provider_keys"
     recipients = folder / "recipients"
     for agb in providers[:-2]:
-        public_path, _ = create_recipient_keys(agb, provider_keys)
+        public_path, _ = create_age_keys(agb, provider_keys)
         recipients.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(public_path, recipients / public_path.name)
     pin_recipients(recipients)
@@ -580,8 +681,9 @@ def demo(
         )
         print_summary(summary, output / each_round)
     first = providers[0]
+    signer = output / round_id / "providers" / "ondertekening.pub"
     opened = open_package_as_provider(output / round_id / "providers" / first, provider_keys / f"{first}.key",
-                                      folder / "provider_view" / first)  # fmt: skip
+                                      signer, folder / "provider_view" / first)  # fmt: skip
     round_dir = output / round_id
     out.print(
         "\n".join(
@@ -592,8 +694,10 @@ def demo(
                 f"  operator summary:     {round_dir / 'run_summary.html'}",
                 f"  provider {first}:    {opened} (decrypted here as the provider would)",
                 f"audit log:              {output / 'audit.jsonl'}",
-                f"decrypt by hand:        {Path(sys.argv[0]).as_posix()} decrypt --key {provider_keys / first}.key "
-                f"{round_dir / 'providers' / first / 'contactlijst.csv'}",
+                f"open as the provider:   age -d -i {provider_keys / first}.key -o pakket.zip "
+                f"{round_dir / 'providers' / first / (round_id + '.age')}",
+                f"  or, checking the TTP's signature: {Path(sys.argv[0]).as_posix()} decrypt --key "
+                f"{provider_keys / first}.key --signer {signer} --out DIR {round_dir / 'providers' / first}",
                 f"ground truth:           {truth}",
                 "two providers have no key on purpose: see 'undelivered' in the summary",
                 *(
@@ -608,16 +712,12 @@ def demo(
     )
 
 
-def open_package_as_provider(package: Path, private_key: Path, target: Path) -> Path:
-    """Decrypt every file of a provider's package into ``target`` (the demo plays the provider);
+def open_package_as_provider(package: Path, private_key: Path, signer: Path, target: Path) -> Path:
+    """Open and verify a provider's delivery into ``target`` (the demo plays the provider);
     return ``target``."""
-    from reports.delivery import decrypt as decrypt_blob
-    from reports.delivery import load_private_key
+    from reports.packages import load_signer, open_delivery, write_files
 
-    key = load_private_key(private_key)
-    target.mkdir(parents=True, exist_ok=True)
-    for encrypted in sorted(package.iterdir()):
-        (target / encrypted.name).write_bytes(decrypt_blob(encrypted.read_bytes(), key, file_name=encrypted.name))
+    write_files(open_delivery(package, private_key, load_signer(signer)).files, target)
     return target
 
 

@@ -1,4 +1,5 @@
-"""Encryption of provider deliveries with HPKE (RFC 9180: X25519, HKDF-SHA-256, AES-256-GCM).
+"""Version 1 encryption of provider files, and of the input archive, with HPKE
+(RFC 9180: X25519, HKDF-SHA-256, AES-256-GCM).
 
 A delivered file is ``MAGIC``, a 4-byte header length, a JSON header (product, format
 version, recipient AGB, round, file name, recipient key fingerprint) and the HPKE
@@ -78,46 +79,6 @@ def create_recipient_keys(agb_code: str, out_dir: Path) -> tuple[Path, Path]:
         )
     )
     return public_path, private_path
-
-
-REGISTRY_FILE = "registry.json"
-
-
-def load_registry(recipients_dir: Path) -> dict[str, str] | None:
-    """Return {AGB code: pinned public-key fingerprint} from ``registry.json``, or None when the
-    recipients folder has no registry."""
-    path = recipients_dir / REGISTRY_FILE
-    if not path.is_file():
-        return None
-    try:
-        pins = json.loads(path.read_text(encoding="utf-8"))["pins"]
-        return {str(agb): str(fingerprint) for agb, fingerprint in pins.items()}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise DeliveryError(f"{path} is not a readable recipients registry (pinned key fingerprints)") from None
-
-
-def pin_recipients(recipients_dir: Path, replace: tuple[str, ...] = ()) -> dict[str, str]:
-    """Pin the fingerprint of every ``<agb>.pub`` in ``recipients_dir`` in ``registry.json``.
-
-    New providers are added; an existing pin is changed only for AGB codes in ``replace``
-    (a provider's key changes only by an explicit operator decision). Returns the pins.
-    """
-    pins = load_registry(recipients_dir) or {}
-    changed = []
-    for path in sorted(recipients_dir.glob("*.pub")):
-        agb = path.stem
-        fingerprint = public_key_fingerprint(load_public_key(path))
-        if agb in pins and pins[agb] != fingerprint and agb not in replace:
-            changed.append(agb)
-            continue
-        pins[agb] = fingerprint
-    if changed:
-        raise DeliveryError(
-            f"public keys differ from their pins for {', '.join(changed)}; pass them to --replace if intended"
-        )
-    document = json.dumps({"pins": dict(sorted(pins.items()))}, indent=2) + "\n"
-    (recipients_dir / REGISTRY_FILE).write_text(document, encoding="utf-8")
-    return pins
 
 
 def load_public_key(path: Path) -> X25519PublicKey:

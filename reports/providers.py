@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import polars as pl
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ingest.columns import ROW_REASONS_NL
 from ingest.feedback import FEEDBACK_REASONS_NL
 from linkage.store import contact_rows, query_frame
-from reports.delivery import DeliveryError, encrypt_for, load_public_key, load_registry, public_key_fingerprint
+from reports.delivery import DeliveryError, encrypt_for
 from reports.files import AuditLog, csv_bytes, sha256_bytes, write_atomic
+from reports.packages import SIGNER_FILE, build_package, package_name, seal, signer_pem
 from reports.quality import routed_rejections
+from reports.recipients import RecipientKey, load_recipient, load_registry
 from reports.spreadsheets import contact_workbook, cover_note
 
 REASONS_NL: dict[str, str] = {**ROW_REASONS_NL, **FEEDBACK_REASONS_NL}
@@ -101,51 +104,79 @@ def provider_packages(
 
 def _recipient_key(
     provider: str, recipients_dir: Path | None, pins: Mapping[str, str] | None
-) -> tuple[X25519PublicKey | None, tuple[str, str]]:
-    """Return (the provider's usable, pinned public key, ("", "")) or (None, (reason, reason code))."""
+) -> tuple[RecipientKey | None, tuple[str, str]]:
+    """Return (the provider's usable, pinned key, ("", "")) or (None, (reason, reason code))."""
     key_path = recipients_dir / f"{provider}.pub" if recipients_dir else None
     if key_path is None or not key_path.is_file():
         return None, ("no public key in the recipients folder", "no_public_key")
     try:
-        public_key = load_public_key(key_path)
+        key = load_recipient(key_path)
     except DeliveryError:
-        return None, ("public key is not a usable X25519 key", "bad_public_key")
-    if pins is not None and pins.get(provider) != public_key_fingerprint(public_key):
+        return None, ("public key is neither an age recipient nor a usable X25519 key", "bad_public_key")
+    if pins is not None and pins.get(provider) != key.fingerprint:
         if provider in pins:
             return None, ("public key differs from its pin", "key_changed")
         return None, ("public key not pinned", "key_not_pinned")
-    return public_key, ("", "")
+    return key, ("", "")
 
 
-def _encrypt_and_write(
-    files: Mapping[str, bytes],
-    public_key: X25519PublicKey,
-    folder: Path,
-    round_id: str,
-    audit: AuditLog,
-    receipts: dict[str, str],
-) -> list[str]:
-    """Encrypt each file to ``public_key``, write it to ``folder``; return the file names.
+@dataclass
+class _Writer:
+    """Writes one provider's encrypted delivery, once: a file whose receipt says the same
+    plaintext already went to the same key (an earlier, interrupted run of this round) is left
+    as it is, so nothing is delivered twice."""
 
-    A file whose receipt says the same plaintext already went to the same key (an earlier,
-    interrupted run of this round) is left as it is: it is never delivered twice.
-    """
-    provider = folder.name
-    fingerprint = public_key_fingerprint(public_key)
-    for file_name, plaintext in sorted(files.items()):
+    providers_dir: Path
+    round_id: str
+    audit: AuditLog
+    receipts: dict[str, str]
+
+    def write(
+        self, provider: str, file_name: str, plaintext: bytes, fingerprint: str, encrypt: Callable[[], bytes]
+    ) -> None:
+        """Encrypt (by calling ``encrypt``) and write ``providers/<provider>/<file_name>`` unless
+        the receipt shows it is there already."""
+        target = self.providers_dir / provider / file_name
         receipt = f"{sha256_bytes(plaintext)}:{fingerprint}"
-        if receipts.get(f"{provider}/{file_name}") == receipt and (folder / file_name).is_file():
-            continue
-        blob = encrypt_for(plaintext, public_key, recipient=provider, round_id=round_id, file_name=file_name)
-        write_atomic(folder / file_name, blob)
-        audit.append(
+        if self.receipts.get(f"{provider}/{file_name}") == receipt and target.is_file():
+            return
+        blob = encrypt()
+        write_atomic(target, blob)
+        self.audit.append(
             "file_delivered",
             recipient=provider,
             object=f"providers/{provider}/{file_name}",
             sha256=sha256_bytes(blob),
-            round=round_id,
+            round=self.round_id,
         )
-        receipts[f"{provider}/{file_name}"] = receipt
+        self.receipts[f"{provider}/{file_name}"] = receipt
+
+
+def _deliver(
+    provider: str, files: Mapping[str, bytes], key: RecipientKey, writer: _Writer, signer: Ed25519PrivateKey
+) -> list[str]:
+    """Write one provider's delivery; return the names of the files it holds.
+
+    An age recipient gets one signed package; a version 1 key one HPKE file per file.
+    """
+    round_id = writer.round_id
+    if key.age is not None:
+        recipient = key.age
+        package = build_package(
+            files, recipient=provider, recipient_key=key.fingerprint, round_id=round_id, signer=signer
+        )
+        writer.write(provider, package_name(round_id), package, key.fingerprint, lambda: seal(package, recipient))
+        return sorted(files)
+    assert key.legacy is not None
+    legacy = key.legacy
+    for file_name, plaintext in sorted(files.items()):
+        writer.write(
+            provider,
+            file_name,
+            plaintext,
+            key.fingerprint,
+            partial(encrypt_for, plaintext, legacy, recipient=provider, round_id=round_id, file_name=file_name),
+        )
     return sorted(files)
 
 
@@ -157,8 +188,14 @@ def deliver_packages(
     audit: AuditLog,
     on_provider_done: Callable[[str], None] | None = None,
     receipts_path: Path | None = None,
+    *,
+    signer: Ed25519PrivateKey,
 ) -> DeliveryResult:
     """Encrypt each provider's files to ``<recipients_dir>/<agb>.pub`` and write them.
+
+    A provider with an age recipient gets ``providers/<agb>/<round>.age``, one package signed
+    with ``signer`` (outputs version 2); one with a version 1 key gets each file encrypted
+    on its own. ``providers/ondertekening.pub`` is the signer's public key.
 
     A provider without a usable public key gets nothing written; it is returned as
     undelivered with the reason. When the folder has a ``registry.json``, a key whose
@@ -174,15 +211,15 @@ def deliver_packages(
     receipts: dict[str, str] = (
         json.loads(receipts_path.read_text()) if receipts_path is not None and receipts_path.is_file() else {}
     )
+    write_atomic(providers_dir / SIGNER_FILE, signer_pem(signer.public_key()))
+    writer = _Writer(providers_dir, round_id, audit, receipts)
     for provider, files in sorted(packages.items()):
-        public_key, (reason, code) = _recipient_key(provider, recipients_dir, pins)
-        if public_key is None:
+        key, (reason, code) = _recipient_key(provider, recipients_dir, pins)
+        if key is None:
             undelivered[provider] = reason
             audit.append("delivery_skipped", recipient=provider, reason=code)
         else:
-            delivered[provider] = _encrypt_and_write(
-                files, public_key, providers_dir / provider, round_id, audit, receipts
-            )
+            delivered[provider] = _deliver(provider, files, key, writer, signer)
             if receipts_path is not None:
                 write_atomic(receipts_path, json.dumps(receipts, sort_keys=True, indent=1).encode())
         if on_provider_done is not None:

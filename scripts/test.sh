@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Install, lint, type-check and run the test suite (with headless Chromium for the HTML reports).
+# Install, lint, type-check and run the test suite (with headless Chromium for the HTML reports and the age command).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-bash scripts/install-browser.sh
+bash scripts/install-system-tools.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
 .venv/bin/pytest -q

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from hashing.keys import create_key_file
-from reports.delivery import create_recipient_keys, pin_recipients
+from reports.packages import SIGNER_FILE, load_signer, open_delivery
+from reports.recipients import create_age_keys, pin_recipients
 from sample_data.generate import GeneratedRound, RoundSpec, generate_round
 
 WACHTLIJST = [sys.executable, "-m", "flows.cli"]
@@ -33,6 +34,17 @@ class RoundRun:
     @property
     def round_dir(self) -> Path:
         return self.output / self.round_id
+
+    def delivered(self, agb: str) -> dict[str, bytes]:
+        """Return the files of ``agb``'s package, opened and verified as the provider would."""
+        return provider_files(self.round_dir, agb, self.provider_keys)
+
+
+def provider_files(round_dir: Path, agb: str, provider_keys: Path) -> dict[str, bytes]:
+    """Return {file name: plaintext} of a provider's delivery, its signature checked."""
+    providers = round_dir / "providers"
+    signer = load_signer(providers / SIGNER_FILE)
+    return open_delivery(providers / agb, provider_keys / f"{agb}.key", signer, expected_round=round_dir.name).files
 
 
 def cli(
@@ -63,7 +75,7 @@ def run_generated(workspace: Path, spec: RoundSpec, *, keyless: int = 2, output_
     recipients.mkdir(exist_ok=True)
     for agb in generated.providers[: len(generated.providers) - keyless]:
         if not (provider_keys / f"{agb}.pub").exists():
-            public_path, _ = create_recipient_keys(agb, provider_keys)
+            public_path, _ = create_age_keys(agb, provider_keys)
             shutil.copyfile(public_path, recipients / public_path.name)
     pin_recipients(recipients)
     output = workspace / output_name

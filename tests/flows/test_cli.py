@@ -1,10 +1,12 @@
 """The operator's errors: one clear message and a documented exit code, never a traceback."""
 
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
-import polars as pl
+import pytest
 
 from flows.cli import EXIT_AUDIT, EXIT_CONFIG, EXIT_DECRYPT, EXIT_INPUT, EXIT_KEY, EXIT_OUTPUT
 from tests.conftest import RoundRun, cli
@@ -73,46 +75,97 @@ def test_loose_key_permissions_are_refused(tmp_path: Path, exact_round: RoundRun
     assert result.returncode == EXIT_KEY and "chmod 600" in result.stderr
 
 
-def test_decrypt_is_recorded_in_the_providers_audit_log(exact_round: RoundRun, tmp_path: Path):
+def package_of(run: RoundRun, agb: str) -> Path:
+    return run.round_dir / "providers" / agb / f"{run.round_id}.age"
+
+
+def test_decrypt_unpacks_a_package_and_is_recorded_in_the_providers_audit_log(exact_round: RoundRun, tmp_path: Path):
     agb = exact_round.generated.providers[0]
-    delivered = exact_round.round_dir / "providers" / agb / "contactlijst.csv"
+    signer = exact_round.round_dir / "providers" / "ondertekening.pub"
     log = tmp_path / "provider_audit.jsonl"
-    ok = cli("decrypt", "--key", exact_round.provider_keys / f"{agb}.key", delivered, "--audit-log", log)
+    own_key = exact_round.provider_keys / f"{agb}.key"
+    ok = cli("decrypt", "--key", own_key, "--signer", signer, "--out", tmp_path / "uit", package_of(exact_round, agb),
+             "--audit-log", log)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert sorted(p.name for p in (tmp_path / "uit").iterdir()) == sorted(exact_round.delivered(agb))
+    assert all((tmp_path / "uit" / name).stat().st_mode & 0o077 == 0 for name in exact_round.delivered(agb))
     other = exact_round.generated.providers[1]
-    refused = cli("decrypt", "--key", exact_round.provider_keys / f"{other}.key", delivered, "--audit-log", log)
-    assert ok.returncode == 0 and refused.returncode == EXIT_DECRYPT
+    refused = cli("decrypt", "--key", exact_round.provider_keys / f"{other}.key", "--signer", signer,
+                  "--out", tmp_path / "ander", package_of(exact_round, agb), "--audit-log", log)  # fmt: skip
+    assert refused.returncode == EXIT_DECRYPT and "niet voor deze sleutel" in refused.stderr
+    assert not (tmp_path / "ander").exists()
     events = [json.loads(line) for line in log.read_text().splitlines()]
     assert [e["event"] for e in events] == ["file_decrypted", "decrypt_failed"]
-    assert all(e["object"] == "contactlijst.csv" for e in events)
     assert cli("audit", "verify", log).returncode == 0
 
 
-def test_decrypt_with_own_and_with_other_key(exact_round: RoundRun):
-    delivered = sorted(json.loads((exact_round.round_dir / "run_summary.json").read_text())["delivered"])
-    own, other = delivered[0], delivered[1]
-    target = exact_round.round_dir / "providers" / own / "contactlijst.csv"
-    good = cli("decrypt", "--key", exact_round.provider_keys / f"{own}.key", target)
-    assert good.returncode == 0
-    assert pl.read_csv(good.stdout.encode(), separator=";").columns[0] == "client_id"
-    bad = cli("decrypt", "--key", exact_round.provider_keys / f"{other}.key", target)
-    assert bad.returncode == EXIT_DECRYPT and "not theirs" in bad.stderr
+def test_decrypt_takes_the_providers_folder_and_verify_reports_the_package(exact_round: RoundRun, tmp_path: Path):
+    agb = exact_round.generated.providers[0]
+    key, signer = exact_round.provider_keys / f"{agb}.key", exact_round.round_dir / "providers" / "ondertekening.pub"
+    folder = exact_round.round_dir / "providers" / agb
+    assert cli("decrypt", "--key", key, "--signer", signer, "--out", tmp_path / "uit", folder).returncode == 0
+    assert (tmp_path / "uit" / "contactlijst.csv").read_bytes() == exact_round.delivered(agb)["contactlijst.csv"]
+    checked = cli("verify", "--key", key, "--signer", signer, "--round", exact_round.round_id, folder)
+    assert checked.returncode == 0 and f"ronde {exact_round.round_id} voor AGB {agb}: in orde" in checked.stdout
+    unsigned = cli("decrypt", "--key", key, "--out", tmp_path / "x", folder)
+    assert unsigned.returncode == EXIT_DECRYPT and "ondertekeningssleutel" in unsigned.stderr
+    to_terminal = cli("decrypt", "--key", key, "--signer", signer, folder)
+    assert to_terminal.returncode != 0 and "--out" in to_terminal.stderr
 
 
 def test_keys_commands(tmp_path: Path):
     assert cli("keys", "init", "--out", tmp_path / "k.key").returncode == 0
     again = cli("keys", "init", "--out", tmp_path / "k.key")
     assert again.returncode == EXIT_KEY and "never overwritten" in again.stderr
-    assert cli("keys", "recipient", "--agb", "22000001", "--out", tmp_path).returncode == 0
-    assert (tmp_path / "22000001.pub").exists() and (tmp_path / "22000001.key").stat().st_mode & 0o777 == 0o600
+    created = cli("keys", "recipient", "--agb", "22000001", "--out", tmp_path)
+    assert created.returncode == 0
+    assert (tmp_path / "22000001.pub").read_text().startswith("age1")
+    assert (tmp_path / "22000001.key").stat().st_mode & 0o777 == 0o600
+    public, private = (cli("keys", "fingerprint", tmp_path / f"22000001.{s}") for s in ("pub", "key"))
+    spoken = public.stdout.split("  (")[0]
+    assert public.returncode == private.returncode == 0 and public.stdout == private.stdout
+    assert len(spoken.split()) == 5 and f"vingerafdruk {spoken}" in created.stdout
+    signer = cli("keys", "signer", "--key", tmp_path / "k.key", "--out", tmp_path / "ondertekening.pub")
+    assert signer.returncode == 0
+    assert cli("keys", "fingerprint", tmp_path / "ondertekening.pub").stdout.split("  (")[0] in signer.stdout
 
 
-def test_renamed_delivery_does_not_decrypt(exact_round: RoundRun, tmp_path: Path):
-    delivered = sorted(json.loads((exact_round.round_dir / "run_summary.json").read_text())["delivered"])
-    agb = delivered[0]
-    renamed = tmp_path / "contactlijst_kopie.csv"
-    shutil.copyfile(exact_round.round_dir / "providers" / agb / "afgewezen.csv", renamed)
-    result = cli("decrypt", "--key", exact_round.provider_keys / f"{agb}.key", renamed)
-    assert result.returncode == EXIT_DECRYPT and "delivered as 'afgewezen.csv'" in result.stderr
+def test_a_renamed_or_replayed_package_is_refused(exact_round: RoundRun, tmp_path: Path):
+    agb = exact_round.generated.providers[0]
+    key, signer = exact_round.provider_keys / f"{agb}.key", exact_round.round_dir / "providers" / "ondertekening.pub"
+    renamed = tmp_path / "2026-12.age"  # last month's package passed off as this month's
+    shutil.copyfile(package_of(exact_round, agb), renamed)
+    result = cli("verify", "--key", key, "--signer", signer, renamed)
+    assert result.returncode == EXIT_DECRYPT and "bestandsnaam" in result.stderr
+    replayed = cli("verify", "--key", key, "--signer", signer, "--round", "2026-12", package_of(exact_round, agb))
+    assert replayed.returncode == EXIT_DECRYPT and "niet van ronde 2026-12" in replayed.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("age") is None and not os.environ.get("WACHTLIJST_REQUIRE_AGE"),
+    reason="the age command is not installed (scripts/install-system-tools.sh installs it)",
+)
+def test_the_age_command_opens_a_package_without_python(exact_round: RoundRun, tmp_path: Path):
+    """A provider without our tool: Debian's age binary decrypts, Python's zipfile stands in for Explorer."""
+    import zipfile
+
+    agb = exact_round.generated.providers[0]
+    opened = subprocess.run(
+        ["age", "--decrypt", "-i", str(exact_round.provider_keys / f"{agb}.key"), "-o", str(tmp_path / "pakket.zip"),
+         str(package_of(exact_round, agb))],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    with zipfile.ZipFile(tmp_path / "pakket.zip") as archive:
+        inside = {name: archive.read(name) for name in archive.namelist()}
+    assert {"manifest.json", "manifest.sig"} < set(inside)
+    assert {k: v for k, v in inside.items() if not k.startswith("manifest.")} == exact_round.delivered(agb)
+    other = exact_round.generated.providers[1]
+    refused = subprocess.run(
+        ["age", "--decrypt", "-i", str(exact_round.provider_keys / f"{other}.key"), str(package_of(exact_round, agb))],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0
 
 
 def test_audit_verify_command(dirty_round: RoundRun, tmp_path: Path):

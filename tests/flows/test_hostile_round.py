@@ -19,9 +19,9 @@ from flows.settings import load_settings
 from hashing.bsn import is_valid_bsn
 from hashing.keys import create_key_file
 from ingest.read import read_extract
-from reports.delivery import create_recipient_keys, decrypt, load_private_key, pin_recipients
+from reports.recipients import create_age_keys, pin_recipients
 from sample_data.generate import GeneratedRound, RoundSpec, generate_round
-from tests.conftest import cli
+from tests.conftest import cli, provider_files
 from tests.hostile_corpus import (
     FORMULAS,
     HEADER,
@@ -51,8 +51,7 @@ class HostileRound:
     prober: str
 
     def package(self, agb: str, name: str) -> pl.DataFrame:
-        blob = (self.output / ROUND / "providers" / agb / name).read_bytes()
-        return pl.read_csv(decrypt(blob, load_private_key(self.keys / f"{agb}.key")), separator=";",
+        return pl.read_csv(provider_files(self.output / ROUND, agb, self.keys)[name], separator=";",
                            infer_schema=False)  # fmt: skip
 
     def detail(self, name: str) -> dict:
@@ -111,7 +110,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> HostileRound:
     keys, recipients = workspace / "provider_keys", workspace / "recipients"
     recipients.mkdir(exist_ok=True)
     for agb in generated.providers:
-        public_path, _ = create_recipient_keys(agb, keys)
+        public_path, _ = create_age_keys(agb, keys)
         shutil.copyfile(public_path, recipients / public_path.name)
     pin_recipients(recipients)
     output = workspace / "output"

@@ -119,9 +119,13 @@ def test_the_key_appears_nowhere_written(dirty_round: RoundRun):
     import base64
     import json as json_module
 
+    from hashing.keys import load_key_file
+    from reports.packages import signing_key
+
     secret = base64.b64decode(json_module.loads(dirty_round.key_file.read_text())["key"])
-    forms = [secret, secret.hex().encode(), secret.hex().upper().encode(), base64.b64encode(secret),
-             base64.urlsafe_b64encode(secret)]  # fmt: skip
+    signing = signing_key(load_key_file(dirty_round.key_file)).private_bytes_raw()  # derived: never written either
+    forms = [form for value in (secret, signing) for form in (value, value.hex().encode(), value.hex().upper().encode(),
+             base64.b64encode(value), base64.urlsafe_b64encode(value))]  # fmt: skip
     for path in written_files(dirty_round):
         data = path.read_bytes()
         assert not any(form in data for form in forms), f"{path} holds the key"

@@ -3,7 +3,6 @@
 import json
 from pathlib import Path
 
-from reports.delivery import decrypt, load_private_key
 from tests.conftest import RoundRun, cli
 
 
@@ -14,9 +13,11 @@ def snapshot(run: RoundRun) -> dict[str, bytes]:
             continue
         relative = path.relative_to(run.round_dir).as_posix()
         data = path.read_bytes()
-        if relative.startswith("providers/"):
+        if relative.startswith("providers/") and path.suffix == ".age":
             agb = path.parent.name
-            data = decrypt(data, load_private_key(run.provider_keys / f"{agb}.key"))
+            for name, plaintext in run.delivered(agb).items():
+                files[f"providers/{agb}/{name}"] = plaintext
+            continue
         if relative == "run_summary.json":
             document = json.loads(data)
             document.pop("duration_s")

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import polars as pl
 
-from reports.delivery import decrypt, load_private_key
 from reports.disclosure import COUNT_COLUMNS, SUPPRESSED_MARK
 from reports.files import verify_audit_log
 from reports.release import TREND_COLUMNS
@@ -19,9 +18,7 @@ def read_csv(path: Path) -> pl.DataFrame:
 
 
 def decrypted(run: RoundRun, agb: str, name: str) -> pl.DataFrame:
-    blob = (run.round_dir / "providers" / agb / name).read_bytes()
-    plaintext = decrypt(blob, load_private_key(run.provider_keys / f"{agb}.key"))
-    return pl.read_csv(plaintext, separator=";", infer_schema=False)
+    return pl.read_csv(run.delivered(agb)[name], separator=";", infer_schema=False)
 
 
 def published_equals_truth(published: pl.DataFrame, truth: pl.DataFrame) -> None:
@@ -190,16 +187,13 @@ def test_spreadsheets_equal_the_csv_cell_by_cell(exact_round: RoundRun):
         definitions = pl.read_excel(insurers / f"{name}.xlsx", sheet_name="Definities")
         assert set(COUNT_COLUMNS) <= set(definitions["begrip"].to_list())
     agb = sorted(json.loads((exact_round.round_dir / "run_summary.json").read_text())["delivered"])[0]
-    blob = (exact_round.round_dir / "providers" / agb / "contactlijst.xlsx").read_bytes()
-    workbook = decrypt(blob, load_private_key(exact_round.provider_keys / f"{agb}.key"))
+    files = exact_round.delivered(agb)
+    workbook = files["contactlijst.xlsx"]
     sheet = pl.read_excel(workbook, infer_schema_length=0)
     csv = decrypted(exact_round, agb, "contactlijst.csv")
     assert sheet.columns == csv.columns
     assert sheet["client_id"].to_list() == csv["client_id"].to_list()
-    note = decrypt(
-        (exact_round.round_dir / "providers" / agb / "toelichting.html").read_bytes(),
-        load_private_key(exact_round.provider_keys / f"{agb}.key"),
-    ).decode()
+    note = files["toelichting.html"].decode()
     assert agb in note and f"<strong>{(csv['soort'] == 'dubbel').sum()}</strong>" in note
 
 

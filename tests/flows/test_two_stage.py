@@ -8,8 +8,7 @@ import polars as pl
 import pytest
 
 from flows.cli import EXIT_INPUT, EXIT_KEY, EXIT_ROUND_FAILED
-from reports.delivery import decrypt, load_private_key
-from tests.conftest import RoundRun, cli
+from tests.conftest import RoundRun, cli, provider_files
 from tests.flows.test_privacy import identifier_pattern, plain_identifiers
 
 
@@ -52,10 +51,9 @@ def test_two_stage_round_links_exactly_as_the_plain_round(dirty_round: RoundRun,
     delivered = json.loads((plain / "run_summary.json").read_text())["delivered"]
     assert delivered
     for agb in delivered:
-        key = load_private_key(dirty_round.provider_keys / f"{agb}.key")
 
-        def opened(round_dir: Path, name: str, agb: str = agb, key=key) -> bytes:
-            return decrypt((round_dir / "providers" / agb / name).read_bytes(), key)
+        def opened(round_dir: Path, name: str, agb: str = agb) -> bytes:
+            return provider_files(round_dir, agb, dirty_round.provider_keys)[name]
 
         assert opened(plain, "contactlijst.csv") == opened(staged, "contactlijst.csv"), agb
         rejected = [pl.read_csv(opened(d, "afgewezen.csv"), separator=";") for d in (plain, staged)]

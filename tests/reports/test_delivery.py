@@ -62,28 +62,3 @@ def test_file_name_is_bound(keys):
     assert decrypt(blob, private_a, file_name="contactlijst.csv") == b"secret"
     with pytest.raises(DeliveryError, match="delivered as"):
         decrypt(blob, private_a, file_name="afgewezen.csv")
-
-
-def test_pinned_registry_fails_closed_for_unknown_or_changed_keys(tmp_path: Path):
-    from reports.delivery import load_registry, pin_recipients
-    from reports.files import AuditLog
-    from reports.providers import deliver_packages
-
-    recipients = tmp_path / "recipients"
-    for agb in ("22000001", "22000002"):
-        create_recipient_keys(agb, recipients)
-    pins = pin_recipients(recipients)
-    assert set(pins) == {"22000001", "22000002"} and load_registry(recipients) == pins
-    for name in ("22000002.pub", "22000002.key"):
-        (recipients / name).unlink()
-    create_recipient_keys("22000002", recipients)  # a key swapped in behind the operator's back
-    create_recipient_keys("22000003", recipients)  # a provider never pinned
-    packages = {agb: {"contactlijst.csv": b"client_id\n"} for agb in ("22000001", "22000002", "22000003")}
-    audit = AuditLog(tmp_path / "audit.jsonl")
-    result = deliver_packages(packages, tmp_path / "providers", recipients, "r1", audit)
-    assert list(result.delivered) == ["22000001"] and result.recipients_pinned
-    assert result.undelivered == {"22000002": "public key differs from its pin", "22000003": "public key not pinned"}
-    assert not (tmp_path / "providers" / "22000002").exists()
-    with pytest.raises(DeliveryError, match="22000002"):
-        pin_recipients(recipients)
-    assert pin_recipients(recipients, replace=("22000002",))["22000002"] != pins["22000002"]

@@ -5,7 +5,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from reports.delivery import decrypt, load_private_key
 from reports.disclosure import COUNT_COLUMNS, SUPPRESSED_MARK
 from reports.html_report import ReportContext, history_frame, insurer_report_html
 from tests.conftest import Browser, RoundRun
@@ -121,9 +120,8 @@ def test_operator_summary_and_provider_cover_note_open_offline(dirty_round: Roun
     assert only_the_page_itself(browser, summary) == []
 
     agb = dirty_round.generated.providers[0]
-    blob = (dirty_round.round_dir / "providers" / agb / "toelichting.html").read_bytes()
     note = dirty_round.workspace / "decrypted-toelichting.html"
-    note.write_bytes(decrypt(blob, load_private_key(dirty_round.provider_keys / f"{agb}.key")))
+    note.write_bytes(dirty_round.delivered(agb)["toelichting.html"])
     browser.open(note)
     browser.screenshot("provider-cover-note")
     assert browser.console_errors() == []
