@@ -64,6 +64,7 @@ def measure_core(target: Path) -> dict[str, Any]:
     from reports.insurers import write_insurer_outputs
     from reports.packages import signing_key
     from reports.providers import deliver_packages, provider_packages
+    from reports.quality import rejected_rows
 
     settings = load_settings(target / "config.toml")
     work = target / "core_out"
@@ -85,7 +86,9 @@ def measure_core(target: Path) -> dict[str, Any]:
         )  # fmt: skip
         times["insurer reports"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
-        rejected = pl.concat([pl.read_parquet(staged_paths(work / "staging", r.sha256)[1]) for r in accepted])
+        rejected = rejected_rows(
+            [pl.read_parquet(staged_paths(work / "staging", r.sha256)[1]) for r in accepted], None, accepted
+        )
         packages = provider_packages(con, rejected, settings.locations, "bench")
     deliver_packages(
         packages, work / "providers", settings.paths.recipients, "bench", AuditLog(work / "audit.jsonl"),

@@ -31,7 +31,7 @@ from ingest.stage import FileReport, rejected_file, stage_extract, staged_paths,
 from ingest.worker import IsolatedStager, StageJob, WorkerLimits, pooled_worker, stop_workers
 from linkage.history import compare_with_history
 from linkage.probabilistic import LinkageParameters
-from linkage.store import link_round, open_store, round_totals
+from linkage.store import entry_warnings, link_round, open_store, round_totals
 from reports.archive import archive_inputs
 from reports.files import (
     AuditLog,
@@ -46,7 +46,7 @@ from reports.insurers import write_insurer_outputs
 from reports.ledger import read_ledger
 from reports.packages import signing_key
 from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, provider_packages
-from reports.quality import operator_quality, quality_table, routed_rejections
+from reports.quality import months_before, operator_quality, quality_table, rejected_rows, unrouted_extract_rows
 from reports.summary import summary_html
 
 STAGE_READ = "reading + pseudonymising files"
@@ -84,14 +84,15 @@ def stage_one(
     """Read, validate and pseudonymise one file, in ``stager``'s worker process when given;
     return its report (counts only)."""
     name = input_file.name or input_file.path.name
-    if input_file.duplicate_of is not None:
-        return rejected_file(name, input_file.sha256, input_file.size, "duplicate_content",
-                             f"same content as {input_file.duplicate_of}", input_file.sender)  # fmt: skip
+    # the sender is checked first: a file rejected whole goes back to its sender, which must exist
     try:
         rules = rules_for_sender(input_file.folder, input_file.sender, context.registry(),
                                  context.locations(settings), settings.limits.field_chars)  # fmt: skip
     except UnknownSender as refusal:
         return rejected_file(name, input_file.sha256, input_file.size, "unknown_sender", str(refusal))
+    if input_file.duplicate_of is not None:
+        return rejected_file(name, input_file.sha256, input_file.size, "duplicate_content",
+                             f"same content as {input_file.duplicate_of}", input_file.sender)  # fmt: skip
     options: dict[str, Any] = {
         "aliases": settings.merged_aliases(), "reference_date": context.reference_date, "key": key,
         "staging_dir": context.staging_dir, "csv_encoding": settings.csv_encoding, "file_name": name,
@@ -140,12 +141,9 @@ def stage_feedback_file(feedback_file: InputFile, context: RoundContext) -> Feed
     )
 
 
-FEEDBACK_REJECTED = "feedback_rejected.parquet"
-REJECTED_ROWS_SCHEMA = pl.DataFrame(
-    schema={"source_row": pl.Int64, "client_id": pl.Utf8, "agb_code": pl.Utf8, "reden": pl.Utf8,
-            "source_file": pl.Utf8, "file_sha256": pl.Utf8, "sender": pl.Utf8}
-)  # fmt: skip
-"""The columns of staged rejected rows; ``sender`` is the organisation they go back to."""
+FEEDBACK_ROWS = "feedback_rows.parquet"
+"""Every row of the round's accepted feedback files with its ``reden`` (null: processed)."""
+FEEDBACK_ROW_COLUMNS = ("source_row", "client_id", "agb_code", "reden", "source_file", "file_sha256", "sender")
 
 
 @task(persist_result=False, cache_policy=NO_CACHE)
@@ -178,12 +176,13 @@ def link_entries(
         )
         totals = round_totals(con)
     rows = comparison.feedback_rows
-    rejected = rows.filter(pl.col("reden").is_not_null()).select(
-        "source_row", "client_id", "agb_code", "reden", "source_file", "file_sha256", "sender"
+    write_atomic(
+        context.staging_dir / FEEDBACK_ROWS,
+        parquet_bytes(rows.select(FEEDBACK_ROW_COLUMNS)),
     )
-    write_atomic(context.staging_dir / FEEDBACK_REJECTED, parquet_bytes(rejected))
     details = [
-        feedback_report(r.file, r.sha256, rows.filter(pl.col("file_sha256") == r.sha256)) for r in accepted_feedback
+        feedback_report(r.file, r.sha256, rows.filter(pl.col("file_sha256") == r.sha256), r.sender)
+        for r in accepted_feedback
     ] + [r for r in feedback if r.status != "accepted"]
     history = {**comparison.counts(), "feedback_files": [d.to_dict() for d in sorted(details, key=lambda d: d.file)]}
     return totals, asdict(linkage), history
@@ -221,18 +220,23 @@ def write_insurer_reports(context: RoundContext, previous_round: str | None = No
 
 
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
-def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> tuple[DeliveryResult, int]:
+def deliver_provider_files(
+    context: RoundContext, reports: list[FileReport], feedback: list[FeedbackReport]
+) -> tuple[DeliveryResult, int]:
     """Encrypt and write each provider's files; return deliveries and unrouted rejections."""
     settings = context.settings()
-    rejected_files = [staged_paths(context.staging_dir, r.sha256)[1] for r in reports if r.status == "accepted"]
-    rejected_files.append(context.staging_dir / FEEDBACK_REJECTED)
-    rejected = pl.concat(
-        [REJECTED_ROWS_SCHEMA, *(pl.read_parquet(p) for p in rejected_files)], how="diagonal_relaxed"
-    )
+    extract_rejections = [
+        pl.read_parquet(staged_paths(context.staging_dir, r.sha256)[1]) for r in reports if r.status == "accepted"
+    ]
+    feedback_path = context.staging_dir / FEEDBACK_ROWS
+    feedback_rows = pl.read_parquet(feedback_path) if feedback_path.is_file() else None
+    rejected = rejected_rows(extract_rejections, feedback_rows, reports, feedback)
     locations = context.locations(settings)
     with open_store(context.store_path, settings.store.resources()) as con:
-        quality = quality_table(con, reports, rejected, locations, context.reference_date, settings.stale_after_months)
-        packages = provider_packages(con, rejected, locations, context.round_id, quality)
+        quality = quality_table(con, reports, rejected, locations, context.reference_date, settings.stale_after_months,
+                                feedback_rows, feedback)  # fmt: skip
+        warnings = entry_warnings(con, months_before(context.reference_date, settings.stale_after_months))
+        packages = provider_packages(con, rejected, locations, context.round_id, quality, warnings)
     write_atomic(context.round_dir / QUALITY_REPORT, csv_bytes(operator_quality(quality)))
     result = deliver_packages(
         packages,
@@ -244,7 +248,7 @@ def deliver_provider_files(context: RoundContext, reports: list[FileReport]) -> 
         receipts_path=context.work_dir / context.round_id / "deliveries.json",
         signer=signing_key(load_key(context.key_file)),
     )
-    return result, rejected.height - routed_rejections(rejected, locations).height
+    return result, unrouted_extract_rows(rejected, locations)
 
 
 def _provider_done(_: str) -> None:
@@ -367,7 +371,7 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
         disclosure = write_insurer_reports(context, history["previous_round"])
     fault_point("insurer_reports")
     with progress.stage(STAGE_DELIVER, total=totals["providers"], timings=timings):
-        delivery, unrouted = deliver_provider_files(context, reports)
+        delivery, unrouted = deliver_provider_files(context, reports, feedback)
     fault_point("summary")
     with progress.stage(STAGE_SUMMARY):
         summary = context.summary(

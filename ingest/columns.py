@@ -147,3 +147,20 @@ FILE_REASONS: dict[str, str] = {
     "prepseudonymised_invalid": "a pre-pseudonymised file lacks columns, mixes stage-1 keys or breaks the format",
 }
 """Reason codes of files rejected whole."""
+FILE_REASONS_NL: dict[str, str] = {
+    "unsupported_format": "het bestand is geen .csv, .xlsx of .parquet",
+    "unreadable": "het bestand is niet te lezen als zijn bestandsformaat",
+    "unreadable_encoding": "het bestand is UTF-16, mengt tekensets of heeft niet de afgesproken tekenset",
+    "too_large": "het bestand is groter dan toegestaan (bytes, rijen, kolommen of cellen)",
+    "reader_failed": "het lezen van het bestand overschreed de geheugen- of tijdslimiet",
+    "unknown_sender": "het bestand staat in een map van een organisatie die niet is aangemeld",
+    "empty": "het bestand heeft geen kopregel of geen gegevensregels",
+    "missing_columns": "verplichte kolommen ontbreken",
+    "ambiguous_columns": "twee kolommen horen bij dezelfde kolom van het aanleverformaat",
+    "duplicate_content": "dezelfde inhoud is deze ronde al eerder aangeleverd",
+    "superseded": "een nieuwer bestand van dezelfde aanbieder vervangt dit bestand",
+    "processing_failed": "het bestand is gelezen maar kon niet worden verwerkt (een interne fout)",
+    "prepseudonymised_invalid": "een vooraf gepseudonimiseerd bestand mist kolommen, mengt sleutels of wijkt af "
+    "van het formaat",
+}
+"""Dutch explanation of each file reason code, for the provider's ``afgewezen.csv``."""

@@ -82,6 +82,8 @@ class FeedbackReport:
     rows_accepted: int = 0
     rows_rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    sender: str | None = None
+    """The organisation whose sender folder held the file; None: a file without a verified sender."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain JSON-ready data."""
@@ -181,7 +183,9 @@ def stage_feedback(
     try:
         frame = validate_feedback(read_feedback(path, csv_encoding), sender_codes)
     except ExtractRejected as error:
-        return FeedbackReport(file=name, sha256=sha256, status="rejected", reason=error.reason, detail=error.detail)
+        return FeedbackReport(
+            file=name, sha256=sha256, status="rejected", reason=error.reason, detail=error.detail, sender=sender
+        )
     keyed = frame.with_columns(
         pl.when(pl.col("reden").is_null())
         .then(entry_keys(frame["agb_code"], frame["client_id"], key))
@@ -192,10 +196,10 @@ def stage_feedback(
     )
     staged = keyed.select(*STAGED_SCHEMA, "reden")
     write_atomic(staged_feedback_path(staging_dir, sha256), parquet_bytes(staged))
-    return feedback_report(name, sha256, staged)
+    return feedback_report(name, sha256, staged, sender)
 
 
-def feedback_report(file: str, sha256: str, rows: pl.DataFrame) -> FeedbackReport:
+def feedback_report(file: str, sha256: str, rows: pl.DataFrame, sender: str | None = None) -> FeedbackReport:
     """Return the report of one feedback file from its rows and their ``reden``."""
     reasons = rows.filter(pl.col("reden").is_not_null()).group_by("reden").len().sort("reden")
     rejected = int(reasons["len"].sum()) if reasons.height else 0
@@ -207,4 +211,5 @@ def feedback_report(file: str, sha256: str, rows: pl.DataFrame) -> FeedbackRepor
         rows_accepted=rows.height - rejected,
         rows_rejected=rejected,
         rejected_by_reason=dict(zip(reasons["reden"].to_list(), reasons["len"].to_list(), strict=True)),
+        sender=sender,
     )

@@ -526,7 +526,7 @@ def scoring_sql() -> str:
 
 def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkageParameters) -> LinkageReport:
     """Score candidate pairs, select links and leave ``entry_person`` (entry_id, person_id,
-    link_method, zekerheid) in the store; return what was done.
+    link_method, zekerheid, entry_zekerheid) in the store; return what was done.
 
     Entries with the same BSN pseudonym start as one cluster; accepted links then merge
     clusters from the most to the least probable, unless that would put two different BSNs
@@ -595,9 +595,19 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
     return report
 
 
+def _note_strongest(strongest: dict[int, float], left: int, right: int, probability: float) -> None:
+    """Keep, per base cluster, the probability of its strongest accepted link into its person."""
+    for cluster in (left, right):
+        strongest[cluster] = max(strongest.get(cluster, 0.0), probability)
+
+
 def _cluster(
     con: duckdb.DuckDBPyConnection, links: pl.DataFrame, parameters: LinkageParameters, report: LinkageReport
 ) -> None:
+    """Merge base clusters (one per BSN, else per entry) along ``links``, strongest first, and
+    write ``entry_person``: per entry its person, how it was linked, the weakest link of its
+    person (``zekerheid``) and the strongest accepted link of its own base cluster
+    (``entry_zekerheid``; the person's weakest where it has none)."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE base_cluster AS
            SELECT entry_id, bsn_token,
@@ -631,9 +641,11 @@ def _cluster(
             node = parent[node]
         return node
 
+    strongest: dict[int, float] = {}
     for left, right, probability in links.iter_rows():
         a, b = root(cluster_of[left]), root(cluster_of[right])
         if a == b:
+            _note_strongest(strongest, cluster_of[left], cluster_of[right], probability)
             continue
         if bsn.get(a) is not None and bsn.get(b) is not None and bsn[a] != bsn[b]:
             report.rejected_bsn_conflict += 1
@@ -646,26 +658,30 @@ def _cluster(
         size[a] += size[b]
         bsn[a] = bsn.get(a) or bsn.get(b)
         weakest[a] = min(weakest.get(a, 1.0), weakest.get(b, 1.0), probability)
+        _note_strongest(strongest, cluster_of[left], cluster_of[right], probability)
         report.links += 1
     mapping = pl.DataFrame(
         {
             "cluster": list(parent),
             "root": [root(c) for c in parent],
+            "entry_zekerheid": [strongest.get(c) for c in parent],
         },
-        schema={"cluster": pl.Int64, "root": pl.Int64},
+        schema={"cluster": pl.Int64, "root": pl.Int64, "entry_zekerheid": pl.Float64},
     ).with_columns(pl.col("root").replace_strict(weakest, default=None, return_dtype=pl.Float64).alias("zekerheid"))
     con.register("cluster_mapping", mapping)
     con.execute(
         """CREATE OR REPLACE TABLE entry_person AS
            WITH resolved AS (
-               SELECT b.entry_id, b.bsn_token, coalesce(m.root, b.cluster) AS root, m.zekerheid
+               SELECT b.entry_id, b.bsn_token, coalesce(m.root, b.cluster) AS root, m.zekerheid,
+                      m.entry_zekerheid
                FROM base_cluster AS b LEFT JOIN cluster_mapping AS m USING (cluster))
            SELECT entry_id,
                   dense_rank() OVER (ORDER BY root) AS person_id,
                   CASE WHEN bsn_token IS NOT NULL THEN 'bsn'
                        WHEN count(*) OVER (PARTITION BY root) > 1 THEN 'probabilistic'
                        ELSE 'none' END AS link_method,
-                  coalesce(zekerheid, 1.0) AS zekerheid
+                  coalesce(zekerheid, 1.0) AS zekerheid,
+                  coalesce(entry_zekerheid, zekerheid, 1.0) AS entry_zekerheid
            FROM resolved"""
     )
     con.unregister("cluster_mapping")

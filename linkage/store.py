@@ -158,6 +158,12 @@ def contact_rows(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return query_frame(con, sql_text("contact_rows.sql"))
 
 
+def entry_warnings(con: duckdb.DuckDBPyConnection, stale_from: dt.date) -> pl.DataFrame:
+    """Return, per accepted row with a warning, ``provider``, ``bestand``, ``rij`` (the spreadsheet
+    row), ``client_id`` and ``waarschuwing`` (one row per warning)."""
+    return query_frame(con, sql_text("entry_warnings.sql"), {"stale_from": stale_from})
+
+
 def trend_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> pl.DataFrame:
     """Return the trend columns per provider and the totals row (``agb_code`` 'totaal') for one
     UZOVI or all insured, with ``vorig_dubbel`` (previous round's double waiters)."""

@@ -12,34 +12,51 @@ import duckdb
 import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ingest.columns import ROW_REASONS_NL
+from ingest.columns import FILE_REASONS_NL, ROW_REASONS_NL
 from ingest.feedback import FEEDBACK_REASONS_NL
 from linkage.store import contact_rows, query_frame
+from reports.cover_note import cover_note
 from reports.delivery import DeliveryError, encrypt_for
 from reports.files import AuditLog, csv_bytes, sha256_bytes, write_atomic
 from reports.packages import SIGNER_FILE, build_package, package_name, seal, signer_pem
 from reports.quality import routed_rejections
 from reports.recipients import RecipientKey, load_recipient, load_registry
-from reports.spreadsheets import contact_workbook, cover_note
+from reports.spreadsheets import contact_workbook
 
-REASONS_NL: dict[str, str] = {**ROW_REASONS_NL, **FEEDBACK_REASONS_NL}
+REASONS_NL: dict[str, str] = {**ROW_REASONS_NL, **FEEDBACK_REASONS_NL, **FILE_REASONS_NL}
+WARNINGS_NL: dict[str, str] = {
+    "bsn_ontbrekend": "geen BSN aangeleverd; de regel is gekoppeld op naam, geboortedatum en postcode",
+    "bsn_ongeldig": "het BSN voldoet niet aan de elfproef of is onleesbaar; behandeld als ontbrekend",
+    "verouderd": "aanmelddatum of verwijsdatum ligt lang voor de peildatum; staat deze cliënt nog op de lijst?",
+    "behandeling_zonder_intakedatum": "wachtfase behandeling zonder intakedatum; de wachttijd telt vanaf de "
+    "aanmelddatum, tegen de normen van beide fasen samen",
+}
+"""Dutch explanation of each warning in the provider's ``waarschuwingen.csv``."""
+CERTAIN_LINK = 0.99
+"""A probabilistic link at or above this probability is labelled ``zeker``, like a BSN link."""
 CONTACT_COLUMNS: tuple[str, ...] = (
+    "groep",
     "client_id",
     "aanmelddatum",
     "wachtfase",
     "zorgvraag",
     "soort",
     "aantal_andere_aanbieders",
+    "wachtfase_elders",
+    "weken_elders",
     "koppeling",
     "zekerheid",
+    "zekerheid_label",
     "agb_code",
     "eerder_gemeld",
     "terugmelding",
 )
-REJECTED_COLUMNS: tuple[str, ...] = ("bestand", "rij", "client_id", "reden", "toelichting")
+REJECTED_COLUMNS: tuple[str, ...] = ("bestand", "soort", "rij", "client_id", "reden", "toelichting")
+WARNING_COLUMNS: tuple[str, ...] = ("bestand", "rij", "client_id", "waarschuwing", "toelichting")
 CONTACT_LIST = "contactlijst.csv"
 CONTACT_WORKBOOK = "contactlijst.xlsx"
 REJECTED_LIST = "afgewezen.csv"
+WARNINGS_LIST = "waarschuwingen.csv"
 COVER_NOTE = "toelichting.html"
 QUALITY_REPORT = "datakwaliteit.csv"
 
@@ -53,52 +70,105 @@ class DeliveryResult:
     recipients_pinned: bool = False
 
 
+def contact_list(rows: pl.DataFrame) -> pl.DataFrame:
+    """Return one provider's contact list (:data:`CONTACT_COLUMNS`) from its contact rows:
+    ``groep`` numbers the persons of this list (G0001, ...; entries of one person share it, the
+    person's first client number decides the order), rows sorted by group, and ``zekerheid_label``
+    grades the link (``zeker``: a BSN link or a probability of at least :data:`CERTAIN_LINK`)."""
+    first = rows.group_by("person_id").agg(pl.col("client_id").min().alias("first_client"))
+    numbered = first.sort("first_client", "person_id").with_row_index("number", offset=1)
+    return (
+        rows.join(numbered, on="person_id", how="left")
+        .sort("number", "client_id", "aanmelddatum")
+        .with_columns(
+            pl.format("G{}", pl.col("number").cast(pl.Utf8).str.zfill(4)).alias("groep"),
+            pl.when((pl.col("koppeling") == "bsn") | (pl.col("zekerheid") >= CERTAIN_LINK))
+            .then(pl.lit("zeker"))
+            .otherwise(pl.lit("waarschijnlijk"))
+            .alias("zekerheid_label"),
+        )
+        .select(CONTACT_COLUMNS)
+    )
+
+
+def rejected_list(rows: pl.DataFrame) -> pl.DataFrame:
+    """Return one provider's ``afgewezen.csv`` (:data:`REJECTED_COLUMNS`): files rejected whole
+    first (no ``rij``), then rows by file and row; ``rij`` is the row as a spreadsheet numbers
+    it (the header is row 1), and ``soort`` says whether it came from the waiting-list extract
+    (``aanlevering``) or from a feedback file (``terugmelding``)."""
+    return rows.sort("source_file", "source_row", nulls_last=False).select(
+        pl.col("source_file").alias("bestand"),
+        "soort",
+        (pl.col("source_row") + 1).alias("rij"),
+        "client_id",
+        "reden",
+        pl.col("reden").replace_strict(REASONS_NL, default=None, return_dtype=pl.Utf8).alias("toelichting"),
+    )
+
+
+def warning_list(rows: pl.DataFrame) -> pl.DataFrame:
+    """Return one provider's ``waarschuwingen.csv`` (:data:`WARNING_COLUMNS`): accepted rows that
+    were counted in the data-quality report, each with its warning and a Dutch explanation."""
+    return rows.select(
+        "bestand",
+        "rij",
+        "client_id",
+        "waarschuwing",
+        pl.col("waarschuwing").replace_strict(WARNINGS_NL, default=None, return_dtype=pl.Utf8).alias("toelichting"),
+    )
+
+
+def _by_provider(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Return ``frame`` split by its ``provider`` column, in one pass."""
+    if frame.is_empty():
+        return {}
+    return {str(key[0]): part for key, part in frame.partition_by("provider", as_dict=True).items()}
+
+
 def provider_packages(
     con: duckdb.DuckDBPyConnection,
     rejected: pl.DataFrame,
     locations: Mapping[str, str],
     round_id: str,
     quality: pl.DataFrame | None = None,
+    warnings: pl.DataFrame | None = None,
 ) -> dict[str, dict[str, bytes]]:
     """Return {provider AGB: {file name: plaintext}} for every provider in the round.
 
     Every provider with accepted or rejected rows gets its contact list (CSV and .xlsx), its
-    rejected rows (CSV), a Dutch cover note and, given ``quality``, its own row of the
-    data-quality report; lists may be empty.
-    ``rejected`` holds the round's rejected rows; those without a valid AGB are not routed.
+    rejected rows (CSV), a Dutch cover note and, given ``quality`` and ``warnings`` (see
+    :func:`linkage.store.entry_warnings`), its own row of the data-quality report and its rows
+    with a warning; lists may be empty.
+    ``rejected`` holds the round's rejected rows (see :func:`reports.quality.rejected_rows`);
+    those without a sender or a valid AGB are not routed.
     """
-    contacts = contact_rows(con)
-    routed = routed_rejections(rejected, locations)
-    providers = sorted(
-        set(contacts["provider"].to_list())
-        | set(routed["provider"].to_list())
-        | set(query_frame(con, "SELECT DISTINCT provider FROM entries")["provider"].to_list())
-    )
+    every_contact = contact_rows(con)
+    every_routed = routed_rejections(rejected, locations)
+    contacts, routed = _by_provider(every_contact), _by_provider(every_routed)
+    flagged = _by_provider(warnings) if warnings is not None else {}
+    entered = set(query_frame(con, "SELECT DISTINCT provider FROM entries")["provider"].to_list())
+    empty_contacts, empty_rejected = every_contact.clear(), every_routed.clear()
+    names = [CONTACT_LIST, CONTACT_WORKBOOK, REJECTED_LIST, COVER_NOTE]
+    if quality is not None:
+        names.append(QUALITY_REPORT)
+    if warnings is not None:
+        names.append(WARNINGS_LIST)
     packages: dict[str, dict[str, bytes]] = {}
-    for provider in providers:
-        own_contacts = contacts.filter(pl.col("provider") == provider).select(CONTACT_COLUMNS)
-        own_rejected = (
-            routed.filter(pl.col("provider") == provider)
-            .sort("source_file", "source_row")
-            .select(
-                pl.col("source_file").alias("bestand"),
-                pl.col("source_row").alias("rij"),
-                "client_id",
-                "reden",
-                pl.col("reden").replace_strict(REASONS_NL, default=None, return_dtype=pl.Utf8).alias("toelichting"),
-            )
-        )
-        names = [CONTACT_LIST, CONTACT_WORKBOOK, REJECTED_LIST, COVER_NOTE]
-        if quality is not None:
-            names.append(QUALITY_REPORT)
-        packages[provider] = {
+    for provider in sorted(set(contacts) | set(routed) | entered):
+        own_contacts = contact_list(contacts.get(provider, empty_contacts))
+        own_rejected = rejected_list(routed.get(provider, empty_rejected))
+        files = {
             CONTACT_LIST: csv_bytes(own_contacts),
             CONTACT_WORKBOOK: contact_workbook(own_contacts),
             REJECTED_LIST: csv_bytes(own_rejected),
-            COVER_NOTE: cover_note(provider, round_id, own_contacts, own_rejected.height, names),
         }
-        if quality is not None:
-            packages[provider][QUALITY_REPORT] = csv_bytes(quality.filter(pl.col("agb_code") == provider))
+        own_quality = quality.filter(pl.col("agb_code") == provider) if quality is not None else None
+        if own_quality is not None:
+            files[QUALITY_REPORT] = csv_bytes(own_quality)
+        if warnings is not None:
+            files[WARNINGS_LIST] = csv_bytes(warning_list(flagged.get(provider, warnings.clear())))
+        files[COVER_NOTE] = cover_note(provider, round_id, own_contacts, own_rejected, own_quality, names, CERTAIN_LINK)
+        packages[provider] = files
     return packages
 
 

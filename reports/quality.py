@@ -1,5 +1,6 @@
 """The data-quality report per provider: what came in, what was rejected and why, how much
-lacks a usable BSN, stale entries, missing or unknown columns and the date notations used."""
+lacks a usable BSN, stale entries, optional or unknown columns, the date notations used, and
+the provider's feedback, accounted apart from its extract rows."""
 
 from __future__ import annotations
 
@@ -10,15 +11,55 @@ from collections.abc import Mapping, Sequence
 import duckdb
 import polars as pl
 
+from ingest.feedback import FeedbackReport
 from ingest.stage import FileReport
 from linkage.store import query_frame, sql_text
 
 QUALITY_COLUMNS: tuple[str, ...] = (
-    "agb_code", "bestanden", "rijen_ontvangen", "rijen_geaccepteerd", "rijen_afgewezen", "afgewezen_per_reden",
-    "aandeel_zonder_bruikbaar_bsn", "bsn_ontbrekend", "bsn_ongeldig", "verouderd", "behandeling_zonder_intakedatum",
-    "ontbrekende_kolommen",
-    "onbekende_kolommen", "datumnotaties",
+    "agb_code", "bestanden", "bestanden_afgewezen", "rijen_ontvangen", "rijen_geaccepteerd", "rijen_afgewezen",
+    "afgewezen_per_reden", "aandeel_zonder_bruikbaar_bsn", "bsn_ontbrekend", "bsn_ongeldig", "verouderd",
+    "behandeling_zonder_intakedatum", "niet_aangeleverde_optionele_kolommen", "onbekende_kolommen", "datumnotaties",
+    "terugmelding_bestanden", "terugmelding_bestanden_afgewezen", "terugmelding_rijen_ontvangen",
+    "terugmelding_rijen_verwerkt", "terugmelding_rijen_afgewezen", "terugmelding_afgewezen_per_reden",
 )  # fmt: skip
+EXTRACT = "aanlevering"
+FEEDBACK = "terugmelding"
+"""The two kinds of rejected row (``soort``): from a waiting-list extract or from a feedback file."""
+REJECTED_ROWS_SCHEMA: dict[str, pl.DataType] = {
+    "source_row": pl.Int64(), "client_id": pl.Utf8(), "agb_code": pl.Utf8(), "reden": pl.Utf8(),
+    "source_file": pl.Utf8(), "file_sha256": pl.Utf8(), "sender": pl.Utf8(), "soort": pl.Utf8(),
+}  # fmt: skip
+"""The round's rejected rows: ``sender`` is the organisation they go back to; a file rejected
+whole is one row without ``source_row``, with the file's reason code."""
+
+
+def rejected_rows(
+    extract_rows: Sequence[pl.DataFrame],
+    feedback_rows: pl.DataFrame | None,
+    file_reports: Sequence[FileReport],
+    feedback_reports: Sequence[FeedbackReport] = (),
+) -> pl.DataFrame:
+    """Return the round's rejected rows (:data:`REJECTED_ROWS_SCHEMA`): the rejected rows of the
+    accepted extracts and feedback files, and one row per file rejected whole that came from a
+    sender folder, so that its sender learns why (a file without a verified sender is reported
+    to the operator only: nothing in it can be trusted to say whose it is)."""
+    whole = [
+        {"reden": r.reason, "source_file": r.file, "file_sha256": r.sha256, "sender": r.sender, "soort": kind}
+        for kind, reports in ((EXTRACT, file_reports), (FEEDBACK, feedback_reports))
+        for r in reports
+        if r.status == "rejected" and r.sender is not None
+    ]
+    parts = [
+        pl.DataFrame(schema=REJECTED_ROWS_SCHEMA),
+        *(frame.with_columns(pl.lit(EXTRACT).alias("soort")) for frame in extract_rows),
+        *(
+            [feedback_rows.filter(pl.col("reden").is_not_null()).with_columns(pl.lit(FEEDBACK).alias("soort"))]
+            if feedback_rows is not None
+            else []
+        ),
+        pl.DataFrame(whole, schema=REJECTED_ROWS_SCHEMA),
+    ]
+    return pl.concat(parts, how="diagonal_relaxed").select(list(REJECTED_ROWS_SCHEMA))
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
@@ -43,6 +84,12 @@ def routed_rejections(rejected: pl.DataFrame, locations: Mapping[str, str]) -> p
     ).filter(pl.col("provider").is_not_null())
 
 
+def unrouted_extract_rows(rejected: pl.DataFrame, locations: Mapping[str, str]) -> int:
+    """Return how many rejected extract rows go back to no provider (no sender, no valid AGB)."""
+    rows = rejected.filter((pl.col("soort") == EXTRACT) & pl.col("source_row").is_not_null())
+    return rows.height - routed_rejections(rows, locations).height
+
+
 def operator_quality(quality: pl.DataFrame) -> pl.DataFrame:
     """Return the data-quality table for the operator's own file: unknown headers as a count
     only, since a provider may write anything (person data too) into a header; the names reach
@@ -58,6 +105,20 @@ def _joined(counter: Mapping[str, int]) -> str:
     return "; ".join(f"{key}: {value}" for key, value in sorted(counter.items()))
 
 
+def _feedback_figures(provider: str, rows: pl.DataFrame, reports: Sequence[FeedbackReport]) -> dict[str, int | str]:
+    """Return one provider's feedback columns: files, rows received, processed and rejected."""
+    own = rows.filter(pl.col("provider") == provider)
+    reasons = Counter(own["reden"].drop_nulls().to_list())
+    return {
+        "terugmelding_bestanden": own["source_file"].n_unique(),
+        "terugmelding_bestanden_afgewezen": sum(1 for r in reports if r.status == "rejected" and r.sender == provider),
+        "terugmelding_rijen_ontvangen": own.height,
+        "terugmelding_rijen_verwerkt": own.height - sum(reasons.values()),
+        "terugmelding_rijen_afgewezen": sum(reasons.values()),
+        "terugmelding_afgewezen_per_reden": _joined(reasons),
+    }
+
+
 def quality_table(
     con: duckdb.DuckDBPyConnection,
     reports: Sequence[FileReport],
@@ -65,11 +126,16 @@ def quality_table(
     locations: Mapping[str, str],
     reference_date: dt.date,
     stale_after_months: int,
+    feedback_rows: pl.DataFrame | None = None,
+    feedback_reports: Sequence[FeedbackReport] = (),
 ) -> pl.DataFrame:
     """Return one row per provider with the data-quality figures of its delivery.
 
-    File-level findings (missing or unknown columns, date notations) of a file that holds
-    rows of several providers count for each of them.
+    File-level findings (optional columns not delivered, unknown columns, date notations) of a
+    file that holds rows of several providers count for each of them. Extract rows and feedback
+    rows are counted apart: ``rijen_*`` are extract rows only (received = accepted + rejected),
+    ``terugmelding_*`` the feedback file rows (received = processed + rejected), from
+    ``feedback_rows`` (every row of the accepted feedback files, with ``reden``).
     """
     files: dict[str, set[str]] = defaultdict(set)
     missing: dict[str, set[str]] = defaultdict(set)
@@ -88,16 +154,23 @@ def quality_table(
         row["agb_code"]: row for row in query_frame(con, sql_text("quality.sql"), {"stale_from": stale_from}).to_dicts()
     }
     routed = routed_rejections(rejected, locations)
+    extract_rows = routed.filter((pl.col("soort") == EXTRACT) & pl.col("source_row").is_not_null())
+    whole_files = routed.filter((pl.col("soort") == EXTRACT) & pl.col("source_row").is_null())
+    every_feedback_row = feedback_rows if feedback_rows is not None else pl.DataFrame(schema=REJECTED_ROWS_SCHEMA)
+    feedback = routed_rejections(every_feedback_row, locations)
+    providers = set(files) | set(accepted) | set(whole_files["provider"]) | set(feedback["provider"])
+    providers |= {r.sender for r in feedback_reports if r.status == "rejected" and r.sender is not None}
     rows = []
-    for provider in sorted(set(files) | set(accepted)):
+    for provider in sorted(providers):
         own = accepted.get(provider, {})
         taken = int(own.get("rijen_geaccepteerd", 0))
-        reasons = Counter(routed.filter(pl.col("provider") == provider)["reden"].to_list())
+        reasons = Counter(extract_rows.filter(pl.col("provider") == provider)["reden"].to_list())
         without_bsn = int(own.get("bsn_ontbrekend", 0)) + int(own.get("bsn_ongeldig", 0))
         rows.append(
             {
                 "agb_code": provider,
                 "bestanden": len(files[provider]),
+                "bestanden_afgewezen": whole_files.filter(pl.col("provider") == provider).height,
                 "rijen_ontvangen": taken + sum(reasons.values()),
                 "rijen_geaccepteerd": taken,
                 "rijen_afgewezen": sum(reasons.values()),
@@ -107,9 +180,10 @@ def quality_table(
                 "bsn_ongeldig": int(own.get("bsn_ongeldig", 0)),
                 "verouderd": int(own.get("verouderd", 0)),
                 "behandeling_zonder_intakedatum": int(own.get("behandeling_zonder_intakedatum", 0)),
-                "ontbrekende_kolommen": ", ".join(sorted(missing[provider])),
+                "niet_aangeleverde_optionele_kolommen": ", ".join(sorted(missing[provider])),
                 "onbekende_kolommen": ", ".join(sorted(unknown[provider])),
                 "datumnotaties": _joined(notations[provider]),
+                **_feedback_figures(provider, feedback, feedback_reports),
             }
         )
     if not rows:

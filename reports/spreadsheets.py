@@ -1,11 +1,9 @@
-"""Spreadsheets and cover notes for people: insurer tables and provider contact lists as
-.xlsx (header, number formats, frozen header row, definitions), and a Dutch cover note."""
+"""Spreadsheets for people: insurer tables and provider contact lists as .xlsx (header, number
+formats, frozen header row, definitions)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import html
-from collections.abc import Sequence
 
 import polars as pl
 
@@ -60,45 +58,3 @@ def insurer_workbook(table: pl.DataFrame, totals: pl.DataFrame, threshold: int, 
 def contact_workbook(contacts: pl.DataFrame) -> bytes:
     """Return a provider's contact list as an .xlsx with a formatted, filterable sheet."""
     return workbook_bytes([Sheet("Contactlijst", contacts.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")))])
-
-
-def cover_note(provider: str, round_id: str, contacts: pl.DataFrame, rejected_rows: int, files: Sequence[str]) -> bytes:
-    """Return the Dutch cover note of a provider's delivery as a self-contained HTML page."""
-    double = int((contacts["soort"] == "dubbel").sum()) if contacts.height else 0
-    internal = contacts.height - double
-    probabilistic = int((contacts["koppeling"] == "probabilistisch").sum()) if contacts.height else 0
-    items = "".join(f"<li><code>{html.escape(name)}</code></li>" for name in files)
-    page = f"""<!doctype html><html lang="nl"><head><meta charset="utf-8">
-<title>Opschoning wachtlijst {html.escape(round_id)} - {html.escape(provider)}</title>
-<style>body{{font-family:sans-serif;max-width:46em;margin:2em auto;line-height:1.5}}</style></head><body>
-<h1>Opschoning wachtlijst, ronde {html.escape(round_id)}</h1>
-<p>Voor zorgaanbieder met AGB-code <strong>{html.escape(provider)}</strong>.</p>
-<p>De vertrouwde derde partij (TTP) heeft de wachtlijsten van alle deelnemende aanbieders
-vergeleken, zonder namen of BSN's te bewaren. Deze levering bevat alleen uw eigen cliënten:</p>
-<ul>
-<li><strong>{double}</strong> inschrijvingen van cliënten die ook bij een andere aanbieder wachten
-(soort <code>dubbel</code>);</li>
-<li><strong>{internal}</strong> inschrijvingen van cliënten die meer dan eens op uw eigen lijst staan
-(soort <code>intern</code>);</li>
-<li><strong>{rejected_rows}</strong> regels uit uw aanlevering die niet verwerkt konden worden
-(<code>afgewezen.csv</code>, met toelichting).</li>
-</ul>
-<p>Bij <strong>{probabilistic}</strong> inschrijvingen is de koppeling niet op BSN gemaakt maar op
-naam, geboortedatum en postcode (<code>koppeling = probabilistisch</code>); de kolom
-<code>zekerheid</code> geeft de kans dat het om dezelfde persoon gaat. Controleer bij deze
-cliënten de identiteit voordat u conclusies trekt.</p>
-<h2>Wat wordt er van u verwacht?</h2>
-<ol>
-<li>Neem contact op met de cliënten op de contactlijst en bespreek of zij op uw wachtlijst willen blijven.</li>
-<li>Leg per <code>client_id</code> de uitkomst vast, bijvoorbeeld: van de lijst gehaald, blijft bewust
-wachten, gestart met behandeling, niet bereikbaar.</li>
-<li>Geef die uitkomst terug aan de TTP op de manier die met u is afgesproken; de volgende ronde
-verwerkt de terugkoppeling.</li>
-<li>Verbeter de afgewezen regels in uw volgende aanlevering.</li>
-</ol>
-<p>Welke andere aanbieders het betreft, staat er bewust niet in. Zorgverzekeraars ontvangen alleen
-geaggregeerde aantallen per aanbieder, nooit gegevens over personen.</p>
-<h2>Bestanden in deze levering</h2><ul>{items}</ul>
-</body></html>
-"""
-    return page.encode("utf-8")

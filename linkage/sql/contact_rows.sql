@@ -3,6 +3,7 @@
 -- provider's list of the previous round too, and what the provider reported on it since.
 SELECT
     f.provider,
+    f.person_id,
     f.client_id,
     f.aanmelddatum,
     f.wachtfase,
@@ -11,6 +12,8 @@ SELECT
     f.other_providers AS aantal_andere_aanbieders,
     f.koppeling,
     f.zekerheid,
+    f.wachtfase_elders,
+    f.weken_elders,
     f.agb_code,
     CASE WHEN k.entry_key IN (SELECT entry_key FROM previous_entries WHERE is_double OR is_internal)
         THEN 'ja' ELSE 'nee' END AS eerder_gemeld,

@@ -149,6 +149,21 @@ def test_every_hostile_file_costs_only_itself_with_its_reason(hostile: HostileRo
     assert hostile.detail(f"{msz}/zeven.csv")["rows_accepted"] == 1
 
 
+def test_a_file_rejected_whole_goes_back_to_its_sender_only(hostile: HostileRound):
+    ggz = [c for c in hostile.generated.providers if c.startswith("22")]
+    rejected = hostile.package(ggz[0], "afgewezen.csv")
+    whole = rejected.filter(pl.col("rij").is_null())
+    assert sorted(whole["bestand"].to_list()) == [f"{ggz[0]}/bom.parquet", f"{ggz[0]}/bom.xlsx"]
+    assert set(whole["reden"].to_list()) == {"too_large"} and set(whole["soort"].to_list()) == {"aanlevering"}
+    assert whole["toelichting"].null_count() == 0
+    quality = hostile.package(ggz[0], "datakwaliteit.csv").row(0, named=True)
+    assert int(quality["bestanden_afgewezen"]) == 2
+    for other in ggz[1:4]:
+        assert hostile.package(other, "afgewezen.csv").filter(pl.col("rij").is_null()).is_empty()
+    assert "99999999" not in hostile.summary["delivered"]
+    assert "99999999" not in {item["agb_code"] for item in hostile.summary["undelivered"]}
+
+
 def test_rows_for_another_organisation_never_reach_it(hostile: HostileRound):
     victim_list = hostile.package(hostile.victim, "contactlijst.csv")
     victim_rejected = hostile.package(hostile.victim, "afgewezen.csv")
@@ -209,6 +224,7 @@ def test_unknown_headers_reach_only_the_providers_own_package(hostile: HostileRo
             assert needle not in path.read_bytes(), path
     quality = hostile.package(ggz[10], "datakwaliteit.csv")
     assert SECRET_HEADER in quality["onbekende_kolommen"].to_list()[0]
+    assert "niet_aangeleverde_optionele_kolommen" in quality.columns
 
 
 def test_memory_stays_bounded_with_the_bombs_in_the_round(hostile: HostileRound):

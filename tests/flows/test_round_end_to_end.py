@@ -121,10 +121,66 @@ def test_rejected_rows_reach_their_own_provider(dirty_round: RoundRun):
     delivered = json.loads((dirty_round.round_dir / "run_summary.json").read_text())["delivered"]
     for agb in delivered:
         rejected = decrypted(dirty_round, agb, "afgewezen.csv")
-        assert rejected.columns == ["bestand", "rij", "client_id", "reden", "toelichting"]
+        assert rejected.columns == ["bestand", "soort", "rij", "client_id", "reden", "toelichting"]
         assert rejected["toelichting"].null_count() == 0
+        assert set(rejected["soort"].to_list()) <= {"aanlevering"}
         want = truth.filter((pl.col("provider") == agb) & (pl.col("agb_code") != "12345"))
         assert sorted(rejected["reden"].to_list()) == sorted(want["expected_reason"].to_list()), agb
+
+
+def test_rij_is_the_row_a_spreadsheet_shows(dirty_round: RoundRun):
+    """``rij`` in afgewezen.csv and waarschuwingen.csv is the line of the delivered CSV as Excel
+    numbers it (the header is line 1): that line holds the row's client_id."""
+    checked = 0
+    for agb in json.loads((dirty_round.round_dir / "run_summary.json").read_text())["delivered"]:
+        for name in ("afgewezen.csv", "waarschuwingen.csv"):
+            listed = decrypted(dirty_round, agb, name).filter(
+                pl.col("bestand").str.ends_with(".csv"), pl.col("client_id").is_not_null(), pl.col("rij").is_not_null()
+            )
+            for bestand, rij, client in listed.select("bestand", "rij", "client_id").iter_rows():
+                source = dirty_round.generated.input_dir / bestand
+                lines = source.read_bytes().decode("utf-8", errors="replace").splitlines()
+                if len(lines) > 1 and "\n" not in client:
+                    assert client in lines[int(rij) - 1], (bestand, rij)
+                    checked += 1
+    assert checked > 20
+
+
+def test_warnings_name_each_row_counted_in_the_quality_report(dirty_round: RoundRun):
+    summary = json.loads((dirty_round.round_dir / "run_summary.json").read_text())
+    total = 0
+    for agb in summary["delivered"]:
+        warnings = decrypted(dirty_round, agb, "waarschuwingen.csv")
+        quality = decrypted(dirty_round, agb, "datakwaliteit.csv").row(0, named=True)
+        assert warnings.columns == ["bestand", "rij", "client_id", "waarschuwing", "toelichting"]
+        assert warnings["toelichting"].null_count() == 0
+        counted = dict(warnings.group_by("waarschuwing").len().iter_rows())
+        for code in ("bsn_ontbrekend", "bsn_ongeldig", "verouderd", "behandeling_zonder_intakedatum"):
+            assert counted.get(code, 0) == int(quality[code]), (agb, code)
+        assert int(quality["rijen_ontvangen"]) == int(quality["rijen_geaccepteerd"]) + int(quality["rijen_afgewezen"])
+        total += warnings.height
+    assert total > 0
+
+
+def test_contact_lists_group_each_person_and_grade_each_link(dirty_round: RoundRun):
+    for agb in json.loads((dirty_round.round_dir / "run_summary.json").read_text())["delivered"]:
+        contacts = decrypted(dirty_round, agb, "contactlijst.csv")
+        if contacts.is_empty():
+            continue
+        groups = contacts["groep"].unique(maintain_order=True).to_list()
+        assert groups == [f"G{n:04d}" for n in range(1, len(groups) + 1)], agb
+        sizes = dict(contacts.group_by("groep").len().iter_rows())
+        for row in contacts.iter_rows(named=True):
+            if row["soort"] == "intern":
+                assert sizes[row["groep"]] >= 2, (agb, row["groep"])
+            else:
+                assert row["wachtfase_elders"] in {"aanmelding", "behandeling"} and int(row["weken_elders"]) >= 0
+            certainty = float(row["zekerheid"].replace(",", "."))
+            if row["koppeling"] == "bsn":
+                assert certainty == 1.0 and row["zekerheid_label"] == "zeker"
+            else:
+                assert certainty < 1.0
+                assert row["zekerheid_label"] == ("zeker" if certainty >= 0.99 else "waarschijnlijk")
 
 
 def test_double_waiters_without_bsn_are_found_in_a_noisy_round(dirty_round: RoundRun):
@@ -140,7 +196,7 @@ def test_double_waiters_without_bsn_are_found_in_a_noisy_round(dirty_round: Roun
         own = flags.filter((pl.col("provider") == agb) & pl.col("is_double"))
         truth |= {(agb, c) for c in own["client_id"].to_list()}
         probabilistic = contacts.filter(pl.col("koppeling") == "probabilistisch")
-        assert all(0.5 <= float(z) <= 1.0 for z in probabilistic["zekerheid"].to_list())
+        assert all(0.5 <= float(z.replace(",", ".")) < 1.0 for z in probabilistic["zekerheid"].to_list())
     hits = len(predicted & truth)
     assert hits / len(predicted) >= 0.99 and hits / len(truth) >= 0.99, (len(predicted), len(truth), hits)
 
@@ -194,7 +250,8 @@ def test_spreadsheets_equal_the_csv_cell_by_cell(exact_round: RoundRun):
     assert sheet.columns == csv.columns
     assert sheet["client_id"].to_list() == csv["client_id"].to_list()
     note = files["toelichting.html"].decode()
-    assert agb in note and f"<strong>{(csv['soort'] == 'dubbel').sum()}</strong>" in note
+    double = int((csv["soort"] == "dubbel").sum())
+    assert agb in note and f"<strong>{double} inschrijving{'' if double == 1 else 'en'}</strong>" in note
 
 
 def test_data_quality_report_adds_up(dirty_round: RoundRun):

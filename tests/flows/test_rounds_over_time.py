@@ -108,6 +108,27 @@ def test_every_feedback_row_is_accounted_for(series: Series, round_id: str):
     assert all(f["rows_accepted"] + f["rows_rejected"] == f["rows_received"] for f in files)
 
 
+@pytest.mark.parametrize("round_id", ROUNDS[1:])
+def test_feedback_is_reported_to_its_sender_apart_from_the_extract_rows(series: Series, round_id: str):
+    """Each provider's datakwaliteit.csv counts its feedback rows in ``terugmelding_*`` and its
+    extract rows in ``rijen_*``; afgewezen.csv lists the rejected ones of each with their ``soort``."""
+    accepted = 0
+    for provider in series.generated.providers:
+        files = provider_files(series.output / round_id, provider, series.provider_keys)
+        quality = pl.read_csv(files["datakwaliteit.csv"], separator=";", infer_schema=False).row(0, named=True)
+        rejected = pl.read_csv(files["afgewezen.csv"], separator=";", infer_schema=False)
+        number = {k: int(v) for k, v in quality.items() if k.startswith(("rijen_", "terugmelding_rijen_"))}
+        assert number["rijen_ontvangen"] == number["rijen_geaccepteerd"] + number["rijen_afgewezen"]
+        assert number["terugmelding_rijen_ontvangen"] == (
+            number["terugmelding_rijen_verwerkt"] + number["terugmelding_rijen_afgewezen"]
+        )
+        kinds = dict(rejected.group_by("soort").len().iter_rows())
+        assert kinds.get("aanlevering", 0) == number["rijen_afgewezen"], provider
+        assert kinds.get("terugmelding", 0) == number["terugmelding_rijen_afgewezen"], provider
+        accepted += number["terugmelding_rijen_verwerkt"]
+    assert accepted == series.summaries[round_id]["history"]["feedback_rows"]["accepted"] > 0
+
+
 def test_contact_lists_mark_entries_reported_last_round_and_the_feedback_given(series: Series):
     round_id, previous = ROUNDS[2], ROUNDS[1]
     provider = series.generated.providers[3]

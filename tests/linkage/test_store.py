@@ -150,3 +150,46 @@ def test_entries_under_two_key_versions_are_never_linked(tmp_path):
         staged.write_parquet(files[-1])
     with open_store(tmp_path / "round.duckdb") as con, pytest.raises(KeyVersionMismatch, match="2 key ids"):
         link_round(con, files, match_scope=DEFAULT_MATCH_SCOPE, norm_days=NORM_DAYS, locations={}, reference_date=PEIL)
+
+
+def test_each_entry_says_how_it_is_linked_and_what_holds_elsewhere(link):
+    """A person with the same BSN at two providers and a third entry without a BSN: the two BSN
+    entries read bsn / 1.0 although the person's weakest link is probabilistic, the third its own
+    link's probability (never 1), and each sees the most advanced phase and the longest whole
+    weeks elsewhere (counted by hand from the dates below; the peildatum is 2026-11-01)."""
+    con = link(
+        [
+            *background(),
+            person("22000001", "A1", BSN_1, "van der Berg", "Emma", BORN, "1234AB",
+                   aanmelddatum=dt.date(2026, 9, 1), wachtfase="behandeling"),
+            person("22000002", "C1", BSN_1, "van der Berg", "Emma", BORN, "1234AB",
+                   aanmelddatum=dt.date(2026, 10, 20)),
+            person("22000003", "D1", None, "Berg", "Emma", BORN, "1234AB", tussenvoegsel="van der",
+                   aanmelddatum=dt.date(2026, 8, 2)),
+        ]
+    )  # fmt: skip
+    rows = {r["client_id"]: r for r in contact_rows(con).to_dicts() if r["client_id"] in {"A1", "C1", "D1"}}
+    assert sorted(rows) == ["A1", "C1", "D1"]
+    assert rows["A1"]["koppeling"] == rows["C1"]["koppeling"] == "bsn"
+    assert rows["A1"]["zekerheid"] == rows["C1"]["zekerheid"] == 1.0
+    assert rows["D1"]["koppeling"] == "probabilistisch" and 0.5 <= rows["D1"]["zekerheid"] < 1.0
+    assert rows["D1"]["zekerheid"] == int(rows["D1"]["zekerheid"] * 10_000) / 10_000
+    # A1: elsewhere C1 (12 days, aanmelding) and D1 (91 days, aanmelding): 13 whole weeks.
+    assert (rows["A1"]["wachtfase_elders"], rows["A1"]["weken_elders"]) == ("aanmelding", 13)
+    # C1: elsewhere A1 (61 days, behandeling) and D1 (91 days): behandeling, 13 weeks.
+    assert (rows["C1"]["wachtfase_elders"], rows["C1"]["weken_elders"]) == ("behandeling", 13)
+    # D1: elsewhere A1 (61 days, behandeling) and C1 (12 days): behandeling, 8 weeks.
+    assert (rows["D1"]["wachtfase_elders"], rows["D1"]["weken_elders"]) == ("behandeling", 8)
+
+
+def test_an_internal_duplicate_by_bsn_reads_bsn_and_names_nothing_elsewhere(link):
+    con = link(
+        [
+            *background(),
+            person("22000001", "A1", BSN_1, "Jansen", "Emma", BORN, "1234AB"),
+            person("22000001", "A2", BSN_1, "Jansen", "Emma", BORN, "1234AB", sector="ggz"),
+        ]
+    )
+    rows = contact_rows(con).filter(contact_rows(con)["client_id"].is_in(["A1", "A2"]))
+    assert set(rows["soort"].to_list()) == {"intern"} and set(rows["koppeling"].to_list()) == {"bsn"}
+    assert rows["wachtfase_elders"].null_count() == rows["weken_elders"].null_count() == 2
