@@ -14,7 +14,9 @@ import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 NATIONAL = "alle"
-ENTRY_COUNTS = ("wachtenden", "boven_norm", "boven_norm_geschoond")
+PHASES = ("wachtenden_aanmelding", "wachtenden_behandeling")
+BANDS = ("wacht_0_4_weken", "wacht_4_10_weken", "wacht_10_14_weken", "wacht_meer_14_weken")
+ENTRY_COUNTS = ("wachtenden", "boven_norm", "boven_norm_geschoond", *PHASES, *BANDS)
 OUTCOMES = ("opgelost_verwijderd", "opgelost_in_behandeling", "opgelost_blijft_wachten", "opgelost_onbereikbaar")
 TWICE = ("dubbel_wachtenden", "dubbel_nieuw", "dubbel_blijvend", "dubbel_opgelost", "vorig")
 PER_CELL = (
@@ -25,6 +27,8 @@ PER_CELL = (
     ({"dubbel_nieuw": 1, "dubbel_blijvend": 1, "dubbel_wachtenden": -1}, True),
     ({**dict.fromkeys(OUTCOMES, 1), "dubbel_opgelost": -1}, False),
     ({"dubbel_opgelost": 1, "vorig": -1}, False),
+    ({**dict.fromkeys(PHASES, 1), "wachtenden": -1}, True),
+    ({**dict.fromkeys(BANDS, 1), "wachtenden": -1}, True),
 )
 """(terms, is equality) per cell; ``vorig`` is the previous round's dubbel_wachtenden."""
 

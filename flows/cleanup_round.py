@@ -44,10 +44,10 @@ from reports.files import (
 )
 from reports.insurers import write_insurer_outputs
 from reports.ledger import read_ledger
+from reports.operator_page import summary_html
 from reports.packages import signing_key
 from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, provider_packages
 from reports.quality import months_before, operator_quality, quality_table, rejected_rows, unrouted_extract_rows
-from reports.summary import summary_html
 
 STAGE_READ = "reading + pseudonymising files"
 STAGE_LINK = "linking"
@@ -219,6 +219,16 @@ def write_insurer_reports(context: RoundContext, previous_round: str | None = No
     return dict(releases[-1].get("protection", {})) if releases else {}
 
 
+def other_provider_names(context: RoundContext, settings: Settings) -> dict[str, str] | None:
+    """Return the names (registry over configuration) to name other providers by on contact
+    lists, or None unless ``name_other_providers`` is set."""
+    if not settings.name_other_providers:
+        return None
+    registry = context.registry()
+    configured = {code: provider.name for code, provider in settings.providers.items() if provider.name}
+    return {**configured, **(registry.names() if registry is not None else {})}
+
+
 @task(retries=2, retry_delay_seconds=1, persist_result=False, cache_policy=NO_CACHE)
 def deliver_provider_files(
     context: RoundContext, reports: list[FileReport], feedback: list[FeedbackReport]
@@ -236,7 +246,8 @@ def deliver_provider_files(
         quality = quality_table(con, reports, rejected, locations, context.reference_date, settings.stale_after_months,
                                 feedback_rows, feedback)  # fmt: skip
         warnings = entry_warnings(con, months_before(context.reference_date, settings.stale_after_months))
-        packages = provider_packages(con, rejected, locations, context.round_id, quality, warnings)
+        packages = provider_packages(con, rejected, locations, context.round_id, quality, warnings,
+                                     other_provider_names(context, settings))  # fmt: skip
     write_atomic(context.round_dir / QUALITY_REPORT, csv_bytes(operator_quality(quality)))
     result = deliver_packages(
         packages,

@@ -16,10 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
+from prefect.logging import get_logger
 
+from flows.alerts import failure_alert, send_alert
 from flows.cleanup_round import cleanup_round_with_runner
 from flows.round_context import RoundFailed
-from flows.settings import ScheduleSettings, load_settings
+from flows.settings import ScheduleSettings, SettingsError, load_settings
 from ingest.inventory import visible_files
 
 DEPLOYMENT_NAME = "cleanup_round"
@@ -40,7 +42,42 @@ def inbox_round_dir(inbox_dir: Path, round_id: str) -> Path:
     return folder
 
 
-@flow(name=FLOW_NAME, persist_result=False, log_prints=False)
+def scheduled_round_id(parameters: dict[str, Any], scheduled: dt.datetime | None) -> str | None:
+    """Return the round a scheduled run is for: its ``round_id`` parameter, else the round of its
+    scheduled date (None when neither is known or the configuration cannot be read)."""
+    if parameters.get("round_id"):
+        return str(parameters["round_id"])
+    if scheduled is None:
+        return None
+    try:
+        config = parameters.get("config_file")
+        return round_for(scheduled, load_settings(Path(config) if config else None).schedule)
+    except SettingsError:
+        return None
+
+
+def alert_operator(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect hook of a failed or crashed scheduled run: send the configured alert (see
+    :mod:`flows.alerts`). Runs where the run failed, or in the serving process when it crashed."""
+    parameters = dict(flow_run.parameters or {})
+    config = parameters.get("config_file")
+    try:
+        alerts = load_settings(Path(config) if config else None).alerts
+    except SettingsError as error:
+        get_logger("wachtlijst.alerts").error("no alert sent: the configuration cannot be read (%s)", error)
+        return
+    if not alerts.command and not alerts.webhook:
+        return
+    try:
+        outcome = state.result(raise_on_failure=False)
+    except Exception:  # the state may hold no retrievable result; the alert then names no type
+        outcome = None
+    round_id = scheduled_round_id(parameters, flow_run.expected_start_time)
+    cause = outcome if isinstance(outcome, BaseException) else None
+    send_alert(alerts, failure_alert(round_id, str(state.name), cause, str(flow_run.id)))
+
+
+@flow(name=FLOW_NAME, persist_result=False, log_prints=False, on_failure=[alert_operator], on_crashed=[alert_operator])
 def scheduled_cleanup(
     inbox_dir: str,
     output_dir: str,

@@ -8,6 +8,7 @@ import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -99,6 +100,42 @@ class ScheduleSettings(BaseModel):
     def _dated_round(cls, value: str) -> str:
         if "%Y" not in value or any(c in value for c in "/\\ "):
             raise ValueError("round_format must contain %Y and no slash or space (e.g. %Y-%m)")
+        return value
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+"""An alert webhook must be on this machine: a failed round's alert never leaves it unencrypted."""
+
+
+class AlertSettings(BaseModel):
+    """Who hears of a failed scheduled round: a command (run with the alert as JSON on standard
+    input) and/or a webhook on loopback (the alert POSTed as JSON), for example a local relay
+    that pages the operator. The alert holds the round, the state and the error's type (and a
+    RoundFailed message, which this project writes), never data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    command: list[str] | None = None
+    webhook: str | None = None
+    timeout_seconds: float = Field(default=10, gt=0, le=300)
+
+    @field_validator("command")
+    @classmethod
+    def _a_program(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or not value[0].strip()):
+            raise ValueError("alerts.command must name a program, e.g. [\"/usr/local/bin/meld\", \"wachtlijst\"]")
+        return value
+
+    @field_validator("webhook")
+    @classmethod
+    def _on_loopback(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parsed = urlsplit(value)
+        if parsed.scheme not in {"http", "https"} or parsed.hostname not in LOOPBACK_HOSTS:
+            raise ValueError(
+                f"alerts.webhook {value!r} must be an http(s) URL on loopback (127.0.0.1, ::1 or localhost)"
+            )
         return value
 
 
@@ -237,6 +274,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     runner: RunnerSettings = RunnerSettings()
     limits: LimitSettings = LimitSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -18,6 +18,8 @@ CONTACT_COLUMNS_NL: tuple[tuple[str, str], ...] = (
               "uw eigen lijst."),
     ("aantal_andere_aanbieders", "Bij hoeveel andere aanbieders de cliënt ook wacht (zelfde sector, bij msz "
                                  "zelfde specialisme)."),
+    ("andere_aanbieders", "De andere aanbieders waar de cliënt ook wacht (AGB-code en naam); deze kolom staat er "
+                          "alleen in als de deelnemers dat hebben afgesproken."),
     ("wachtfase_elders", "Bij soort dubbel: de verste wachtfase bij de andere aanbieders (behandeling gaat voor "
                          "aanmelding)."),
     ("weken_elders", "Bij soort dubbel: hoe lang de cliënt op de peildatum al op een andere wachtlijst staat, in "
@@ -63,7 +65,8 @@ def cover_note(
         probabilistic=probabilistic.height,
         uncertain=int((probabilistic["zekerheid_label"] == "waarschijnlijk").sum()),
         certain_link=f"{certain_link:.2f}".replace(".", ","),
-        columns=CONTACT_COLUMNS_NL,
+        columns=[(c, m) for c, m in CONTACT_COLUMNS_NL if set(c.split(", ")) <= set(contacts.columns)],
+        names_others="andere_aanbieders" in contacts.columns,
         quality=quality.row(0, named=True) if quality is not None and quality.height else None,
         files=files,
     )

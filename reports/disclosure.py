@@ -14,6 +14,18 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "boven_norm",
     "boven_norm_geschoond",
 )
+PHASE_COLUMNS: tuple[str, ...] = ("wachtenden_aanmelding", "wachtenden_behandeling")
+"""Entries per wachtfase: they add up to ``wachtenden``."""
+WAITING_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("wacht_0_4_weken", 0, 28),
+    ("wacht_4_10_weken", 29, 70),
+    ("wacht_10_14_weken", 71, 98),
+    ("wacht_meer_14_weken", 99, None),
+)
+"""Entries by waiting time in their phase on the peildatum (days, both ends included; the
+treatment phase from the intake, as for ``boven_norm``): they add up to ``wachtenden``."""
+BREAKDOWN_COLUMNS: tuple[str, ...] = (*PHASE_COLUMNS, *(name for name, _, _ in WAITING_BANDS))
+"""Entry counts that split ``wachtenden`` per provider; published and protected with the rest."""
 
 
 def _suppressed_column(values: list[int], total: int, threshold: int) -> list[bool]:

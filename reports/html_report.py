@@ -74,6 +74,7 @@ def _nice_ticks(maximum: float, count: int = 5) -> list[float]:
     raw = maximum / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    step = max(step, 1)  # counts: never a tick between two whole numbers ("0 0 0 1 1 1")
     return [i * step for i in range(math.ceil(maximum / step) + 1)]
 
 
@@ -94,6 +95,8 @@ def bar_chart(table: pl.DataFrame, threshold: int) -> str:
     )
     if not rows:
         return "<p>Geen aanbieders.</p>"
+    if all(waiters is None for _, waiters, _ in rows):
+        return '<p class="no-chart">Geen grafiek: alle aantallen wachtenden zijn onderdrukt (zie de tabel).</p>'
     row_height, left, right, top = 22, 90, 150, 30
     width = 760
     plot = width - left - right
@@ -136,6 +139,9 @@ def scatter_chart(table: pl.DataFrame, threshold: int) -> tuple[str, int]:
     because a count is suppressed)."""
     shown = table.filter(pl.col("wachtenden").is_not_null() & pl.col("dubbel_wachtenden").is_not_null())
     left_out = table.height - shown.height
+    if shown.is_empty():
+        return ('<p class="no-chart">Geen grafiek: bij geen enkele aanbieder zijn zowel de wachtenden als de '
+                "dubbel wachtenden gepubliceerd.</p>", left_out)  # fmt: skip
     width, height, left, bottom, top, right = 760, 340, 60, 40, 16, 20
     x_ticks = _nice_ticks(max(shown["wachtenden"].max() or 1, 1))  # type: ignore[arg-type]
     y_ticks = _nice_ticks(max(shown["dubbel_wachtenden"].max() or 1, 1))  # type: ignore[arg-type]
@@ -164,15 +170,27 @@ def scatter_chart(table: pl.DataFrame, threshold: int) -> tuple[str, int]:
     return _svg(width, height, label, "".join(parts)), left_out
 
 
+TREND_LABELS = {"wachtenden": "Wachtenden", "dubbel_wachtenden": "Dubbel wachtenden", "boven_norm": "Boven de norm"}
+
+
 def trend_chart(history: pl.DataFrame, threshold: int) -> str:
-    """Return an SVG line chart of waiters, double waiters and over-the-norm entries per round."""
+    """Return one small SVG line chart per series (waiters, double waiters, over the norm) over
+    the rounds, each on its own axis: double waiters are a small fraction of the waiters, and on
+    one axis their course would read as flat."""
+    return '<div class="trend">' + "".join(
+        _trend_series(history, column, colour, threshold) for column, colour in TREND_COLOURS.items()
+    ) + "</div>"
+
+
+def _trend_series(history: pl.DataFrame, column: str, colour: str, threshold: int) -> str:
     rounds = history["ronde"].to_list()
-    width, height, left, right, top, bottom = 760, 280, 70, 150, 16, 40
+    values = history[column].to_list()
+    width, height, left, right, top, bottom = 360, 220, 60, 16, 28, 40
     plot_w, plot_h = width - left - right, height - top - bottom
-    maximum = max((v for column in TREND_COLOURS for v in history[column].to_list() if v is not None), default=1)
-    ticks = _nice_ticks(max(maximum, 1))
+    published = [v for v in values if v is not None]
+    ticks = _nice_ticks(max(max(published, default=1), 1))
     step = plot_w / max(len(rounds) - 1, 1)
-    parts = []
+    parts = [f'<text x="{left}" y="16" class="series">{TREND_LABELS[column]}</text>']
     for tick in ticks:
         y = top + plot_h - tick / ticks[-1] * plot_h
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#eee"/>'
@@ -181,22 +199,54 @@ def trend_chart(history: pl.DataFrame, threshold: int) -> str:
     for index, round_id in enumerate(rounds):
         parts.append(f'<text x="{left + index * step:.1f}" y="{height - 18}" text-anchor="middle" class="tick">'
                      f"{html.escape(str(round_id))}</text>")  # fmt: skip
-    for line, (column, colour) in enumerate(TREND_COLOURS.items()):
-        points = [
-            (left + index * step, top + plot_h - value / ticks[-1] * plot_h, value)
-            for index, value in enumerate(history[column].to_list())
-            if value is not None
-        ]
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        for x, y, value in points:
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{column}: '
-                         f"{dutch_number(value, threshold)}</title></circle>")  # fmt: skip
-        legend_y = top + 14 + line * 18
-        parts.append(f'<rect x="{left + plot_w + 12}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{left + plot_w + 28}" y="{legend_y}">{column.replace("_", " ")}</text>')  # fmt: skip
-    return _svg(width, height, "Verloop over de rondes", "".join(parts))
+    points = [
+        (left + index * step, top + plot_h - value / ticks[-1] * plot_h, value)
+        for index, value in enumerate(values)
+        if value is not None
+    ]
+    if len(points) > 1:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+    for x, y, value in points:
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{TREND_LABELS[column]}: '
+                     f"{dutch_number(value, threshold)}</title></circle>")  # fmt: skip
+    missing = len(values) - len(points)
+    if missing:
+        parts.append(f'<text x="{left}" y="{height - 2}" class="tick">{missing} ronde(s) onderdrukt</text>')
+    return _svg(width, height, f"Verloop: {TREND_LABELS[column].lower()}", "".join(parts))
+
+
+def breakdown_chart(totals: pl.DataFrame, threshold: int) -> str:
+    """Return a table-like SVG of the totals row's split by wachtfase and by waiting time, each bar
+    with its count and share of the waiters; a suppressed count shows the mark and no bar."""
+    row = totals.row(0, named=True) if totals.height else {}
+    if not all(column in row for _, column, _ in BREAKDOWN_NL):
+        return ""
+    whole = row.get("wachtenden")
+    width, left, right, row_height, top = 760, 300, 150, 24, 10
+    plot = width - left - right
+    maximum = max((row[c] or 0) for _, c, _ in BREAKDOWN_NL) or 1
+    parts = []
+    y = top
+    group = None
+    for name, column, label in BREAKDOWN_NL:
+        if name != group:
+            group = name
+            parts.append(f'<text x="4" y="{y + 15}" class="series">{html.escape(name)}</text>')
+            y += row_height
+        value = row[column]
+        percent = share(value, whole)
+        text = dutch_number(value, threshold) + (f" ({dutch_number(percent, threshold, 1)} %)" if percent is not None
+                                                 else "")  # fmt: skip
+        parts.append(f'<g><title>{html.escape(label)}: {html.escape(text)}</title>'
+                     f'<text x="{left - 6}" y="{y + 15}" text-anchor="end">{html.escape(label)}</text>')  # fmt: skip
+        if value is not None:
+            parts.append(f'<rect x="{left}" y="{y + 4}" width="{value / maximum * plot:.1f}" height="14" '
+                         f'fill="{WAITERS_COLOUR}"/>')  # fmt: skip
+        end = left + (value or 0) / maximum * plot + 6
+        parts.append(f'<text x="{end:.1f}" y="{y + 15}" class="value">{html.escape(text)}</text></g>')
+        y += row_height
+    return _svg(width, y + 6, "Wachtenden naar wachtfase en wachttijd", "".join(parts))
 
 
 DISPLAY_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -210,10 +260,36 @@ DISPLAY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("boven_norm", "Boven norm"),
     ("aandeel_boven_norm", "% boven norm"),
     ("boven_norm_geschoond", "Boven norm, geschoond"),
+    ("wachtenden_aanmelding", "In aanmeldfase"),
+    ("wachtenden_behandeling", "In behandelfase"),
+    ("wacht_0_4_weken", "0-4 weken"),
+    ("wacht_4_10_weken", "4-10 weken"),
+    ("wacht_10_14_weken", "10-14 weken"),
+    ("wacht_meer_14_weken", "> 14 weken"),
     ("dubbel_nieuw", "Nieuw dubbel"),
     ("dubbel_blijvend", "Nog dubbel"),
     ("dubbel_opgelost", "Opgelost sinds vorige ronde"),
+    ("opgelost_verwijderd", "Opgelost: verwijderd"),
+    ("opgelost_in_behandeling", "Opgelost: in behandeling"),
+    ("opgelost_blijft_wachten", "Opgelost: blijft wachten"),
+    ("opgelost_onbereikbaar", "Opgelost: onbereikbaar"),
 )
+TOTALS_LABEL = "Totaal"
+TOTALS_NOTE = (
+    "In de totaalrij telt elke persoon één keer. Bij wachtenden, boven de norm en de verdeling over wachtfase "
+    "en wachttijd (inschrijvingen) is dat de som van de rijen; bij de kolommen over personen (unieke personen, "
+    "dubbel wachtenden, interne dubbelingen en de trend) is het minder dan die som, omdat een persoon bij "
+    "meer aanbieders kan staan."
+)
+BREAKDOWN_NL: tuple[tuple[str, str, str], ...] = (
+    ("Wachtfase", "wachtenden_aanmelding", "aanmeldfase"),
+    ("Wachtfase", "wachtenden_behandeling", "behandelfase"),
+    ("Wachttijd in de eigen fase", "wacht_0_4_weken", "0 tot en met 4 weken"),
+    ("Wachttijd in de eigen fase", "wacht_4_10_weken", "meer dan 4, tot en met 10 weken"),
+    ("Wachttijd in de eigen fase", "wacht_10_14_weken", "meer dan 10, tot en met 14 weken"),
+    ("Wachttijd in de eigen fase", "wacht_meer_14_weken", "meer dan 14 weken"),
+)
+"""The breakdown of the totals row: (group, column, Dutch label)."""
 
 
 def _row_values(row: Mapping[str, object]) -> dict[str, object]:
@@ -249,7 +325,7 @@ def provider_table(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) ->
         "<tr>" + "".join(_cell(c, values[c], threshold) for c, _ in shown) + "</tr>"
         for values in map(
             _row_values,
-            totals.with_columns(pl.lit("totaal").alias("agb_code"), pl.lit("").alias("naam")).iter_rows(named=True),
+            totals.with_columns(pl.lit(TOTALS_LABEL).alias("agb_code"), pl.lit("").alias("naam")).iter_rows(named=True),
         )
     )
     return (
@@ -257,6 +333,7 @@ def provider_table(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) ->
         '<span id="shown"></span>'
         f'<table id="providers"><thead><tr>{header}</tr></thead><tbody>{body}</tbody>'
         f"<tfoot>{footer}</tfoot></table>"
+        f'<p class="totals-note">{html.escape(TOTALS_NOTE)}</p>'
     )
 
 
@@ -323,6 +400,8 @@ td.suppressed{color:#777;font-style:italic}
 tfoot td{font-weight:700;border-top:2px solid #999}
 dl dt{font-weight:600;margin-top:.5em}dl dd{margin-left:1.2em}
 .note{background:#fff8e1;border-left:4px solid #e0a800;padding:.6em 1em}
+.trend{display:flex;flex-wrap:wrap;gap:.8em}.chart .series{font-weight:600;font-size:13px}
+.no-chart{color:#555;font-style:italic}.totals-note{color:#555;font-size:.9em}
 @media print{thead th{position:static}input,label[for=filter]{display:none}}
 """
 
@@ -402,6 +481,11 @@ def insurer_report_html(
 Een 0 is een echte nul.</p>
 <h2>Kerncijfers</h2>
 {_headline_cards(totals, threshold)}
+<h2>Wachtfase en wachttijd</h2>
+<p>Alle wachtenden van dit rapport naar wachtfase en naar wachttijd op de peildatum, gerekend in de
+eigen fase (de behandelfase vanaf de intake; zonder intakedatum vanaf de aanmelddatum). Per aanbieder
+staan dezelfde aantallen in de tabel.</p>
+{breakdown_chart(totals, threshold)}
 <h2>Wachtenden en dubbel wachtenden per aanbieder</h2>
 <p>De {min(TOP_PROVIDERS, table.height)} aanbieders met de meeste wachtenden; alle aanbieders staan in de
 tabel hieronder.</p>
@@ -410,6 +494,7 @@ tabel hieronder.</p>
 <p>Elke stip is een aanbieder.{left_out_note}</p>
 {scatter}
 <h2>Verloop</h2>
+<p>Elke reeks heeft zijn eigen schaal.</p>
 {trend}
 <h2>Aanbieders</h2>
 <p>Klik op een kolomkop om te sorteren. Een aandeel (%) staat er alleen als beide aantallen

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from linkage.store import provider_counts, query_frame, trend_counts
-from reports.disclosure import COUNT_COLUMNS
+from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS
 from reports.files import csv_bytes, parquet_bytes, sha256_bytes, write_atomic
 from reports.html_report import ReportContext, history_frame, insurer_report_html
 from reports.ledger import forced_suppressions, read_ledger, record_release
@@ -29,7 +29,7 @@ from reports.release import (
 )
 from reports.spreadsheets import insurer_workbook
 
-PUBLISHED_COLUMNS: tuple[str, ...] = (*COUNT_COLUMNS, *TREND_COLUMNS)
+PUBLISHED_COLUMNS: tuple[str, ...] = (*COUNT_COLUMNS, *BREAKDOWN_COLUMNS, *TREND_COLUMNS)
 INSURER_COLUMNS: tuple[str, ...] = ("agb_code", *PUBLISHED_COLUMNS)
 SLICE_CODES_SQL = "SELECT slice_uzovi AS uzovi FROM entry_facts UNION SELECT uzovi FROM previous_entries ORDER BY uzovi"
 """The insurers with a slice: each person belongs to one (``entry_facts.slice_uzovi``)."""
@@ -40,7 +40,7 @@ def scope_tables(con: duckdb.DuckDBPyConnection, uzovi: str | None) -> tuple[pl.
     columns and the previous round's double waiters (``vorig_dubbel``); a provider of only one of
     the two rounds counts 0 in the other's columns."""
     table, totals = provider_counts(con, uzovi)
-    counts = pl.concat([table, totals]).select("agb_code", *COUNT_COLUMNS)
+    counts = pl.concat([table, totals]).select("agb_code", *COUNT_COLUMNS, *BREAKDOWN_COLUMNS)
     merged = (
         counts.join(trend_counts(con, uzovi), on="agb_code", how="full", coalesce=True)
         .with_columns(pl.exclude("agb_code").fill_null(0).cast(pl.Int64))
@@ -159,13 +159,16 @@ def write_insurer_outputs(
         outputs = {
             f"{name}.csv": csv_bytes(table),
             f"{name}.parquet": parquet_bytes(table),
-            f"{name}.xlsx": insurer_workbook(table, totals, threshold, round_id),
         }
         scope = (
             "Alle verzekerden."
             if uzovi is None
             else f"Alleen verzekerden van UZOVI {uzovi} (elke persoon telt bij één verzekeraar, zie Begrippen)."
         )
+        outputs[f"{name}.xlsx"] = insurer_workbook(
+            table, totals, threshold, round_id, reference_date=reference_date, scope=scope, norms_weeks=norms_weeks,
+            rounding_base=rounding_base,
+        )  # fmt: skip
         context = ReportContext(
             title=f"Dubbel wachtenden, ronde {round_id}: " + ("landelijk" if uzovi is None else f"UZOVI {uzovi}"),
             scope=scope,

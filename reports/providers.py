@@ -70,13 +70,33 @@ class DeliveryResult:
     recipients_pinned: bool = False
 
 
-def contact_list(rows: pl.DataFrame) -> pl.DataFrame:
+def _named_providers(codes: pl.Expr, names: Mapping[str, str]) -> pl.Expr:
+    """Return ``codes`` (``;``-separated AGB codes) as ``"22000002 GGZ Noord; 22000003"``."""
+    return codes.str.split(";").list.eval(
+        pl.concat_str(
+            pl.element(),
+            pl.element().replace_strict(dict(names), default="", return_dtype=pl.Utf8),
+            separator=" ",
+        ).str.strip_chars()
+    ).list.join("; ")
+
+
+def contact_list(rows: pl.DataFrame, other_provider_names: Mapping[str, str] | None = None) -> pl.DataFrame:
     """Return one provider's contact list (:data:`CONTACT_COLUMNS`) from its contact rows:
     ``groep`` numbers the persons of this list (G0001, ...; entries of one person share it, the
     person's first client number decides the order), rows sorted by group, and ``zekerheid_label``
-    grades the link (``zeker``: a BSN link or a probability of at least :data:`CERTAIN_LINK`)."""
+    grades the link (``zeker``: a BSN link or a probability of at least :data:`CERTAIN_LINK`).
+
+    With ``other_provider_names`` (only when ``name_other_providers`` is set: code -> name, may be
+    empty) the list has ``andere_aanbieders`` after ``aantal_andere_aanbieders``: the codes, and
+    names where known, of the providers where the person also waits."""
     first = rows.group_by("person_id").agg(pl.col("client_id").min().alias("first_client"))
     numbered = first.sort("first_client", "person_id").with_row_index("number", offset=1)
+    columns = list(CONTACT_COLUMNS)
+    extra: list[pl.Expr] = []
+    if other_provider_names is not None:
+        columns.insert(columns.index("aantal_andere_aanbieders") + 1, "andere_aanbieders")
+        extra.append(_named_providers(pl.col("other_provider_codes"), other_provider_names).alias("andere_aanbieders"))
     return (
         rows.join(numbered, on="person_id", how="left")
         .sort("number", "client_id", "aanmelddatum")
@@ -86,8 +106,9 @@ def contact_list(rows: pl.DataFrame) -> pl.DataFrame:
             .then(pl.lit("zeker"))
             .otherwise(pl.lit("waarschijnlijk"))
             .alias("zekerheid_label"),
+            *extra,
         )
-        .select(CONTACT_COLUMNS)
+        .select(columns)
     )
 
 
@@ -132,6 +153,7 @@ def provider_packages(
     round_id: str,
     quality: pl.DataFrame | None = None,
     warnings: pl.DataFrame | None = None,
+    other_provider_names: Mapping[str, str] | None = None,
 ) -> dict[str, dict[str, bytes]]:
     """Return {provider AGB: {file name: plaintext}} for every provider in the round.
 
@@ -140,7 +162,8 @@ def provider_packages(
     :func:`linkage.store.entry_warnings`), its own row of the data-quality report and its rows
     with a warning; lists may be empty.
     ``rejected`` holds the round's rejected rows (see :func:`reports.quality.rejected_rows`);
-    those without a sender or a valid AGB are not routed.
+    those without a sender or a valid AGB are not routed. ``other_provider_names`` is given only
+    when the configuration says to name the other providers (see :func:`contact_list`).
     """
     every_contact = contact_rows(con)
     every_routed = routed_rejections(rejected, locations)
@@ -155,7 +178,7 @@ def provider_packages(
         names.append(WARNINGS_LIST)
     packages: dict[str, dict[str, bytes]] = {}
     for provider in sorted(set(contacts) | set(routed) | entered):
-        own_contacts = contact_list(contacts.get(provider, empty_contacts))
+        own_contacts = contact_list(contacts.get(provider, empty_contacts), other_provider_names)
         own_rejected = rejected_list(routed.get(provider, empty_rejected))
         files = {
             CONTACT_LIST: csv_bytes(own_contacts),

@@ -32,11 +32,11 @@ import numpy as np
 import polars as pl
 from scipy.sparse import csr_matrix
 
-from reports.disclosure import COUNT_COLUMNS
+from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS, PHASE_COLUMNS, WAITING_BANDS
 
 NATIONAL = "alle"
 TOTALS_ROW = "totaal"
-ADDITIVE_COLUMNS: tuple[str, ...] = ("wachtenden", "boven_norm", "boven_norm_geschoond")
+ADDITIVE_COLUMNS: tuple[str, ...] = ("wachtenden", "boven_norm", "boven_norm_geschoond", *BREAKDOWN_COLUMNS)
 """Entry counts: they add up exactly across providers and across insurers."""
 
 TREND_COLUMNS: tuple[str, ...] = (
@@ -66,6 +66,8 @@ CELL_RELATIONS: tuple[tuple[dict[str, int], str], ...] = (
     ({"dubbel_nieuw": 1, "dubbel_blijvend": 1, "dubbel_wachtenden": -1}, "eq"),
     ({**dict.fromkeys(OUTCOME_COLUMNS, 1), "dubbel_opgelost": -1}, "le"),
     ({"dubbel_opgelost": 1, PREVIOUS_DOUBLE: -1}, "le"),
+    ({**dict.fromkeys(PHASE_COLUMNS, 1), "wachtenden": -1}, "eq"),
+    ({**{name: 1 for name, _, _ in WAITING_BANDS}, "wachtenden": -1}, "eq"),
 )
 """Relations between the columns of every cell (each scope, provider and totals row)."""
 
@@ -275,6 +277,6 @@ def round_published(frame: pl.DataFrame, base: int) -> pl.DataFrame:
         .then(((pl.col(c) + base // 2) // base * base).clip(lower_bound=base))
         .otherwise(pl.col(c))
         .alias(c)
-        for c in (*COUNT_COLUMNS, *TREND_COLUMNS)
+        for c in (*COUNT_COLUMNS, *BREAKDOWN_COLUMNS, *TREND_COLUMNS)
         if c in frame.columns
     )

@@ -4,6 +4,7 @@ formats, frozen header row, definitions)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import polars as pl
 
@@ -38,18 +39,71 @@ DEFINITIONS_NL: tuple[tuple[str, str], ...] = (
     ("opgelost_blijft_wachten", "Van de opgeloste: de aanbieder meldde 'blijft bewust wachten'."),
     ("opgelost_onbereikbaar", "Van de opgeloste: de aanbieder meldde 'onbereikbaar'. Opgeloste zonder "
                               "terugmelding vallen in geen van deze vier."),
+    ("wachtenden_aanmelding", "Inschrijvingen in de aanmeldfase (wachten op de intake)."),
+    ("wachtenden_behandeling", "Inschrijvingen in de behandelfase (wachten op de behandeling). Aanmeldfase + "
+                               "behandelfase = wachtenden."),
+    ("wacht_0_4_weken", "Inschrijvingen die op de peildatum 0 tot en met 4 weken (28 dagen) wachten, in hun eigen "
+                        "fase: de aanmeldfase vanaf de aanmelddatum, de behandelfase vanaf de intakedatum (zonder "
+                        "intakedatum vanaf de aanmelddatum)."),
+    ("wacht_4_10_weken", "Idem, meer dan 4 en ten hoogste 10 weken (29 tot en met 70 dagen)."),
+    ("wacht_10_14_weken", "Idem, meer dan 10 en ten hoogste 14 weken (71 tot en met 98 dagen)."),
+    ("wacht_meer_14_weken", "Idem, meer dan 14 weken (99 dagen of meer). De vier wachttijdklassen samen = "
+                            "wachtenden."),
+    ("totaal", "De totaalrij telt elke persoon één keer. Voor inschrijvingen (wachtenden, boven de norm, "
+               "wachtfase en wachttijd) is dat de som van de rijen; voor personen is het minder, omdat een persoon "
+               "bij meer aanbieders kan staan."),
 )  # fmt: skip
+COLUMN_LABELS_NL: dict[str, str] = {
+    "agb_code": "AGB-code", "naam": "Naam", "wachtenden": "Wachtenden", "unieke_personen": "Unieke personen",
+    "dubbel_wachtenden": "Dubbel wachtenden", "interne_dubbelingen": "Interne dubbelingen",
+    "boven_norm": "Boven de norm", "boven_norm_geschoond": "Boven de norm, geschoond",
+    "wachtenden_aanmelding": "In aanmeldfase", "wachtenden_behandeling": "In behandelfase",
+    "wacht_0_4_weken": "Wachttijd 0-4 weken", "wacht_4_10_weken": "Wachttijd 4-10 weken",
+    "wacht_10_14_weken": "Wachttijd 10-14 weken", "wacht_meer_14_weken": "Wachttijd meer dan 14 weken",
+    "dubbel_nieuw": "Nieuw dubbel", "dubbel_blijvend": "Nog dubbel", "dubbel_opgelost": "Opgelost sinds vorige ronde",
+    "opgelost_verwijderd": "Opgelost: verwijderd", "opgelost_in_behandeling": "Opgelost: in behandeling",
+    "opgelost_blijft_wachten": "Opgelost: blijft wachten", "opgelost_onbereikbaar": "Opgelost: onbereikbaar",
+}  # fmt: skip
+"""Readable Dutch column headers of the insurer spreadsheets (the CSV and Parquet keep the names)."""
+PHASE_NAMES_NL = {"aanmelding": "aanmeldfase", "behandeling": "behandelfase"}
 
 
-def insurer_workbook(table: pl.DataFrame, totals: pl.DataFrame, threshold: int, round_id: str) -> bytes:
-    """Return an .xlsx with the provider table, the totals and the definitions (Dutch);
+def insurer_workbook(
+    table: pl.DataFrame,
+    totals: pl.DataFrame,
+    threshold: int,
+    round_id: str,
+    *,
+    reference_date: str = "",
+    scope: str = "",
+    norms_weeks: Mapping[str, Mapping[str, int]] | None = None,
+    rounding_base: int = 1,
+) -> bytes:
+    """Return an .xlsx with the provider table and the totals (Dutch headers), a sheet stating
+    round, peildatum, scope, threshold, rounding and norms, and the definitions (Dutch);
     suppressed cells read :data:`~reports.disclosure.SUPPRESSED_MARK`."""
     notes = [*DEFINITIONS_NL, ("onderdrukt", suppressed_note(threshold)), ("ronde", round_id)]
     definitions = pl.DataFrame({"begrip": [n for n, _ in notes], "betekenis": [t for _, t in notes]})
+    facts = [
+        ("ronde", round_id),
+        ("peildatum", reference_date),
+        ("bereik", scope),
+        ("drempel", f"aantallen van 1 tot en met {threshold - 1} zijn onderdrukt (x), en waar nodig een groter "
+                    "aantal dat een klein aantal beschermt"),
+        ("afronding", "geen" if rounding_base <= 1 else f"op veelvouden van {rounding_base}"),
+        *[(f"norm {sector}, {PHASE_NAMES_NL.get(phase, phase)}", f"{weeks} weken")
+          for sector, phases in sorted((norms_weeks or {}).items()) for phase, weeks in phases.items()],
+        ("totaalrij", dict(DEFINITIONS_NL)["totaal"]),
+    ]  # fmt: skip
+    round_sheet = pl.DataFrame({"gegeven": [k for k, _ in facts], "waarde": [v for _, v in facts]})
+    labelled = {column: COLUMN_LABELS_NL.get(column, column) for column in table.columns}
+    totals_labelled = totals.with_columns(pl.lit("Totaal (elke persoon één keer)").alias("agb_code"))
+    total_labels = {column: COLUMN_LABELS_NL.get(column, column) for column in totals.columns}
     return workbook_bytes(
         [
-            Sheet("Aanbieders", table, marker=SUPPRESSED_MARK),
-            Sheet("Totaal", totals, marker=SUPPRESSED_MARK),
+            Sheet("Aanbieders", table.rename(labelled), marker=SUPPRESSED_MARK),
+            Sheet("Totaal", totals_labelled.rename(total_labels), marker=SUPPRESSED_MARK),
+            Sheet("Ronde", round_sheet),
             Sheet("Definities", definitions),
         ]
     )

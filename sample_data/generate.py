@@ -683,6 +683,12 @@ def compute_truth(entries: pl.DataFrame, reference_date: dt.date, rows: pl.DataF
                 pl.col("person_id").filter(pl.col("is_internal")).n_unique().alias("interne_dubbelingen"),
                 pl.col("over_norm").sum().alias("boven_norm"),
                 (pl.col("over_norm") & pl.col("counted_once")).sum().alias("boven_norm_geschoond"),
+                (pl.col("wachtfase") == "aanmelding").sum().alias("wachtenden_aanmelding"),
+                (pl.col("wachtfase") == "behandeling").sum().alias("wachtenden_behandeling"),
+                (pl.col("waiting_days") < 4 * 7 + 1).sum().alias("wacht_0_4_weken"),
+                pl.col("waiting_days").is_between(4 * 7 + 1, 10 * 7).sum().alias("wacht_4_10_weken"),
+                pl.col("waiting_days").is_between(10 * 7 + 1, 14 * 7).sum().alias("wacht_10_14_weken"),
+                (pl.col("waiting_days") > 14 * 7).sum().alias("wacht_meer_14_weken"),
             )
             .rename({"provider": "agb_code"})
             .sort("agb_code")

@@ -77,6 +77,10 @@ def _facts(entries: pl.DataFrame, spec: PopulationSpec) -> pl.DataFrame:
             slice_uzovi=pl.col("uzovi"),
             is_double=n_providers >= 2,
             is_internal=n_here >= 2,
+            # derived, not drawn, so that the rest of the population stays as the seed made it
+            wachtfase=pl.when(pl.col("waiting_days") % 3 == 0)
+            .then(pl.lit("behandeling"))
+            .otherwise(pl.lit("aanmelding")),
         )
         .with_columns(counted_once=~pl.col("is_double") | longest)
         .with_row_index("entry_id")
@@ -90,6 +94,8 @@ def _facts(entries: pl.DataFrame, spec: PopulationSpec) -> pl.DataFrame:
             "is_internal",
             "over_norm",
             "counted_once",
+            "wachtfase",
+            "waiting_days",
         )
     )
 

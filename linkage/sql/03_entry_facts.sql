@@ -9,7 +9,8 @@
 -- duplicate: at this one), else 'probabilistisch' with the probability of the strongest
 -- accepted link of the entry's own base cluster (four decimals, rounded down so that a
 -- probabilistic link never reads 1); and, for double waiters, the most advanced wachtfase
--- and the longest whole weeks since aanmelddatum at the other providers.
+-- and the longest whole weeks since aanmelddatum at the other providers (and their codes, which
+-- reach a contact list only when name_other_providers is set).
 CREATE OR REPLACE TABLE entry_facts AS
 WITH scoped AS (
     SELECT e.entry_id, e.provider, e.agb_code, e.client_id, e.uzovi, e.sector, e.zorgvraag,
@@ -42,7 +43,8 @@ person_scope_provider AS (
 elsewhere AS (
     SELECT here.person_id, here.scope_key, here.provider,
            CASE WHEN max(there.phase_rank) = 2 THEN 'behandeling' ELSE 'aanmelding' END AS wachtfase_elders,
-           greatest(max(there.days_listed), 0) // 7 AS weken_elders
+           greatest(max(there.days_listed), 0) // 7 AS weken_elders,
+           string_agg(DISTINCT there.provider, ';' ORDER BY there.provider) AS other_provider_codes
     FROM person_scope_provider AS here
     JOIN person_scope_provider AS there
       ON there.person_id = here.person_id AND there.scope_key = here.scope_key AND there.provider <> here.provider
@@ -76,6 +78,7 @@ SELECT
     CASE WHEN l.by_bsn THEN 1.0 ELSE floor(s.entry_zekerheid * 10000) / 10000 END AS zekerheid,
     o.wachtfase_elders,
     o.weken_elders,
+    o.other_provider_codes,
     s.waiting_days > CASE WHEN s.wachtfase = 'behandeling' AND s.intakedatum IS NULL
                           THEN n.norm_days + coalesce(a.norm_days, 0) ELSE n.norm_days END AS over_norm,
     ps.n_providers < 2 OR row_number() OVER (

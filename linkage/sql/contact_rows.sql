@@ -14,6 +14,7 @@ SELECT
     f.zekerheid,
     f.wachtfase_elders,
     f.weken_elders,
+    f.other_provider_codes,
     f.agb_code,
     CASE WHEN k.entry_key IN (SELECT entry_key FROM previous_entries WHERE is_double OR is_internal)
         THEN 'ja' ELSE 'nee' END AS eerder_gemeld,

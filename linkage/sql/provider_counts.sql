@@ -8,7 +8,14 @@ SELECT
     count(DISTINCT person_id) FILTER (WHERE is_double) AS dubbel_wachtenden,
     count(DISTINCT person_id) FILTER (WHERE is_internal) AS interne_dubbelingen,
     count(*) FILTER (WHERE over_norm) AS boven_norm,
-    count(*) FILTER (WHERE over_norm AND counted_once) AS boven_norm_geschoond
+    count(*) FILTER (WHERE over_norm AND counted_once) AS boven_norm_geschoond,
+    count(*) FILTER (WHERE wachtfase = 'aanmelding') AS wachtenden_aanmelding,
+    count(*) FILTER (WHERE wachtfase = 'behandeling') AS wachtenden_behandeling,
+    -- waiting-time bands in whole days, as reports.disclosure.WAITING_BANDS
+    count(*) FILTER (WHERE waiting_days <= 28) AS wacht_0_4_weken,
+    count(*) FILTER (WHERE waiting_days BETWEEN 29 AND 70) AS wacht_4_10_weken,
+    count(*) FILTER (WHERE waiting_days BETWEEN 71 AND 98) AS wacht_10_14_weken,
+    count(*) FILTER (WHERE waiting_days >= 99) AS wacht_meer_14_weken
 FROM entry_facts
 WHERE $uzovi IS NULL OR slice_uzovi = $uzovi
 GROUP BY GROUPING SETS ((provider), ())

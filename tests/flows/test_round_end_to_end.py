@@ -5,12 +5,15 @@ from pathlib import Path
 
 import polars as pl
 
-from reports.disclosure import COUNT_COLUMNS, SUPPRESSED_MARK
+from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS, SUPPRESSED_MARK
 from reports.files import verify_audit_log
+from reports.operator_page import UNDELIVERED_NL
 from reports.release import TREND_COLUMNS
+from reports.spreadsheets import COLUMN_LABELS_NL
 from tests.conftest import RoundRun
 
 THRESHOLD = 10
+MEASURED = (*COUNT_COLUMNS, *BREAKDOWN_COLUMNS)
 
 
 def read_csv(path: Path) -> pl.DataFrame:
@@ -24,7 +27,7 @@ def decrypted(run: RoundRun, agb: str, name: str) -> pl.DataFrame:
 def published_equals_truth(published: pl.DataFrame, truth: pl.DataFrame) -> None:
     joined = truth.join(published, on="agb_code", how="full", suffix="_out", coalesce=True)
     assert joined.height == truth.height == published.height
-    for column in COUNT_COLUMNS:
+    for column in MEASURED:
         for expected, shown in zip(joined[column].to_list(), joined[f"{column}_out"].to_list(), strict=True):
             if shown is None:
                 assert expected >= 1, f"{column}: a zero was suppressed"
@@ -49,8 +52,8 @@ def test_national_and_insurer_tables_match_truth(exact_round: RoundRun):
     truth = exact_round.generated.truth
     published_equals_truth(read_csv(exact_round.round_dir / "insurers" / "national.csv"), truth["national"])
     parquet = pl.read_parquet(exact_round.round_dir / "insurers" / "national.parquet")
-    assert parquet.columns == ["agb_code", *COUNT_COLUMNS, *TREND_COLUMNS]
-    published_equals_truth(parquet.with_columns(pl.col(c).cast(pl.Utf8) for c in COUNT_COLUMNS), truth["national"])
+    assert parquet.columns == ["agb_code", *MEASURED, *TREND_COLUMNS]
+    published_equals_truth(parquet.with_columns(pl.col(c).cast(pl.Utf8) for c in MEASURED), truth["national"])
     for uzovi, expected in truth["per_uzovi"].group_by("uzovi"):
         published = read_csv(exact_round.round_dir / "insurers" / f"{uzovi[0]}.csv")
         published_equals_truth(published, expected.drop("uzovi"))
@@ -62,7 +65,7 @@ def test_suppression_hides_small_counts_in_every_insurer_file(exact_round: Round
     suppressed = 0
     for path in files:
         frame = read_csv(path)
-        for column in (*COUNT_COLUMNS, *TREND_COLUMNS):
+        for column in (*MEASURED, *TREND_COLUMNS):
             values = frame[column].to_list()
             suppressed += sum(v is None for v in values)
             assert all(v is None or not 1 <= int(v) < THRESHOLD for v in values), (path.name, column)
@@ -236,12 +239,15 @@ def test_spreadsheets_equal_the_csv_cell_by_cell(exact_round: RoundRun):
     for name in ("national", *sorted(p.stem for p in insurers.glob("[0-9]*.csv"))):
         csv = read_csv(insurers / f"{name}.csv")
         sheet = pl.read_excel(insurers / f"{name}.xlsx", sheet_name="Aanbieders", infer_schema_length=0)
-        assert sheet.columns == csv.columns
+        assert sheet.columns == [COLUMN_LABELS_NL[c] for c in csv.columns]
         for column in csv.columns:
             expected = [SUPPRESSED_MARK if v is None else v for v in csv[column].to_list()]
-            assert [str(v) for v in sheet[column].to_list()] == expected, (name, column)
+            assert [str(v) for v in sheet[COLUMN_LABELS_NL[column]].to_list()] == expected, (name, column)
         definitions = pl.read_excel(insurers / f"{name}.xlsx", sheet_name="Definities")
-        assert set(COUNT_COLUMNS) <= set(definitions["begrip"].to_list())
+        assert set(MEASURED) <= set(definitions["begrip"].to_list())
+        facts = dict(pl.read_excel(insurers / f"{name}.xlsx", sheet_name="Ronde").iter_rows())
+        assert facts["ronde"] == "2026-11" and facts["peildatum"] == "2026-11-01"
+        assert facts["norm ggz, behandelfase"] == "10 weken" and "1 tot en met 9" in facts["drempel"]
     agb = sorted(json.loads((exact_round.round_dir / "run_summary.json").read_text())["delivered"])[0]
     files = exact_round.delivered(agb)
     workbook = files["contactlijst.xlsx"]
@@ -293,4 +299,5 @@ def test_operator_view_names_every_file_and_delivery(dirty_round: RoundRun):
     for detail in summary["files"]["details"]:
         assert f"<td>{detail['file']}</td>" in page
     for item in summary["undelivered"]:
-        assert f"<td>{item['agb_code']}</td><td>{item['reason']}</td>" in page
+        assert f"<td>{item['agb_code']}</td><td>{UNDELIVERED_NL[item['reason']]}</td>" in page
+    assert "<html lang=\"nl\">" in page and "Aandachtspunten" in page

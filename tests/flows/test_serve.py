@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -98,6 +99,10 @@ def test_serve_registers_the_scheduled_deployment_and_a_triggered_run_produces_t
     shutil.move(generated.input_dir, inbox / "2026-12")
     key_file = tmp_path / "ttp.key"
     create_key_file(key_file)
+    alert_file = tmp_path / "alert.json"
+    record = [sys.executable, "-c", f"import sys; open({str(alert_file)!r}, 'wb').write(sys.stdin.buffer.read())"]
+    with generated.config_file.open("a", encoding="utf-8") as config:
+        config.write(f"\n[alerts]\ncommand = {json.dumps(record)}\n")
     output = tmp_path / "output"
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
@@ -156,6 +161,17 @@ def test_serve_registers_the_scheduled_deployment_and_a_triggered_run_produces_t
         assert (local.day, local.hour, local.minute) == (1, 3, 0)
         artifacts = _api(f"{api}/artifacts/filter", {"artifacts": {"key": {"any_": ["round-totals"]}}})
         assert artifacts, "the totals artifact must be visible in the UI"
+        assert not alert_file.exists(), "a completed run alerts no one"
+
+        failing = _api(f"{api}/deployments/{deployment['id']}/create_flow_run", {"parameters": {"round_id": "2027-01"}})
+        finished = _wait_for(
+            lambda: _finished_state(_api(f"{api}/flow_runs/{failing['id']}")), 300, "the failing run", serve, log
+        )
+        assert finished == "FAILED"
+        written = _wait_for(lambda: alert_file.is_file() and alert_file.read_text(), 60, "the alert", serve, log)
+        alert = json.loads(written)
+        assert (alert["round"], alert["state"], alert["flow_run"]) == ("2027-01", "Failed", failing["id"])
+        assert alert["error_type"] == "RoundFailed" and "no files for round 2027-01" in alert["bericht"]
 
         os.kill(serve.pid, signal.SIGTERM)
         serve.wait(timeout=60)

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from flows.round_context import resolve_reference_date
 from flows.settings import SettingsError, load_settings
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example.config.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "wachtlijst.example.toml"
 
 
 def test_defaults_and_example_config_are_valid():
@@ -17,8 +17,9 @@ def test_defaults_and_example_config_are_valid():
     assert defaults.norm_days()[("msz", "behandeling")] == 49
     assert defaults.match_scope == {"ggz": ["sector"], "msz": ["sector", "zorgvraag"]}
     example = load_settings(EXAMPLE)
-    assert example.merged_aliases()["cliëntnummer"] == "client_id"
     assert example.paths.recipients == EXAMPLE.parent / "recipients"
+    assert example.providers == {} and example.locations == {} and example.column_aliases == {}, "no sample data"
+    assert example.model_dump(exclude={"paths"}) == defaults.model_dump(exclude={"paths"})
 
 
 def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch):

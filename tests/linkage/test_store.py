@@ -180,6 +180,8 @@ def test_each_entry_says_how_it_is_linked_and_what_holds_elsewhere(link):
     assert (rows["C1"]["wachtfase_elders"], rows["C1"]["weken_elders"]) == ("behandeling", 13)
     # D1: elsewhere A1 (61 days, behandeling) and C1 (12 days): behandeling, 8 weeks.
     assert (rows["D1"]["wachtfase_elders"], rows["D1"]["weken_elders"]) == ("behandeling", 8)
+    assert rows["D1"]["other_provider_codes"] == "22000001;22000002"
+    assert rows["A1"]["other_provider_codes"] == "22000002;22000003"
 
 
 def test_an_internal_duplicate_by_bsn_reads_bsn_and_names_nothing_elsewhere(link):

@@ -1,5 +1,6 @@
 """The HTML reports opened as a person would: in a real headless Chromium, offline."""
 
+from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
@@ -47,8 +48,10 @@ def test_national_report_opens_offline_sorts_and_filters(dirty_round: RoundRun, 
     assert browser.console_errors() == []
     assert only_the_page_itself(browser, page) == []
     sizes = chart_sizes(browser)
-    assert len(sizes) == 2
+    assert len(sizes) == 3, "wachtfase and waiting time, waiters per provider, the scatter"
     assert all(width > 300 and height > 150 for width, height in sizes)
+    assert "Totaal" in browser.driver.find_element("css selector", "#providers tfoot").text
+    assert "telt elke persoon één keer" in browser.driver.page_source
     suppressed = browser.driver.find_elements("css selector", "#providers td.suppressed")
     assert suppressed and {cell.text for cell in suppressed} == {SUPPRESSED_MARK}
 
@@ -69,11 +72,36 @@ def test_national_report_opens_offline_sorts_and_filters(dirty_round: RoundRun, 
 def test_every_uzovi_report_opens_without_errors(dirty_round: RoundRun, browser: Browser) -> None:
     pages = sorted(p for p in (dirty_round.round_dir / "insurers").glob("*.html") if p.stem != "national")
     assert pages
+    hidden = {}
     for page in pages:
         browser.open(page)
         assert browser.console_errors() == [], page.name
         assert only_the_page_itself(browser, page) == [], page.name
+        hidden[page] = len(browser.driver.find_elements("css selector", "td.suppressed"))
+        for chart in browser.driver.find_elements("css selector", "svg.chart"):
+            ticks = [t.text for t in chart.find_elements("css selector", "text.tick") if t.text[:1].isdigit()]
+            numbers = [t for t in ticks if "-" not in t]  # not the round labels of a trend chart
+            assert all(a != b for a, b in pairwise(numbers)), (page.name, "an axis repeats a tick", numbers)
     browser.screenshot(f"insurer-uzovi-{pages[0].stem}")
+    most = max(hidden, key=hidden.__getitem__)
+    browser.open(most)
+    browser.screenshot("insurer-uzovi-most-suppressed")
+
+
+def test_a_heavily_suppressed_report_says_so_instead_of_drawing_empty_charts(browser: Browser, tmp_path: Path):
+    table = pl.DataFrame(
+        {"agb_code": ["01000001", "01000002"], **{c: [None, None] for c in COUNT_COLUMNS}},
+        schema={"agb_code": pl.Utf8, **dict.fromkeys(COUNT_COLUMNS, pl.Int64)},
+    )
+    totals = pl.DataFrame([["totaal", 12, 11, None, 0, None, None]], schema=table.schema, orient="row")
+    context = ReportContext("UZOVI 9999", "Test.", "2026-11", "2026-11-01", 10, {"ggz": {"aanmelding": 4}})
+    page = tmp_path / "suppressed.html"
+    page.write_bytes(insurer_report_html(context, table, totals, None))
+    browser.open(page)
+    browser.screenshot("insurer-heavily-suppressed")
+    assert browser.console_errors() == []
+    assert chart_sizes(browser) == [], "no chart is drawn without a published value"
+    assert browser.driver.page_source.count("Geen grafiek") == 2
 
 
 def test_trend_chart_and_suppressed_cells_render(browser: Browser, tmp_path: Path) -> None:
@@ -104,7 +132,7 @@ def test_trend_chart_and_suppressed_cells_render(browser: Browser, tmp_path: Pat
     browser.screenshot("insurer-with-trend")
     assert browser.console_errors() == []
     assert only_the_page_itself(browser, page) == []
-    assert len(chart_sizes(browser)) == 3
+    assert len(chart_sizes(browser)) == 5, "bars, scatter and one trend chart per series on its own axis"
     assert len(browser.driver.find_elements("css selector", "svg.chart polyline")) == 3
     row = browser.driver.find_elements("css selector", "#providers tbody tr")[1]
     assert [cell.text for cell in row.find_elements("css selector", "td")][1:4] == [SUPPRESSED_MARK] * 3

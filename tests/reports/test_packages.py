@@ -32,7 +32,12 @@ from reports.recipients import (
     pin_recipients,
 )
 
-FILES = {"contactlijst.csv": b"client_id;soort\nA1;dubbel\n", "toelichting.html": b"<p>Beste zorgaanbieder</p>"}
+CLIENT = b"CLIENT-7f3a9c"
+"""Long enough that random ciphertext never holds it by chance (a two-byte needle did, now and then)."""
+FILES = {
+    "contactlijst.csv": b"client_id;soort\n" + CLIENT + b";dubbel\n",
+    "toelichting.html": b"<p>Beste zorgaanbieder</p>",
+}
 
 
 @pytest.fixture
@@ -56,7 +61,8 @@ def test_a_package_opens_with_its_own_key_and_the_ttps_signer(keys):
     identity, _ = load_identity(keys_dir / "22000001.key")
     opened = open_package(packed(keys_dir, "22000001", ttp), identity, ttp.public_key(), file_name="2026-11.age")
     assert opened.files == FILES and opened.round_id == "2026-11" and opened.recipient == "22000001"
-    assert b"A1" not in packed(keys_dir, "22000001", ttp)
+    sealed = packed(keys_dir, "22000001", ttp)
+    assert CLIENT not in sealed and b"dubbel" not in sealed
 
 
 def test_the_zip_is_the_same_for_the_same_files(keys):

@@ -29,6 +29,7 @@ def contact_rows(rows: list[tuple[int, str, str, float]]) -> pl.DataFrame:
             "zekerheid": [r[3] for r in rows],
             "wachtfase_elders": ["behandeling"] * len(rows),
             "weken_elders": [3] * len(rows),
+            "other_provider_codes": ["22000002;22000003"] * len(rows),
             "agb_code": ["22000001"] * len(rows),
             "eerder_gemeld": ["nee"] * len(rows),
             "terugmelding": [None] * len(rows),
@@ -111,3 +112,16 @@ def test_the_cover_note_escapes_what_a_provider_delivered():
     note = cover_note("<script>", "2026-11", contacts, rejected_list(rejected_rows([], None, [])), None,
                       ["<b>.csv"], 0.99).decode()  # fmt: skip
     assert "<script>" not in note and "&lt;script&gt;" in note and "&lt;b&gt;.csv" in note
+
+
+def test_other_providers_are_named_only_when_asked():
+    rows = contact_rows([(1, "C1", "bsn", 1.0)])
+    assert "andere_aanbieders" not in contact_list(rows).columns
+    assert "22000002" not in csv_bytes(contact_list(rows)).decode()
+    named = contact_list(rows, {"22000002": "GGZ Noord"})
+    assert named.columns.index("andere_aanbieders") == named.columns.index("aantal_andere_aanbieders") + 1
+    assert named["andere_aanbieders"].to_list() == ["22000002 GGZ Noord; 22000003"]
+    empty = rejected_list(rejected_rows([], None, []))
+    note = cover_note("22000001", "2026-11", named, empty, None, [], 0.99).decode()
+    assert "<code>andere_aanbieders</code>" in note and "bewust niet" not in note
+    assert "bewust niet" in cover_note("22000001", "2026-11", contact_list(rows), empty, None, [], 0.99).decode()

@@ -4,11 +4,12 @@ import re
 from pathlib import Path
 
 from hashing.keys import create_key_file, load_key_file
-from ingest.columns import ALL_COLUMNS, FILE_REASONS, ROW_REASONS, ROW_REASONS_NL, ROW_WARNINGS
+from ingest.columns import ALL_COLUMNS, FILE_REASONS, FILE_REASONS_NL, ROW_REASONS, ROW_REASONS_NL, ROW_WARNINGS
 from ingest.feedback import FEEDBACK_REASONS, FEEDBACK_REASONS_NL, OUTCOMES, stage_feedback
 from ingest.inventory import inventory
 from ingest.read import read_extract
 from ingest.stage import stage_extract
+from reports.providers import WARNINGS_NL
 from sample_data.examples import EXAMPLE_REFERENCE_DATE, EXAMPLES_DIR, example_frame, write_examples
 
 GUIDE = EXAMPLES_DIR.parent / "aanlevering.md"
@@ -44,6 +45,9 @@ def test_guide_explains_every_reason_code_and_column():
         assert code in documented, code
     for code, text in ROW_REASONS_NL.items():
         assert documented[code] == text, code
+    assert set(FILE_REASONS_NL) == set(FILE_REASONS), "every file reason has a Dutch explanation for afgewezen.csv"
+    for code in WARNINGS_NL:
+        assert f"`{code}`" in guide, code
     for column in ALL_COLUMNS:
         assert f"| `{column}` |" in guide, column
     for example in EXAMPLES_DIR.iterdir():
