@@ -12,11 +12,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_matrix
 
 NATIONAL = "alle"
 PHASES = ("wachtenden_aanmelding", "wachtenden_behandeling")
 BANDS = ("wacht_0_4_weken", "wacht_4_10_weken", "wacht_10_14_weken", "wacht_meer_14_weken")
-ENTRY_COUNTS = ("wachtenden", "boven_norm", "boven_norm_geschoond", *PHASES, *BANDS)
+ENTRY_COUNTS = ("wachtenden", "boven_norm", "boven_norm_geschoond", "dubbel_inschrijvingen", *PHASES, *BANDS)
+CATEGORY_MEASURES = ("wachtenden", "dubbel_inschrijvingen", "boven_norm")
+"""Entry counts of the national table by sector and zorgvraag (``uitsplitsing.csv``)."""
 OUTCOMES = ("opgelost_verwijderd", "opgelost_in_behandeling", "opgelost_blijft_wachten", "opgelost_onbereikbaar")
 TWICE = ("dubbel_wachtenden", "dubbel_nieuw", "dubbel_blijvend", "dubbel_opgelost", "vorig")
 PER_CELL = (
@@ -29,8 +32,18 @@ PER_CELL = (
     ({"dubbel_opgelost": 1, "vorig": -1}, False),
     ({**dict.fromkeys(PHASES, 1), "wachtenden": -1}, True),
     ({**dict.fromkeys(BANDS, 1), "wachtenden": -1}, True),
+    ({"dubbel_wachtenden": 1, "dubbel_inschrijvingen": -1}, False),
+    ({"dubbel_inschrijvingen": 1, "wachtenden": -1}, False),
+    ({"dubbel_inschrijvingen": 1, "dubbel_wachtenden": -1, "wachtenden": -1, "unieke_personen": 1}, False),
+    ({"boven_norm": 1, "boven_norm_geschoond": -1, "dubbel_inschrijvingen": -1}, False),
 )
 """(terms, is equality) per cell; ``vorig`` is the previous round's dubbel_wachtenden."""
+PER_TOTALS_ROW = (
+    ({"dubbel_wachtenden": 2, "dubbel_inschrijvingen": -1}, False),
+    ({"boven_norm": 1, "boven_norm_geschoond": -1, "dubbel_inschrijvingen": -1, "dubbel_wachtenden": 1}, False),
+)
+"""(terms, is equality) in every totals row: a double waiter has entries at two providers at least
+and keeps one in boven_norm_geschoond."""
 
 Tables = Mapping[str, tuple[pl.DataFrame, pl.DataFrame]]
 Key = tuple[str, str, str]
@@ -62,12 +75,79 @@ def _cells(tables: Tables, columns: list[str], prefix: str = "") -> dict[Key, in
     return cells
 
 
-def attack(tables: Tables, previous: Tables | None = None, rounds: int = 12, seed: int = 0) -> Attack:
+Categories = Mapping[tuple[str, str, str], int | None]
+"""The national table by sector and zorgvraag: {(sector, zorgvraag or '*' for the sector's own
+row, measure): published count or None}."""
+
+
+def _category_cells(
+    categories: Categories, providers: list[str], support: set[tuple[str, str]] | None
+) -> tuple[dict[Key, int | None], dict[Key, int]]:
+    """Return the national cells of the category columns (``cat:<sector>|<zorgvraag>|<measure>``):
+    the published totals, and every provider's cell as unknown (never published), and the lowest
+    value of each unknown: 1 where ``support`` (the attacker's knowledge of which (column,
+    provider) cells are not 0) says so, else 0; a cell outside a known support is 0."""
+    cells: dict[Key, int | None] = {}
+    lowest: dict[Key, int] = {}
+    for (sector, zorgvraag, measure), value in categories.items():
+        column = f"cat:{sector}|{zorgvraag}|{measure}"
+        cells[(column, NATIONAL, "totaal")] = value
+        for provider in providers:
+            if support is None:
+                cells[(column, NATIONAL, provider)] = None
+                lowest[(column, NATIONAL, provider)] = 0
+            elif (column, provider) in support:
+                cells[(column, NATIONAL, provider)] = None
+            else:
+                cells[(column, NATIONAL, provider)] = 0
+    return cells, lowest
+
+
+def _category_relations(categories: Categories) -> list[tuple[dict[str, int], bool]]:
+    """Return the relations within a national cell that tie the category columns to each other
+    and to the provider table."""
+    found: list[tuple[dict[str, int], bool]] = []
+    keys = set(categories)
+    if not keys:
+        return found
+    sectors = sorted({sector for sector, zorgvraag, _ in keys if zorgvraag == "*"})
+    for measure in CATEGORY_MEASURES:
+        found.append(({**{f"cat:{s}|*|{measure}": 1 for s in sectors}, measure: -1}, True))
+        for sector in sectors:
+            codes = sorted({z for s, z, m in keys if s == sector and m == measure and z != "*"})
+            if codes:
+                found.append(({**{f"cat:{sector}|{z}|{measure}": 1 for z in codes},
+                               f"cat:{sector}|*|{measure}": -1}, True))  # fmt: skip
+    for sector, zorgvraag in sorted({(s, z) for s, z, _ in keys}):
+        for measure in CATEGORY_MEASURES[1:]:
+            found.append(({f"cat:{sector}|{zorgvraag}|{measure}": 1,
+                           f"cat:{sector}|{zorgvraag}|wachtenden": -1}, False))  # fmt: skip
+    return found
+
+
+def attack(
+    tables: Tables,
+    previous: Tables | None = None,
+    rounds: int = 12,
+    seed: int = 0,
+    categories: Categories | None = None,
+    support: set[tuple[str, str]] | None = None,
+    only_below: int | None = None,
+) -> Attack:
     """Return the range of every empty cell of ``tables`` (and of the previous round's empty
-    ``dubbel_wachtenden`` cells, as column ``vorig``), given everything published in both."""
+    ``dubbel_wachtenden`` cells, as column ``vorig``), given everything published in both, and
+    the national table by sector and zorgvraag (``categories``) whose provider cells are never
+    published (``support``: which of them are not 0, if the attacker knows that). With
+    ``only_below``, only cells that may be pinned to a count from 1 to ``only_below - 1`` get
+    their range (enough for :meth:`Attack.small_counts_pinned` at that threshold)."""
     some_table = next(iter(tables.values()))[0]
     columns = [c for c in some_table.columns if c not in ("agb_code", "naam")]
     cells = _cells(tables, columns)
+    lowest: dict[Key, int] = {}
+    if categories:
+        names = sorted({p for _, _, p in cells} - {"totaal"})
+        category_cells, lowest = _category_cells(categories, names, support)
+        cells.update(category_cells)
     if previous is not None and "dubbel_opgelost" in columns:
         old = _cells(previous, ["dubbel_wachtenden"], prefix="vorig:")
         cells.update({("vorig", s, p): v for (_, s, p), v in old.items()})
@@ -81,31 +161,34 @@ def attack(tables: Tables, previous: Tables | None = None, rounds: int = 12, see
     if not unknown:
         return Attack()
     index = {key: i for i, key in enumerate(unknown)}
-    rows: list[np.ndarray] = []
+    rows: list[dict[int, float]] = []
     lows: list[float] = []
     highs: list[float] = []
 
     def relation(terms: Mapping[Key, float], equal: bool) -> None:
-        row = np.zeros(len(unknown))
+        row: dict[int, float] = {}
         constant = 0.0
         for key, coefficient in terms.items():
             if key in index:
-                row[index[key]] += coefficient
+                row[index[key]] = row.get(index[key], 0.0) + coefficient
             else:
                 constant += coefficient * (cells.get(key) or 0)
-        if row.any():
+        row = {i: c for i, c in row.items() if c}
+        if row:
             rows.append(row)
             lows.append(-constant if equal else -np.inf)
             highs.append(-constant)
 
     slices = [s for s in scopes if s != NATIONAL]
     for column in present:
+        national_only = column.startswith("cat:")
         for provider in [*providers, "totaal"]:  # one insurer per person: the slices add up
-            relation({(column, NATIONAL, provider): 1, **{(column, s, provider): -1 for s in slices}}, True)
-        for scope in scopes:
+            if not national_only:
+                relation({(column, NATIONAL, provider): 1, **{(column, s, provider): -1 for s in slices}}, True)
+        for scope in [NATIONAL] if national_only else scopes:
             total = (column, scope, "totaal")
             rows_of = {(column, scope, p): -1.0 for p in providers}
-            if column in ENTRY_COUNTS:
+            if column in ENTRY_COUNTS or national_only:
                 relation({**rows_of, total: 1}, True)
             else:
                 relation({**rows_of, total: 2.0 if column in TWICE else 1.0}, False)
@@ -117,9 +200,22 @@ def attack(tables: Tables, previous: Tables | None = None, rounds: int = 12, see
             for scope in scopes:
                 for provider in [*providers, "totaal"]:
                     relation({(c, scope, provider): k for c, k in terms.items()}, equal)
-    matrix = np.array(rows)
+    for terms, equal in PER_TOTALS_ROW:
+        if set(terms) <= set(present):
+            for scope in scopes:
+                relation({(c, scope, "totaal"): k for c, k in terms.items()}, equal)
+    for terms, equal in _category_relations(categories or {}):
+        for provider in [*providers, "totaal"]:
+            relation({(c, NATIONAL, provider): k for c, k in terms.items()}, equal)
+    matrix = csr_matrix(
+        (
+            [c for row in rows for c in row.values()],
+            ([r for r, row in enumerate(rows) for _ in row], [i for row in rows for i in row]),
+        ),
+        shape=(len(rows), len(unknown)),
+    )
     constraint = [LinearConstraint(matrix, lows, highs)] if rows else []
-    bounds = Bounds(np.ones(len(unknown)), np.full(len(unknown), 10.0**6))
+    bounds = Bounds(np.array([float(lowest.get(key, 1)) for key in unknown]), np.full(len(unknown), 10.0**6))
     integral = np.ones(len(unknown))
 
     def solve(objective: np.ndarray, integer: bool = True) -> np.ndarray:
@@ -131,8 +227,22 @@ def attack(tables: Tables, previous: Tables | None = None, rounds: int = 12, see
     # relaxation's range contains the integer one: a range narrower than one pins the cell; a
     # wider one is asked of the integer program.
     rng = np.random.default_rng(seed)
-    seen = [np.round(solve(rng.normal(size=len(unknown)))) for _ in range(rounds)]
-    spread = np.ptp(np.array(seen), axis=0) > 0
+    seen = np.array([np.round(solve(rng.normal(size=len(unknown)))) for _ in range(rounds)])
+    spread = np.ptp(seen, axis=0) > 0
+    if only_below is not None:  # a cell seen at a value outside 1..only_below-1 is not a small count pinned
+        spread |= (seen[0] < 1) | (seen[0] >= only_below)
+    # push the cells not yet seen at two values up and down together, while that spreads some
+    for _ in range(rounds):
+        still = ~spread
+        if not still.any():
+            break
+        before = int(still.sum())
+        for direction in (-1.0, 1.0):
+            objective = np.where(still, direction * rng.uniform(0.5, 1.5, size=len(unknown)), 0.0)
+            solution = np.round(solve(objective))
+            spread |= solution != seen[0]
+        if int((~spread).sum()) == before:
+            break
     found = Attack()
     for key, i in index.items():
         if spread[i]:
@@ -180,3 +290,19 @@ def read_release(folder: Path) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
             scope_totals.with_columns(pl.lit("totaal").alias("agb_code")),
         )
     return tables
+
+
+def read_categories(folder: Path) -> dict[tuple[str, str, str], int | None]:
+    """Return the national table by sector and zorgvraag of a published insurer folder
+    (``uitsplitsing.csv``) as :data:`Categories`; empty when the folder has none."""
+    path = folder / "uitsplitsing.csv"
+    if not path.is_file():
+        return {}
+    frame = pl.read_csv(path.read_bytes().removeprefix(b"\xef\xbb\xbf"), separator=";", infer_schema=False)
+    found: dict[tuple[str, str, str], int | None] = {}
+    for row in frame.iter_rows(named=True):
+        code = "*" if row["zorgvraag"] == "alle" else row["zorgvraag"]
+        for measure in CATEGORY_MEASURES:
+            value = row[measure]
+            found[(row["sector"], code, measure)] = None if value in (None, "") else int(value)
+    return found

@@ -205,6 +205,9 @@ def write_insurer_reports(context: RoundContext, previous_round: str | None = No
             ledger_path=context.work_dir / "release_ledger.jsonl",
             previous_round=previous_round,
             provider_names=registry.names() if (registry := context.registry()) is not None else None,
+            insurer_names=settings.reports.insurer_names,
+            categories_per_sector=settings.reports.categories_per_sector,
+            category_min_providers=settings.reports.category_min_providers,
         )
     audit = AuditLog(context.audit_path)
     for path in written:

@@ -107,6 +107,33 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 """An alert webhook must be on this machine: a failed round's alert never leaves it unencrypted."""
 
 
+class ReportSettings(BaseModel):
+    """What the insurer reports show besides the provider tables."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    insurer_names: dict[str, str] = Field(default_factory=dict)
+    """UZOVI code (4 digits) -> insurer name, shown in each insurer's report (the TTP keeps this
+    list; without a name a report shows the code)."""
+    categories_per_sector: int = Field(default=15, ge=1, le=100)
+    """The national table by sector and zorgvraag shows at most this many zorgvraag codes per
+    sector by name (the largest); the rest count as 'overig'."""
+    category_min_providers: int = Field(default=2, ge=1, le=1000)
+    """A zorgvraag code is shown by name only when at least this many providers delivered it, so
+    one provider's free text never reaches an insurer."""
+
+    @field_validator("insurer_names")
+    @classmethod
+    def _uzovi_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(code for code in value if not (len(code) == 4 and code.isascii() and code.isdigit()))
+        if bad:
+            raise ValueError(f"reports.insurer_names: {', '.join(bad)} is not a 4-digit UZOVI code")
+        empty = sorted(code for code, name in value.items() if not name.strip() or len(name) > 100)
+        if empty:
+            raise ValueError(f"reports.insurer_names: the name of {', '.join(empty)} is empty or over 100 characters")
+        return value
+
+
 class AlertSettings(BaseModel):
     """Who hears of a failed scheduled round: a command (run with the alert as JSON on standard
     input) and/or a webhook on loopback (the alert POSTed as JSON), for example a local relay
@@ -275,6 +302,7 @@ class Settings(BaseSettings):
     runner: RunnerSettings = RunnerSettings()
     limits: LimitSettings = LimitSettings()
     alerts: AlertSettings = AlertSettings()
+    reports: ReportSettings = ReportSettings()
 
     @classmethod
     def settings_customise_sources(

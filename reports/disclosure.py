@@ -14,6 +14,9 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "boven_norm",
     "boven_norm_geschoond",
 )
+DOUBLE_ENTRIES = "dubbel_inschrijvingen"
+"""Entries of persons who also wait at another provider (in the entry's scope): the waiting-list
+places that double waiters take; published beside ``dubbel_wachtenden`` (persons)."""
 PHASE_COLUMNS: tuple[str, ...] = ("wachtenden_aanmelding", "wachtenden_behandeling")
 """Entries per wachtfase: they add up to ``wachtenden``."""
 WAITING_BANDS: tuple[tuple[str, int, int | None], ...] = (

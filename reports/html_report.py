@@ -257,6 +257,7 @@ DISPLAY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("dubbel_wachtenden", "Dubbel wachtenden"),
     ("aandeel_dubbel", "% dubbel"),
     ("interne_dubbelingen", "Interne dubbelingen"),
+    ("dubbel_inschrijvingen", "Inschrijvingen van dubbel wachtenden"),
     ("boven_norm", "Boven norm"),
     ("aandeel_boven_norm", "% boven norm"),
     ("boven_norm_geschoond", "Boven norm, geschoond"),
@@ -446,17 +447,72 @@ def _norms_list(norms_weeks: Mapping[str, Mapping[str, int]]) -> str:
     return f"<ul>{items}</ul>"
 
 
+CATEGORY_NOTE = (
+    "Alle wachtenden van de ronde naar sector en zorgvraag (ggz: zorgvraag zoals aangeleverd; msz: specialisme). "
+    "Het zijn inschrijvingen, geen personen: de rijen van een sector tellen op tot de rij 'alle', de sectoren tot "
+    "het landelijke totaal. Een zorgvraag staat er met zijn eigen code als minstens twee aanbieders hem "
+    "aanleveren en hij bij de grootste van zijn sector hoort; de rest valt onder 'overig'. Per aanbieder wordt "
+    "deze verdeling niet gepubliceerd."
+)
+CATEGORY_COLUMNS_NL: tuple[tuple[str, str], ...] = (
+    ("sector", "Sector"),
+    ("zorgvraag", "Zorgvraag"),
+    ("omschrijving", "Omschrijving"),
+    ("wachtenden", "Wachtenden"),
+    ("dubbel_inschrijvingen", "Inschrijvingen van dubbel wachtenden"),
+    ("aandeel_dubbel", "% van dubbel wachtenden"),
+    ("boven_norm", "Boven norm"),
+    ("aandeel_boven_norm", "% boven norm"),
+)
+
+
+def category_section(categories: pl.DataFrame | None, threshold: int) -> str:
+    """Return the section with the national table by sector and zorgvraag (suppressed cells read
+    the mark; a share only where both counts are published), or nothing without that table."""
+    if categories is None or not categories.height:
+        return ""
+    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in CATEGORY_COLUMNS_NL)
+    body = []
+    for row in categories.iter_rows(named=True):
+        values = {
+            **row,
+            "aandeel_dubbel": share(row["dubbel_inschrijvingen"], row["wachtenden"]),
+            "aandeel_boven_norm": share(row["boven_norm"], row["wachtenden"]),
+        }
+        cells = []
+        for column, _ in CATEGORY_COLUMNS_NL:
+            value = values[column]
+            if column in ("sector", "zorgvraag", "omschrijving"):
+                cells.append(f"<td>{html.escape(str(value or ''))}</td>")
+            elif column.startswith("aandeel"):
+                text = "" if value is None else dutch_number(value, threshold, 1)
+                cells.append(f'<td class="num">{html.escape(text)}</td>')
+            else:
+                cells.append(f'<td class="num">{html.escape(dutch_number(value, threshold))}</td>')
+        kind = ' class="total"' if row["zorgvraag"] == "alle" else ""
+        body.append(f"<tr{kind}>" + "".join(cells) + "</tr>")
+    return (
+        f'<h2>Naar sector en zorgvraag</h2><p>{html.escape(CATEGORY_NOTE)}</p>'
+        f'<table class="categories"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+
+
 def insurer_report_html(
-    context: ReportContext, table: pl.DataFrame, totals: pl.DataFrame, history: pl.DataFrame | None = None
+    context: ReportContext,
+    table: pl.DataFrame,
+    totals: pl.DataFrame,
+    history: pl.DataFrame | None = None,
+    categories: pl.DataFrame | None = None,
 ) -> bytes:
     """Return the Dutch insurer report for one scope (national or one UZOVI) as HTML bytes.
 
     ``table`` and ``totals`` are the suppressed tables (null = suppressed); ``history`` has one
     row per round (column ``ronde`` and the count columns) and gives the trend chart when it
-    holds more than one round.
+    holds more than one round; ``categories`` is the national table by sector and zorgvraag.
     """
     threshold = context.threshold
-    hidden = sum(frame.select(pl.col(pl.Int64).is_null().sum()).sum_horizontal().item() for frame in (table, totals))
+    frames = (table, totals) if categories is None else (table, totals, categories)
+    hidden = sum(frame.select(pl.col(pl.Int64).is_null().sum()).sum_horizontal().item() for frame in frames)
     hidden_cells = "is 1 cel" if hidden == 1 else f"zijn {hidden} cellen"
     scatter, left_out = scatter_chart(table, threshold)
     trend = (
@@ -486,6 +542,7 @@ Een 0 is een echte nul.</p>
 eigen fase (de behandelfase vanaf de intake; zonder intakedatum vanaf de aanmelddatum). Per aanbieder
 staan dezelfde aantallen in de tabel.</p>
 {breakdown_chart(totals, threshold)}
+{category_section(categories, threshold)}
 <h2>Wachtenden en dubbel wachtenden per aanbieder</h2>
 <p>De {min(TOP_PROVIDERS, table.height)} aanbieders met de meeste wachtenden; alle aanbieders staan in de
 tabel hieronder.</p>

@@ -11,8 +11,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from linkage.store import provider_counts, query_frame, trend_counts
-from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS
+from linkage.store import provider_counts, query_frame, sql_text, trend_counts
+from reports.breakdowns import category_counts, category_table, choose_categories
+from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS, DOUBLE_ENTRIES
 from reports.files import csv_bytes, parquet_bytes, sha256_bytes, write_atomic
 from reports.html_report import ReportContext, history_frame, insurer_report_html
 from reports.ledger import forced_suppressions, read_ledger, record_release
@@ -24,12 +25,13 @@ from reports.release import (
     Release,
     add_fixed_column,
     build_release,
+    category_totals,
     release_tables,
     round_published,
 )
 from reports.spreadsheets import insurer_workbook
 
-PUBLISHED_COLUMNS: tuple[str, ...] = (*COUNT_COLUMNS, *BREAKDOWN_COLUMNS, *TREND_COLUMNS)
+PUBLISHED_COLUMNS: tuple[str, ...] = (*COUNT_COLUMNS, DOUBLE_ENTRIES, *BREAKDOWN_COLUMNS, *TREND_COLUMNS)
 INSURER_COLUMNS: tuple[str, ...] = ("agb_code", *PUBLISHED_COLUMNS)
 SLICE_CODES_SQL = "SELECT slice_uzovi AS uzovi FROM entry_facts UNION SELECT uzovi FROM previous_entries ORDER BY uzovi"
 """The insurers with a slice: each person belongs to one (``entry_facts.slice_uzovi``)."""
@@ -40,7 +42,7 @@ def scope_tables(con: duckdb.DuckDBPyConnection, uzovi: str | None) -> tuple[pl.
     columns and the previous round's double waiters (``vorig_dubbel``); a provider of only one of
     the two rounds counts 0 in the other's columns."""
     table, totals = provider_counts(con, uzovi)
-    counts = pl.concat([table, totals]).select("agb_code", *COUNT_COLUMNS, *BREAKDOWN_COLUMNS)
+    counts = pl.concat([table, totals]).select("agb_code", *COUNT_COLUMNS, DOUBLE_ENTRIES, *BREAKDOWN_COLUMNS)
     merged = (
         counts.join(trend_counts(con, uzovi), on="agb_code", how="full", coalesce=True)
         .with_columns(pl.exclude("agb_code").fill_null(0).cast(pl.Int64))
@@ -69,21 +71,44 @@ def previous_hidden(
     return hidden
 
 
+def add_categories(
+    con: duckdb.DuckDBPyConnection, release: Release, per_sector: int, min_providers: int
+) -> Release:
+    """Add the category columns (tables by sector and zorgvraag, see :mod:`reports.breakdowns`)
+    to ``release``: published in their totals rows only. Returns the release."""
+    counts = query_frame(con, sql_text("category_counts.sql"))
+    if not counts.height:
+        return release
+    shown = choose_categories(counts, per_sector, min_providers)
+    categories = category_counts(counts, release.scopes, release.providers, shown, NATIONAL)
+    release.counts.update(categories.counts)
+    release.hidden.update({c: np.zeros_like(v, dtype=bool) for c, v in categories.counts.items()})
+    release.columns = (*release.columns, *categories.columns)
+    release.totals_only = frozenset(categories.columns)
+    return release
+
+
 def protected_release(
     con: duckdb.DuckDBPyConnection,
     threshold: int,
     forced_by_ledger: Path | None = None,
     round_id: str = "",
     previous_round: str | None = None,
+    *,
+    categories_per_sector: int = 15,
+    category_min_providers: int = 2,
 ) -> Release:
     """Return the round's release (national table and every UZOVI slice, counts and trend
-    columns) protected together: small counts, complements, cells that differ by a small count
-    from an earlier release of the same round in the ledger, whatever else the search finds
-    derivable, also with the previous round's release (``previous_round``) beside it."""
+    columns, and the tables by sector and zorgvraag) protected together: small counts,
+    complements, cells that differ by a small count from an earlier release of the same round in
+    the ledger, whatever else the search finds derivable, also with the previous round's release
+    (``previous_round``) beside it. ``categories_per_sector`` and ``category_min_providers`` say
+    which zorgvraag codes are shown by name (see :func:`reports.breakdowns.choose_categories`)."""
     codes = query_frame(con, SLICE_CODES_SQL)["uzovi"].to_list()
     tables = {uzovi or NATIONAL: scope_tables(con, uzovi) for uzovi in [None, *codes]}
     release = build_release(tables, (*PUBLISHED_COLUMNS, PREVIOUS_DOUBLE))
     release.columns = PUBLISHED_COLUMNS
+    add_categories(con, release, categories_per_sector, category_min_providers)
     ledger = read_ledger(forced_by_ledger) if forced_by_ledger else []
     add_fixed_column(
         release,
@@ -128,6 +153,9 @@ def write_insurer_outputs(
     ledger_path: Path | None = None,
     previous_round: str | None = None,
     provider_names: Mapping[str, str] | None = None,
+    insurer_names: Mapping[str, str] | None = None,
+    categories_per_sector: int = 15,
+    category_min_providers: int = 2,
 ) -> list[Path]:
     """Write national and per-UZOVI tables (CSV, Parquet, .xlsx, HTML report) and totals.
 
@@ -135,7 +163,10 @@ def write_insurer_outputs(
     :func:`protected_release`), rounded to ``rounding_base`` when it is above 1; the release
     is recorded in the ledger at ``ledger_path``. Earlier rounds beside this one
     (``insurers_dir/../../<round>/insurers/totalen.csv``) give the trend charts. With
-    ``provider_names`` (the registry's), each table has the provider's ``naam`` beside its code.
+    ``provider_names`` (the registry's), each table has the provider's ``naam`` beside its code;
+    with ``insurer_names`` (the configured UZOVI list), each insurer's report names its insurer.
+    The national table by sector and zorgvraag goes to ``uitsplitsing.csv`` (and ``.parquet``)
+    and into the national report and workbook.
 
     The files are written to a folder beside ``insurers_dir`` that replaces it only when all
     are written, so a failure (a full disk) never leaves a partial release.
@@ -147,8 +178,18 @@ def write_insurer_outputs(
     written: list[Path] = []
     totals_rows = []
     history = earlier_totals(insurers_dir.parent.parent, round_id)
-    release = protected_release(con, threshold, ledger_path, round_id, previous_round)
+    release = protected_release(
+        con, threshold, ledger_path, round_id, previous_round,
+        categories_per_sector=categories_per_sector, category_min_providers=category_min_providers,
+    )  # fmt: skip
+    categories = round_published(category_table(category_totals(release, NATIONAL)), rounding_base)
     csv_hashes: dict[str, str] = {}
+    if categories.height:
+        for file_name, data in (("uitsplitsing.csv", csv_bytes(categories)),
+                                ("uitsplitsing.parquet", parquet_bytes(categories))):  # fmt: skip
+            write_atomic(insurers_dir / file_name, data)
+            written.append(insurers_dir / file_name)
+        csv_hashes["uitsplitsing.csv"] = sha256_bytes(csv_bytes(categories))
     for scope_code in release.scopes:
         uzovi = None if scope_code == NATIONAL else scope_code
         table, totals = (round_published(frame, rounding_base) for frame in release_tables(release, scope_code))
@@ -160,17 +201,19 @@ def write_insurer_outputs(
             f"{name}.csv": csv_bytes(table),
             f"{name}.parquet": parquet_bytes(table),
         }
+        insurer = None if uzovi is None else insurer_label(uzovi, insurer_names)
         scope = (
             "Alle verzekerden."
-            if uzovi is None
-            else f"Alleen verzekerden van UZOVI {uzovi} (elke persoon telt bij één verzekeraar, zie Begrippen)."
+            if insurer is None
+            else f"Alleen verzekerden van {insurer} (elke persoon telt bij één verzekeraar, zie Begrippen)."
         )
+        scope_categories = categories if uzovi is None else None
         outputs[f"{name}.xlsx"] = insurer_workbook(
             table, totals, threshold, round_id, reference_date=reference_date, scope=scope, norms_weeks=norms_weeks,
-            rounding_base=rounding_base,
+            rounding_base=rounding_base, categories=scope_categories,
         )  # fmt: skip
         context = ReportContext(
-            title=f"Dubbel wachtenden, ronde {round_id}: " + ("landelijk" if uzovi is None else f"UZOVI {uzovi}"),
+            title=f"Dubbel wachtenden, ronde {round_id}: " + ("landelijk" if insurer is None else insurer),
             scope=scope,
             round_id=round_id,
             reference_date=reference_date,
@@ -183,7 +226,7 @@ def write_insurer_outputs(
                 {"ronde": round_id, **totals.drop("agb_code").row(0, named=True)},
             ]
         )
-        outputs[f"{name}.html"] = insurer_report_html(context, table, totals, scope_history)
+        outputs[f"{name}.html"] = insurer_report_html(context, table, totals, scope_history, scope_categories)
         for file_name, data in outputs.items():
             write_atomic(insurers_dir / file_name, data)
             written.append(insurers_dir / file_name)
@@ -198,6 +241,12 @@ def write_insurer_outputs(
     if ledger_path is not None:
         record_release(ledger_path, round_id, release, threshold, rounding_base, csv_hashes)
     return [final_dir / path.name for path in written]
+
+
+def insurer_label(uzovi: str, insurer_names: Mapping[str, str] | None) -> str:
+    """Return how a report names an insurer: ``UZOVI 3311 (naam)``, or the code alone."""
+    name = (insurer_names or {}).get(uzovi)
+    return f"UZOVI {uzovi} ({name})" if name else f"UZOVI {uzovi}"
 
 
 def swap_in(new_dir: Path, final_dir: Path) -> None:

@@ -33,6 +33,7 @@ def published_cells(release: Release) -> dict[str, dict[str, dict[str, int | Non
             name: {
                 column: None if release.hidden[column][s, p] else int(release.counts[column][s, p])
                 for column in release.columns
+                if name == "totaal" or column not in release.totals_only  # never published
             }
             for p, name in enumerate(names)
             if present[p] or name == "totaal"
@@ -60,6 +61,8 @@ def forced_suppressions(
             before = entry["cells"].get(scope, {})
             for p, name in enumerate(names):
                 for column in release.columns:
+                    if name != "totaal" and column in release.totals_only:
+                        continue  # a cell never published cannot be differenced
                     old = before.get(name, {}).get(column, 0 if name != "totaal" else None)
                     if old is None:
                         continue

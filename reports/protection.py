@@ -32,10 +32,19 @@ from typing import cast
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix, hstack
 
+from reports.breakdowns import SECTOR_ROW, SEPARATOR
 from reports.disclosure import suppress
 from reports.local_relations import Constraints, LocalRelations, SharedCells, local_relations, local_relations_with
 from reports.programs import Rows, program, solve
-from reports.release import CELL_RELATIONS, TOTALS_ROW, Relations, Release, check_relations, release_relations
+from reports.release import (
+    TOTALS_RELATIONS,
+    TOTALS_ROW,
+    Relations,
+    Release,
+    cell_relations,
+    check_relations,
+    release_relations,
+)
 
 STEP = 10
 """The largest change of one cell a witness may use (one is enough for a rectangle)."""
@@ -53,7 +62,12 @@ suppressing a published cell per unit of its cost (None: only suppressed cells m
 groups per linear program: small programs solve faster and share out less room)."""
 REACH: tuple[int, ...] = (0, 1, 4, 16)
 """How many neighbours in size order on either side a cell's own witness may use, in turn."""
+WIDEN_FOR_CHEAPER = 2
+"""A target whose witness within the first areas of :data:`REACH` suppresses further cells looks
+in the next ones too, up to this many, and takes the cheapest (a witness among the neighbours'
+suppressed cells often makes suppressing a totals cell unnecessary)."""
 PARALLEL_FROM = 100
+SECTOR_ENTRIES_SUFFIX = f"{SEPARATOR}{SECTOR_ROW}{SEPARATOR}wachtenden"
 """Releases of fewer providers are protected in this process (workers would cost more)."""
 
 
@@ -114,6 +128,12 @@ class _Problem:
         self.rank[self.order] = np.arange(self.width - 1)
         self.tried = np.zeros(self.truth.size)
         self.programs = 0
+        self.sector_rows = [
+            release.counts[column][0, :-1]
+            for column in release.totals_only
+            if column.endswith(SECTOR_ENTRIES_SUFFIX)
+        ]
+        """Each sector's national entries per provider (when the release has category columns)."""
 
     def cost(self, cells: np.ndarray) -> np.ndarray:
         """Return what suppressing each of ``cells`` costs readers."""
@@ -138,7 +158,7 @@ def column_families(release: Release) -> np.ndarray:
             i = family[i]
         return i
 
-    for terms, _ in CELL_RELATIONS:
+    for terms, _ in [*cell_relations(columns), *TOTALS_RELATIONS]:
         present = [columns.index(c) for c in terms if c in columns]
         for other in present[1:]:
             family[root(other)] = root(present[0])
@@ -164,11 +184,14 @@ def suppress_each_table(release: Release, threshold: int) -> Release:
 
 
 def _primary(release: Release, threshold: int, forced: Iterable[tuple[str, str, str]]) -> np.ndarray:
-    """Suppress every small count and the ``forced`` cells; return the flat mask of cells that
-    need a witness (small suppressed counts, fixed ones included, and the forced cells)."""
+    """Suppress every small count, every provider cell of a column published in its totals row
+    only, and the ``forced`` cells; return the flat mask of cells that need a witness (small
+    suppressed counts, fixed and unpublished ones included, and the forced cells)."""
     for column in release.columns:
         counts = release.counts[column]
         release.hidden[column] = (counts >= 1) & (counts < threshold)
+        if column in release.totals_only:
+            release.hidden[column][0, :-1] |= counts[0, :-1] > 0
     forced_mask = {column: np.zeros_like(release.hidden[column]) for column in release.all_columns}
     for column, scope, provider in forced:
         s = release.scopes.index(scope)
@@ -232,7 +255,10 @@ def _chunk_moves(
     group_of_provider = np.full(problem.width, -1)
     for g, members in enumerate(groups):
         group_of_provider[members] = g
-    open_cells = (problem.hidden | ((price is not None) & problem.hideable)) & (problem.family == family)
+    # a priced pass suppresses provider cells only: a totals cell would serve many targets at once,
+    # so a linear program finds it cheap, but readers lose the most there
+    is_provider = problem.provider_of < problem.width - 1
+    open_cells = (problem.hidden | ((price is not None) & problem.hideable & is_provider)) & (problem.family == family)
     cells = np.flatnonzero((group_of_provider[problem.provider_of] >= 0) & open_cells)
     wanted = open_targets[cells]
     owner = group_of_provider[problem.provider_of[cells]]
@@ -384,17 +410,21 @@ def _witness_task(problem: _Problem, open_targets: np.ndarray, task: object) -> 
     """Return, for each target of one task (targets that share their areas), the cells of its
     smallest witness in ever wider areas, or None."""
     targets, allow_new = cast(tuple[tuple[int, ...], bool], task)
-    found: dict[int, np.ndarray] = {}
+    found: dict[int, tuple[float, np.ndarray]] = {}
+    done: set[int] = set()
     for reach in range(len(REACH)):
-        left = [target for target in targets if target not in found]
+        left = [target for target in targets if target not in done]
         if not left:
             break
         area = _prepare_area(problem, _area(problem, left[0], reach), allow_new)
         for target in left:
-            moved = _smallest_witness(problem, area, target)
-            if moved is not None:
-                found[target] = moved
-    return [found.get(target) for target in targets]
+            witness = _smallest_witness(problem, area, target)
+            if witness is not None and (target not in found or witness[0] < found[target][0]):
+                found[target] = witness
+            # a witness that suppresses more is kept, but a wider area may need none
+            if target in found and (reach + 1 >= WIDEN_FOR_CHEAPER or problem.hidden[found[target][1]].all()):
+                done.add(target)
+    return [found[target][1] if target in found else None for target in targets]
 
 
 _TASKS = {"chunk": _chunk_task, "witness": _witness_task}
@@ -457,17 +487,24 @@ def _own_witnesses(
 
 def _area(problem: _Problem, target: int, reach: int) -> np.ndarray:
     """Return the cells among which ``target``'s own witness is sought: its provider's, its
-    ``REACH[reach]`` neighbours on either side in size order, and the totals rows; for a totals
-    cell, the providers with the largest counts in its column and scope and the totals rows.
+    ``REACH[reach]`` neighbours on either side in size order, as many of the providers with the
+    largest counts in its column and scope, and the totals rows; for a totals cell, the providers
+    with the largest counts in its column and scope and the totals rows.
     Only cells of the target's family of columns (the others share no relation with it)."""
     p = int(problem.provider_of[target])
+    column, s, _ = problem.release.cell_of(target)
+    sizes = problem.release.counts[column][s, :-1]
+    if p < problem.width - 1 and problem.sector_rows:  # providers of the target provider's sector
+        sizes = max(problem.sector_rows, key=lambda row: int(row[p]))
+    largest = np.argsort(-sizes, kind="stable")[: 1 + 2 * REACH[reach]]
     if p == problem.width - 1:
-        column, s, _ = problem.release.cell_of(target)
-        row = problem.release.counts[column][s, :-1]
-        chosen = np.argsort(-row, kind="stable")[: 1 + 2 * REACH[reach]]
+        chosen = largest
     else:
         rank = int(problem.rank[p])
-        chosen = problem.order[max(0, rank - REACH[reach]) : rank + REACH[reach] + 1]
+        neighbours = problem.order[max(0, rank - REACH[reach]) : rank + REACH[reach] + 1]
+        # the largest providers in the target's column can give a count back without going below 1
+        # where neighbours of a small provider cannot, so the totals row need not move
+        chosen = np.unique(np.concatenate([neighbours, largest[: 1 + REACH[reach]]]))
     area = np.concatenate([*(problem.blocks[int(q)] for q in chosen), problem.blocks[-1]])
     return area[problem.family[area] == problem.family[target]]
 
@@ -506,9 +543,10 @@ def _prepare_area(problem: _Problem, area: np.ndarray, allow_new: bool) -> _Area
     )
 
 
-def _smallest_witness(problem: _Problem, area: _Area, target: int) -> np.ndarray | None:
-    """Return the cells moved by the witness for ``target`` among the cells of ``area`` that
-    changes the fewest cells by the least, or None when ``area`` has none."""
+def _smallest_witness(problem: _Problem, area: _Area, target: int) -> tuple[float, np.ndarray] | None:
+    """Return the cost and the cells moved of the witness for ``target`` among the cells of
+    ``area`` that changes the fewest cells by the least (published cells count far more), or
+    None when ``area`` has none."""
     cells, local = area.cells, area.local
     n = len(cells)
     position = int(np.flatnonzero(cells == target)[0])
@@ -528,7 +566,7 @@ def _smallest_witness(problem: _Problem, area: _Area, target: int) -> np.ndarray
             solution = solve(witness, integral=True)
         if solution is not None and (best is None or float(objective @ solution) < best[0]):
             best = (float(objective @ solution), np.round(solution[:n] - solution[n:]))
-    return None if best is None else cells[best[1] != 0]
+    return None if best is None else (best[0], cells[best[1] != 0])
 
 
 def protect_release(
@@ -544,7 +582,8 @@ def protect_release(
     check_relations(release, relations)
     targets = _primary(release, threshold, forced)
     problem = _Problem(release, relations)
-    stats = ProtectionStats(primary=int(problem.hidden.sum()))
+    unpublished = sum(int(release.hidden[c][0, :-1].sum()) for c in release.totals_only)
+    stats = ProtectionStats(primary=int(problem.hidden.sum()) - unpublished)
     covered = np.zeros_like(targets)
     pool = _Workers(problem, workers)
     try:

@@ -32,12 +32,16 @@ import numpy as np
 import polars as pl
 from scipy.sparse import csr_matrix
 
-from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS, PHASE_COLUMNS, WAITING_BANDS
+from reports.breakdowns import MEASURES, category_relations, is_category_column
+from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS, DOUBLE_ENTRIES, PHASE_COLUMNS, WAITING_BANDS
 
 NATIONAL = "alle"
 TOTALS_ROW = "totaal"
-ADDITIVE_COLUMNS: tuple[str, ...] = ("wachtenden", "boven_norm", "boven_norm_geschoond", *BREAKDOWN_COLUMNS)
-"""Entry counts: they add up exactly across providers and across insurers."""
+ADDITIVE_COLUMNS: tuple[str, ...] = (
+    "wachtenden", "boven_norm", "boven_norm_geschoond", DOUBLE_ENTRIES, *BREAKDOWN_COLUMNS
+)  # fmt: skip
+"""Entry counts: they add up exactly across providers and across insurers (and so do the
+category columns of :mod:`reports.breakdowns`)."""
 
 TREND_COLUMNS: tuple[str, ...] = (
     "dubbel_nieuw",
@@ -68,8 +72,35 @@ CELL_RELATIONS: tuple[tuple[dict[str, int], str], ...] = (
     ({"dubbel_opgelost": 1, PREVIOUS_DOUBLE: -1}, "le"),
     ({**dict.fromkeys(PHASE_COLUMNS, 1), "wachtenden": -1}, "eq"),
     ({**{name: 1 for name, _, _ in WAITING_BANDS}, "wachtenden": -1}, "eq"),
+    # entries of double waiters: at least one per double waiter, at most every entry, and their
+    # entries beyond one per person are among the list's entries beyond one per person
+    ({"dubbel_wachtenden": 1, DOUBLE_ENTRIES: -1}, "le"),
+    ({DOUBLE_ENTRIES: 1, "wachtenden": -1}, "le"),
+    ({DOUBLE_ENTRIES: 1, "dubbel_wachtenden": -1, "wachtenden": -1, "unieke_personen": 1}, "le"),
+    # boven_norm_geschoond leaves out only entries of double waiters
+    ({"boven_norm": 1, "boven_norm_geschoond": -1, DOUBLE_ENTRIES: -1}, "le"),
 )
 """Relations between the columns of every cell (each scope, provider and totals row)."""
+TOTALS_RELATIONS: tuple[tuple[dict[str, int], str], ...] = (
+    # in the totals row a double waiter is counted once and has entries at two providers at least
+    ({"dubbel_wachtenden": 2, DOUBLE_ENTRIES: -1}, "le"),
+    # and keeps exactly one entry in boven_norm_geschoond
+    ({"boven_norm": 1, "boven_norm_geschoond": -1, DOUBLE_ENTRIES: -1, "dubbel_wachtenden": 1}, "le"),
+)
+"""Relations that hold in the totals rows only."""
+
+
+def cell_relations(columns: Sequence[str]) -> list[tuple[dict[str, int], str]]:
+    """Return the relations within every cell for a release with ``columns``: those of
+    :data:`CELL_RELATIONS` whose columns are all there, and those of its category columns."""
+    present = set(columns)
+    fixed = [(terms, sense) for terms, sense in CELL_RELATIONS if set(terms) <= present]
+    return [*fixed, *category_relations(columns)]
+
+
+def is_additive(column: str) -> bool:
+    """Return whether ``column`` counts entries (it adds up over providers and insurers)."""
+    return column in ADDITIVE_COLUMNS or is_category_column(column)
 
 Cell = tuple[str, int, int]
 """(column, scope index, provider index); the last provider index is the scope's totals row."""
@@ -88,6 +119,10 @@ class Release:
     """The published columns, in order; ``counts`` may hold fixed columns besides."""
     stats: Any = None
     """What protecting it took (a :class:`reports.protection.ProtectionStats`), once protected."""
+    totals_only: frozenset[str] = frozenset()
+    """Columns of the national table only, whose provider cells are never published (only the
+    national totals row is): the category columns. Their national provider cells are suppressed
+    cells all along; their cells in the insurer slices are 0 and belong to no relation."""
 
     def value(self, cell: Cell) -> int:
         """Return the true count of one cell."""
@@ -203,28 +238,31 @@ def release_relations(release: Release) -> Relations:
     equal, at_most = _RowBuilder(), _RowBuilder()
     for column in columns:
         cells = grid[position[column]]
-        if n_scopes > 1:  # the slices partition the national cell
+        if column in release.totals_only:
+            cells = cells[:1]  # the national table only
+        if n_scopes > 1 and column not in release.totals_only:  # the slices partition the national cell
             partition = np.concatenate([cells[:1].T, cells[1:].T], axis=1)
             coefficients = np.tile(np.array([1] + [-1] * (n_scopes - 1)), (width, 1))
             equal.add(partition, coefficients, f"{column}: landelijk = som van de verzekeraars")
         sums = np.concatenate([cells[:, :providers], cells[:, providers:]], axis=1)
-        if column in ADDITIVE_COLUMNS:
-            coefficients = np.tile(np.array([1] * providers + [-1]), (n_scopes, 1))
+        if is_additive(column):
+            coefficients = np.tile(np.array([1] * providers + [-1]), (len(cells), 1))
             equal.add(sums, coefficients, f"{column}: som van de aanbieders = totaal")
         else:
             times = 2 if column in COUNTED_TWICE else 1
-            coefficients = np.tile(np.array([-1] * providers + [times]), (n_scopes, 1))
+            coefficients = np.tile(np.array([-1] * providers + [times]), (len(cells), 1))
             at_most.add(sums, coefficients, f"{column}: {times} x totaal <= som van de aanbieders")
-        if column not in ROWS_NOT_BOUNDED_BY_TOTAL and providers:
+        if column not in ROWS_NOT_BOUNDED_BY_TOTAL and not is_additive(column) and providers:
             pairs = np.stack([cells[:, :providers].ravel(), np.repeat(cells[:, providers], providers)], axis=1)
             at_most.add(pairs, np.tile(np.array([1, -1]), (len(pairs), 1)), f"{column}: aanbieder <= totaal")
-    for terms, sense in CELL_RELATIONS:
-        if not set(terms) <= set(columns):
-            continue
-        cells = np.stack([grid[position[column]].ravel() for column in terms], axis=1)
-        coefficients = np.tile(np.array(list(terms.values())), (len(cells), 1))
-        name = " + ".join(f"{c} x {column}" for column, c in terms.items()) + (" = 0" if sense == "eq" else " <= 0")
-        (equal if sense == "eq" else at_most).add(cells, coefficients, name)
+    totals_relations = [(terms, sense) for terms, sense in TOTALS_RELATIONS if set(terms) <= set(columns)]
+    for relations, rows in ((cell_relations(columns), slice(None)), (totals_relations, slice(providers, None))):
+        for terms, sense in relations:
+            scopes = slice(0, 1) if set(terms) & release.totals_only else slice(None)
+            cells = np.stack([grid[position[column]][scopes, rows].ravel() for column in terms], axis=1)
+            coefficients = np.tile(np.array(list(terms.values())), (len(cells), 1))
+            name = " + ".join(f"{c} x {column}" for column, c in terms.items()) + (" = 0" if sense == "eq" else " <= 0")
+            (equal if sense == "eq" else at_most).add(cells, coefficients, name)
     n_cells = grid.size
     return Relations(equal.matrix(n_cells), at_most.matrix(n_cells), equal.names, at_most.names)
 
@@ -256,7 +294,7 @@ def release_tables(release: Release, scope: str) -> tuple[pl.DataFrame, pl.DataF
     present = np.logical_or.reduce([release.counts[c][s, :-1] > 0 for c in release.columns])
     columns = {}
     totals = {}
-    for column in release.columns:
+    for column in (c for c in release.columns if c not in release.totals_only):
         values = release.counts[column][s]
         hidden = release.hidden[column][s]
         published = pl.Series(column, values[:-1], dtype=pl.Int64)
@@ -265,6 +303,19 @@ def release_tables(release: Release, scope: str) -> tuple[pl.DataFrame, pl.DataF
         totals[column] = pl.Series(column, [None if hidden[-1] else int(values[-1])], dtype=pl.Int64)
     agb = pl.Series("agb_code", release.providers, dtype=pl.Utf8).filter(pl.Series(present))
     return pl.DataFrame([agb, *columns.values()]), pl.DataFrame([pl.Series("agb_code", [TOTALS_ROW]), *totals.values()])
+
+
+def category_totals(release: Release, scope: str) -> dict[str, int | None]:
+    """Return the published totals cells of the category columns of one scope (None where
+    suppressed; none outside the national table): what
+    :func:`reports.breakdowns.category_table` makes the table of."""
+    if scope != NATIONAL:
+        return {}
+    return {
+        column: None if release.hidden[column][0, -1] else int(release.counts[column][0, -1])
+        for column in release.columns
+        if column in release.totals_only
+    }
 
 
 def round_published(frame: pl.DataFrame, base: int) -> pl.DataFrame:
@@ -277,6 +328,6 @@ def round_published(frame: pl.DataFrame, base: int) -> pl.DataFrame:
         .then(((pl.col(c) + base // 2) // base * base).clip(lower_bound=base))
         .otherwise(pl.col(c))
         .alias(c)
-        for c in (*COUNT_COLUMNS, *BREAKDOWN_COLUMNS, *TREND_COLUMNS)
-        if c in frame.columns
+        for c in frame.columns
+        if c in (*COUNT_COLUMNS, DOUBLE_ENTRIES, *BREAKDOWN_COLUMNS, *TREND_COLUMNS, *MEASURES)
     )

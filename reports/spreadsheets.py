@@ -24,6 +24,12 @@ DEFINITIONS_NL: tuple[tuple[str, str], ...] = (
     ("dubbel_wachtenden", "Personen op de lijst die ook bij een andere aanbieder wachten (ggz: zelfde sector; "
                           "msz: zelfde specialisme)."),
     ("interne_dubbelingen", "Personen die meer dan eens op de lijst van deze aanbieder staan."),
+    ("dubbel_inschrijvingen", "Inschrijvingen van personen die ook bij een andere aanbieder wachten: de plaatsen "
+                              "op de lijst die dubbel wachtenden innemen. Minstens één per dubbel wachtende; in de "
+                              "totaalrij minstens twee, want elke dubbel wachtende staat bij twee aanbieders."),
+    ("sector en zorgvraag", "De landelijke tabel naar sector en zorgvraag (blad 'Sector en zorgvraag', "
+                            "uitsplitsing.csv) telt inschrijvingen: wachtenden, inschrijvingen van dubbel "
+                            "wachtenden en boven de norm. Per aanbieder wordt deze verdeling niet gepubliceerd."),
     ("boven_norm", "Inschrijvingen waarvan de wachttijd op de peildatum boven de Treeknorm ligt: in de "
                    "aanmeldfase gerekend vanaf de aanmelddatum, in de behandelfase vanaf de intakedatum (zonder "
                    "intakedatum: vanaf de aanmelddatum, tegen de normen van beide fasen samen)."),
@@ -56,6 +62,8 @@ DEFINITIONS_NL: tuple[tuple[str, str], ...] = (
 COLUMN_LABELS_NL: dict[str, str] = {
     "agb_code": "AGB-code", "naam": "Naam", "wachtenden": "Wachtenden", "unieke_personen": "Unieke personen",
     "dubbel_wachtenden": "Dubbel wachtenden", "interne_dubbelingen": "Interne dubbelingen",
+    "dubbel_inschrijvingen": "Inschrijvingen van dubbel wachtenden", "sector": "Sector", "zorgvraag": "Zorgvraag",
+    "omschrijving": "Omschrijving",
     "boven_norm": "Boven de norm", "boven_norm_geschoond": "Boven de norm, geschoond",
     "wachtenden_aanmelding": "In aanmeldfase", "wachtenden_behandeling": "In behandelfase",
     "wacht_0_4_weken": "Wachttijd 0-4 weken", "wacht_4_10_weken": "Wachttijd 4-10 weken",
@@ -78,10 +86,12 @@ def insurer_workbook(
     scope: str = "",
     norms_weeks: Mapping[str, Mapping[str, int]] | None = None,
     rounding_base: int = 1,
+    categories: pl.DataFrame | None = None,
 ) -> bytes:
-    """Return an .xlsx with the provider table and the totals (Dutch headers), a sheet stating
-    round, peildatum, scope, threshold, rounding and norms, and the definitions (Dutch);
-    suppressed cells read :data:`~reports.disclosure.SUPPRESSED_MARK`."""
+    """Return an .xlsx with the provider table and the totals (Dutch headers), the national table
+    by sector and zorgvraag when given (``categories``), a sheet stating round, peildatum, scope,
+    threshold, rounding and norms, and the definitions (Dutch); suppressed cells read
+    :data:`~reports.disclosure.SUPPRESSED_MARK`."""
     notes = [*DEFINITIONS_NL, ("onderdrukt", suppressed_note(threshold)), ("ronde", round_id)]
     definitions = pl.DataFrame({"begrip": [n for n, _ in notes], "betekenis": [t for _, t in notes]})
     facts = [
@@ -99,14 +109,14 @@ def insurer_workbook(
     labelled = {column: COLUMN_LABELS_NL.get(column, column) for column in table.columns}
     totals_labelled = totals.with_columns(pl.lit("Totaal (elke persoon één keer)").alias("agb_code"))
     total_labels = {column: COLUMN_LABELS_NL.get(column, column) for column in totals.columns}
-    return workbook_bytes(
-        [
-            Sheet("Aanbieders", table.rename(labelled), marker=SUPPRESSED_MARK),
-            Sheet("Totaal", totals_labelled.rename(total_labels), marker=SUPPRESSED_MARK),
-            Sheet("Ronde", round_sheet),
-            Sheet("Definities", definitions),
-        ]
-    )
+    sheets = [
+        Sheet("Aanbieders", table.rename(labelled), marker=SUPPRESSED_MARK),
+        Sheet("Totaal", totals_labelled.rename(total_labels), marker=SUPPRESSED_MARK),
+    ]
+    if categories is not None and categories.height:
+        category_labels = {column: COLUMN_LABELS_NL.get(column, column) for column in categories.columns}
+        sheets.append(Sheet("Sector en zorgvraag", categories.rename(category_labels), marker=SUPPRESSED_MARK))
+    return workbook_bytes([*sheets, Sheet("Ronde", round_sheet), Sheet("Definities", definitions)])
 
 
 def contact_workbook(contacts: pl.DataFrame) -> bytes:

@@ -17,6 +17,9 @@ import numpy as np
 import polars as pl
 
 OUTCOMES: tuple[str, ...] = ("verwijderd", "in_behandeling", "blijft_wachten", "onbereikbaar")
+GGZ_DEMANDS: tuple[str, ...] = ("angst", "depressie", "trauma")
+MSZ_DEMANDS: tuple[str, ...] = ("0301", "0303")
+"""Zorgvraag codes of a population: every fourth provider is an msz provider."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,21 @@ def _facts(entries: pl.DataFrame, spec: PopulationSpec) -> pl.DataFrame:
     n_providers = pl.col("provider").n_unique().over("person_id")
     n_here = pl.len().over("person_id", "provider")
     longest = pl.col("waiting_days").rank("ordinal", descending=True).over("person_id") == 1
+    # sector and zorgvraag from a stream of their own, so that the rest stays as the seed made it
+    demand_rng = np.random.default_rng([spec.seed, 11])
+    codes = demand_rng.integers(0, len(GGZ_DEMANDS) + 1, size=entries.height)
+    is_msz = entries["provider_index"].to_numpy() % 4 == 3
+    zorgvraag = [
+        None if code == len(GGZ_DEMANDS) else (MSZ_DEMANDS[code % len(MSZ_DEMANDS)] if msz else GGZ_DEMANDS[code])
+        for code, msz in zip(codes.tolist(), is_msz.tolist(), strict=True)
+    ]
     return (
-        entries.with_columns(provider=agb, uzovi=uzovi)
+        entries.with_columns(
+            provider=agb,
+            uzovi=uzovi,
+            sector=pl.Series(np.where(is_msz, "msz", "ggz")),
+            zorgvraag=pl.Series(zorgvraag, dtype=pl.Utf8),
+        )
         .with_columns(
             slice_uzovi=pl.col("uzovi"),
             is_double=n_providers >= 2,
@@ -96,6 +112,8 @@ def _facts(entries: pl.DataFrame, spec: PopulationSpec) -> pl.DataFrame:
             "counted_once",
             "wachtfase",
             "waiting_days",
+            "sector",
+            "zorgvraag",
         )
     )
 

@@ -7,6 +7,7 @@ SELECT
     count(DISTINCT person_id) AS unieke_personen,
     count(DISTINCT person_id) FILTER (WHERE is_double) AS dubbel_wachtenden,
     count(DISTINCT person_id) FILTER (WHERE is_internal) AS interne_dubbelingen,
+    count(*) FILTER (WHERE is_double) AS dubbel_inschrijvingen,
     count(*) FILTER (WHERE over_norm) AS boven_norm,
     count(*) FILTER (WHERE over_norm AND counted_once) AS boven_norm_geschoond,
     count(*) FILTER (WHERE wachtfase = 'aanmelding') AS wachtenden_aanmelding,

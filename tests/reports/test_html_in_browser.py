@@ -55,6 +55,17 @@ def test_national_report_opens_offline_sorts_and_filters(dirty_round: RoundRun, 
     suppressed = browser.driver.find_elements("css selector", "#providers td.suppressed")
     assert suppressed and {cell.text for cell in suppressed} == {SUPPRESSED_MARK}
 
+    # the national table by sector and zorgvraag, as published in uitsplitsing.csv
+    categories = pl.read_csv(page.with_name("uitsplitsing.csv").read_bytes(), separator=";", infer_schema=False)
+    rows = browser.driver.find_elements("css selector", "table.categories tbody tr")
+    assert len(rows) == categories.height and categories.height >= 4
+    shown = [row.find_elements("css selector", "td") for row in rows]
+    expected = list(zip(categories["sector"], categories["zorgvraag"], strict=True))
+    assert [(cells[0].text, cells[1].text) for cells in shown] == expected
+    for cells, value in zip(shown, categories["wachtenden"], strict=True):
+        assert cells[3].text == (SUPPRESSED_MARK if value is None else f"{int(value):,}".replace(",", "."))
+    assert any(cells[2].text == "oogheelkunde" for cells in shown), "msz specialisms by name"
+
     national = pl.read_csv(page.with_suffix(".csv").read_bytes(), separator=";")
     waiters_button = browser.driver.find_element("css selector", "#providers thead th[data-col='1'] button")
     waiters_button.click()

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reports.release as release_module
-from benchmarks.attacker import Tables, attack, differenced, read_release
+from benchmarks.attacker import Attack, Tables, attack, differenced, read_categories, read_release
 from benchmarks.legacy_protection import legacy_protect_release
 from reports.insurers import protected_release
 from reports.ledger import forced_suppressions, read_ledger, record_release
@@ -21,6 +21,7 @@ from reports.release import (
     PREVIOUS_DOUBLE,
     InconsistentRelease,
     Release,
+    category_totals,
     check_relations,
     release_relations,
     release_tables,
@@ -67,6 +68,18 @@ def previous_of(release: Release) -> Tables:
     return tables
 
 
+def attack_release(release: Release, with_previous: bool = True) -> Attack:
+    """Return the attack on everything the release publishes (the national table by sector and
+    zorgvraag included), by an attacker who also knows which of the never-published provider
+    cells of that table are not 0, and (``with_previous``) holds the previous round's release."""
+    categories = {tuple(c.split("|")): v for c, v in category_totals(release, NATIONAL).items()}
+    support = {(f"cat:{column}", provider) for column in release.totals_only
+               for i, provider in enumerate(release.providers) if release.counts[column][0, i] > 0}  # fmt: skip
+    previous = previous_of(release) if with_previous else None
+    published = published_of(release)
+    return attack(published, previous, categories=categories, support=support, only_below=THRESHOLD)
+
+
 PREVIOUS_BOUND = {"dubbel_opgelost", *release_module.OUTCOME_COLUMNS, PREVIOUS_DOUBLE}
 """Columns that the previous release bounds (resolved <= double then): the only ones whose small
 count the previous release can give away, whatever this release does."""
@@ -88,9 +101,9 @@ def test_the_previous_release_model_leaks_under_the_attacker():
     """Negative control: stop 17's protection (person slices as inequalities) gives small counts
     away to an attacker who knows that every person has one insurer; this one does not."""
     legacy = population_release(LEAKY, legacy_protect_release)
-    assert attack(published_of(legacy)).small_counts_pinned(THRESHOLD)
+    assert attack_release(legacy, with_previous=False).small_counts_pinned(THRESHOLD)
     protected = population_release(LEAKY)
-    assert attack(published_of(protected), previous_of(protected)).small_counts_pinned(THRESHOLD) == []
+    assert attack_release(protected).small_counts_pinned(THRESHOLD) == []
     assert protected.stats.exposed == []
     assert audit_release(protected, THRESHOLD) == []
 
@@ -100,7 +113,31 @@ def test_protection_that_ignores_relations_between_columns_leaks(monkeypatch: py
     relations within a cell, the attacker (who knows them) pins small counts."""
     monkeypatch.setattr(release_module, "CELL_RELATIONS", ())
     naive = population_release(LEAKY)
-    assert attack(published_of(naive), previous_of(naive)).small_counts_pinned(THRESHOLD)
+    assert attack_release(naive).small_counts_pinned(THRESHOLD)
+
+
+def test_a_table_by_sector_and_zorgvraag_protected_apart_gives_small_counts_away(monkeypatch: pytest.MonkeyPatch):
+    """Negative control: the release protected without its table by sector and zorgvraag, that
+    table then published with only its small counts hidden: an attacker who knows which provider
+    delivers which zorgvraag pins small counts of the provider table through it. Protected as
+    part of the release (as published), nothing is pinned."""
+    spec = PopulationSpec(providers=12, insurers=4, seed=3)
+    con = duckdb.connect()
+    load_population(con, spec)
+    import reports.insurers as insurers
+
+    with monkeypatch.context() as patched:
+        patched.setattr(insurers, "add_categories", lambda con, release, *_: release)
+        apart = insurers.protected_release(con, THRESHOLD)
+    whole = population_release(spec, lambda release, *_: release)  # true counts, categories included
+    totals = {column: int(whole.counts[column][0, -1]) for column in whole.totals_only}
+    categories = {tuple(c.split("|")): None if 1 <= v < THRESHOLD else v for c, v in totals.items()}
+    support = {(f"cat:{column}", provider) for column in whole.totals_only
+               for i, provider in enumerate(whole.providers) if whole.counts[column][0, i] > 0}  # fmt: skip
+    found = attack(published_of(apart), previous_of(apart), categories=categories, support=support,  # type: ignore[arg-type]
+                   only_below=THRESHOLD).small_counts_pinned(THRESHOLD)  # fmt: skip
+    assert any(column == "boven_norm" for (column, _, _), _ in found)
+    assert attack_release(population_release(spec)).small_counts_pinned(THRESHOLD) == []
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -114,20 +151,25 @@ def test_no_small_count_can_be_solved_for_after_protection(providers, insurers, 
     spec = PopulationSpec(providers=providers, insurers=insurers, mean_entries=mean_entries, seed=seed)
     release = population_release(spec)
     published = published_of(release)
-    assert unprotected(release, attack(published, previous_of(release)).small_counts_pinned(THRESHOLD)) == []
+    assert unprotected(release, attack_release(release).small_counts_pinned(THRESHOLD)) == []
     reported = {(e.column, e.provider) for e in release.stats.exposed if e.scope != NATIONAL}
     direct = [(c, p, v) for c, p, v in differenced(published) if 1 <= v < THRESHOLD and (c, p) not in reported]
     assert direct == []
     for scope, (table, totals) in published.items():  # zero is published, 1..9 never is
-        for column in release.columns:
+        for column in table.columns[1:]:
             shown = [v for v in [*table[column].to_list(), totals[column][0]] if v is not None]
             assert not any(1 <= v < THRESHOLD for v in shown), (scope, column)
+    shown = [v for v in category_totals(release, NATIONAL).values() if v is not None]
+    assert not any(1 <= v < THRESHOLD for v in shown)
 
 
 def test_the_slices_partition_the_national_counts_exactly():
     release = population_release(PopulationSpec(providers=30, insurers=6, seed=5))
     for column in release.all_columns:
         counts = release.counts[column]
+        if column in release.totals_only:  # the national table only
+            assert not counts[1:].any() and counts[0].any(), column
+            continue
         assert (counts[0] == counts[1:].sum(axis=0)).all(), column
     check_relations(release, release_relations(release))
 
@@ -160,13 +202,18 @@ def test_a_corrected_release_of_the_same_round_cannot_be_differenced(tmp_path: P
     before, after = published_of(first), published_of(second)
     for scope in before:
         old_table, new_table = before[scope][0], after[scope][0]
-        for column in first.columns:
+        for column in old_table.columns[1:]:
             old = dict(zip(old_table["agb_code"], old_table[column], strict=True))
             new = dict(zip(new_table["agb_code"], new_table[column], strict=True))
             for provider in old.keys() & new.keys():
                 if old[provider] is not None and new[provider] is not None:
                     assert not 1 <= abs(old[provider] - new[provider]) < THRESHOLD, (scope, column, provider)
-    assert unprotected(second, attack(after, previous_of(second)).small_counts_pinned(THRESHOLD)) == []
+    old_categories, new_categories = category_totals(first, NATIONAL), category_totals(second, NATIONAL)
+    for column, old_value in old_categories.items():
+        new_value = new_categories[column]
+        if old_value is not None and new_value is not None:
+            assert not 1 <= abs(old_value - new_value) < THRESHOLD, column
+    assert unprotected(second, attack_release(second).small_counts_pinned(THRESHOLD)) == []
     record_release(ledger, "2026-11", second, THRESHOLD, 1, {})
     record_release(ledger, "2026-11", second, THRESHOLD, 1, {})  # a rerun adds nothing
     assert len(read_ledger(ledger)) == 2
@@ -183,9 +230,11 @@ def test_rounding_to_five():
 
 def test_the_published_round_withstands_the_attack(dirty_round: RoundRun):
     published = read_release(dirty_round.round_dir / "insurers")
+    categories = read_categories(dirty_round.round_dir / "insurers")
     assert len(published) > 3
+    assert {sector for sector, _, _ in categories} == {"ggz", "msz"}
     assert any(table[c].null_count() for table, _ in published.values() for c in table.columns[1:])
-    assert attack(published).small_counts_pinned(THRESHOLD) == []
+    assert attack(published, categories=categories, only_below=THRESHOLD).small_counts_pinned(THRESHOLD) == []
     assert [value for *_, value in differenced(published) if 1 <= value < THRESHOLD] == []
 
 
