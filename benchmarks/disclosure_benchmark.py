@@ -27,7 +27,7 @@ from benchmarks.attacker import attack, differenced
 from benchmarks.legacy_protection import legacy_protect_release
 from reports.insurers import protected_release
 from reports.protection import protect_release, suppress_each_table
-from reports.release import Release, release_tables
+from reports.release import NATIONAL, Release, category_totals, release_tables
 from sample_data.populations import PopulationSpec, load_population
 
 
@@ -58,11 +58,18 @@ def measure(spec: PopulationSpec, method: str, threshold: int, attack_max: int) 
         insurers.protect_release = original
     seconds = time.perf_counter() - started
     published = {scope: release_tables(release, scope) for scope in release.scopes}
-    hidden = sum(int(release.hidden[c].sum()) for c in release.columns)
+    categories = category_totals(release, NATIONAL)
+    # published cells only: the provider cells of the table by sector and zorgvraag never are
+    hidden = sum(int(release.hidden[c].sum()) for c in release.columns if c not in release.totals_only)
+    hidden += sum(value is None for value in categories.values())
     direct = sum(1 <= value < threshold for *_, value in differenced(published))
     pinned: int | str = "-"
-    if spec.providers <= attack_max:
-        pinned = len(attack(published).small_counts_pinned(threshold))
+    if spec.providers <= attack_max:  # an attacker who knows which provider delivers which zorgvraag
+        support = {(f"cat:{column}", provider) for column in release.totals_only
+                   for i, provider in enumerate(release.providers) if release.counts[column][0, i] > 0}  # fmt: skip
+        split = {(s, z, m): value for column, value in categories.items() for s, z, m in [column.split("|")]}
+        found = attack(published, categories=split, support=support, only_below=threshold)
+        pinned = len(found.small_counts_pinned(threshold))
     stats = getattr(release, "stats", None)
     return {"seconds": seconds, "hidden": hidden, "direct": direct, "pinned": pinned,
             "exposed": len(stats.exposed) if stats is not None else "-"}  # fmt: skip
