@@ -62,13 +62,11 @@ suppressing a published cell per unit of its cost (None: only suppressed cells m
 groups per linear program: small programs solve faster and share out less room)."""
 REACH: tuple[int, ...] = (0, 1, 4, 16)
 """How many neighbours in size order on either side a cell's own witness may use, in turn."""
-WIDEN_FOR_CHEAPER = 2
-"""A target whose witness within the first areas of :data:`REACH` suppresses further cells looks
-in the next ones too, up to this many, and takes the cheapest (a witness among the neighbours'
-suppressed cells often makes suppressing a totals cell unnecessary)."""
 PARALLEL_FROM = 100
-SECTOR_ENTRIES_SUFFIX = f"{SEPARATOR}{SECTOR_ROW}{SEPARATOR}wachtenden"
 """Releases of fewer providers are protected in this process (workers would cost more)."""
+SECTOR_ENTRIES_SUFFIX = f"{SEPARATOR}{SECTOR_ROW}{SEPARATOR}wachtenden"
+"""How a sector's entries column ends (see :mod:`reports.breakdowns`): a cell's own witness also
+looks at the largest providers of its provider's sector."""
 
 
 @dataclass(frozen=True)
@@ -255,10 +253,7 @@ def _chunk_moves(
     group_of_provider = np.full(problem.width, -1)
     for g, members in enumerate(groups):
         group_of_provider[members] = g
-    # a priced pass suppresses provider cells only: a totals cell would serve many targets at once,
-    # so a linear program finds it cheap, but readers lose the most there
-    is_provider = problem.provider_of < problem.width - 1
-    open_cells = (problem.hidden | ((price is not None) & problem.hideable & is_provider)) & (problem.family == family)
+    open_cells = (problem.hidden | ((price is not None) & problem.hideable)) & (problem.family == family)
     cells = np.flatnonzero((group_of_provider[problem.provider_of] >= 0) & open_cells)
     wanted = open_targets[cells]
     owner = group_of_provider[problem.provider_of[cells]]
@@ -410,21 +405,17 @@ def _witness_task(problem: _Problem, open_targets: np.ndarray, task: object) -> 
     """Return, for each target of one task (targets that share their areas), the cells of its
     smallest witness in ever wider areas, or None."""
     targets, allow_new = cast(tuple[tuple[int, ...], bool], task)
-    found: dict[int, tuple[float, np.ndarray]] = {}
-    done: set[int] = set()
+    found: dict[int, np.ndarray] = {}
     for reach in range(len(REACH)):
-        left = [target for target in targets if target not in done]
+        left = [target for target in targets if target not in found]
         if not left:
             break
         area = _prepare_area(problem, _area(problem, left[0], reach), allow_new)
         for target in left:
-            witness = _smallest_witness(problem, area, target)
-            if witness is not None and (target not in found or witness[0] < found[target][0]):
-                found[target] = witness
-            # a witness that suppresses more is kept, but a wider area may need none
-            if target in found and (reach + 1 >= WIDEN_FOR_CHEAPER or problem.hidden[found[target][1]].all()):
-                done.add(target)
-    return [found[target][1] if target in found else None for target in targets]
+            moved = _smallest_witness(problem, area, target)
+            if moved is not None:
+                found[target] = moved
+    return [found.get(target) for target in targets]
 
 
 _TASKS = {"chunk": _chunk_task, "witness": _witness_task}
@@ -543,10 +534,9 @@ def _prepare_area(problem: _Problem, area: np.ndarray, allow_new: bool) -> _Area
     )
 
 
-def _smallest_witness(problem: _Problem, area: _Area, target: int) -> tuple[float, np.ndarray] | None:
-    """Return the cost and the cells moved of the witness for ``target`` among the cells of
-    ``area`` that changes the fewest cells by the least (published cells count far more), or
-    None when ``area`` has none."""
+def _smallest_witness(problem: _Problem, area: _Area, target: int) -> np.ndarray | None:
+    """Return the cells moved by the witness for ``target`` among the cells of ``area`` that
+    changes the fewest cells by the least, or None when ``area`` has none."""
     cells, local = area.cells, area.local
     n = len(cells)
     position = int(np.flatnonzero(cells == target)[0])
@@ -566,7 +556,7 @@ def _smallest_witness(problem: _Problem, area: _Area, target: int) -> tuple[floa
             solution = solve(witness, integral=True)
         if solution is not None and (best is None or float(objective @ solution) < best[0]):
             best = (float(objective @ solution), np.round(solution[:n] - solution[n:]))
-    return None if best is None else (best[0], cells[best[1] != 0])
+    return None if best is None else cells[best[1] != 0]
 
 
 def protect_release(

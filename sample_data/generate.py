@@ -683,6 +683,7 @@ def compute_truth(entries: pl.DataFrame, reference_date: dt.date, rows: pl.DataF
                 pl.col("person_id").filter(pl.col("is_internal")).n_unique().alias("interne_dubbelingen"),
                 pl.col("over_norm").sum().alias("boven_norm"),
                 (pl.col("over_norm") & pl.col("counted_once")).sum().alias("boven_norm_geschoond"),
+                pl.col("is_double").sum().alias("dubbel_inschrijvingen"),
                 (pl.col("wachtfase") == "aanmelding").sum().alias("wachtenden_aanmelding"),
                 (pl.col("wachtfase") == "behandeling").sum().alias("wachtenden_behandeling"),
                 (pl.col("waiting_days") < 4 * 7 + 1).sum().alias("wacht_0_4_weken"),
@@ -695,6 +696,15 @@ def compute_truth(entries: pl.DataFrame, reference_date: dt.date, rows: pl.DataF
         )
 
     national = table(facts)
+    measures = (pl.len().alias("wachtenden"), pl.col("is_double").sum().alias("dubbel_inschrijvingen"),
+                pl.col("over_norm").sum().alias("boven_norm"))  # fmt: skip
+    categories = pl.concat(
+        [
+            facts.group_by("sector").agg(*measures).with_columns(pl.lit("alle").alias("zorgvraag")),
+            facts.group_by("sector", "zorgvraag").agg(*measures),
+        ],
+        how="diagonal",
+    ).select("sector", "zorgvraag", "wachtenden", "dubbel_inschrijvingen", "boven_norm")
     per_uzovi = pl.concat(
         [
             table(facts.filter(pl.col("uzovi") == code)).with_columns(pl.lit(code).alias("uzovi"))
@@ -726,6 +736,7 @@ def compute_truth(entries: pl.DataFrame, reference_date: dt.date, rows: pl.DataF
     entry_flags = facts.select("provider", "client_id", "person_id", "is_double", "is_internal")
     return {
         "national": national,
+        "categories": categories,
         "per_uzovi": per_uzovi,
         "contacts": contacts,
         "totals": totals,

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import polars as pl
 
-from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS, SUPPRESSED_MARK
+from reports.breakdowns import MEASURES
+from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS, DOUBLE_ENTRIES, SUPPRESSED_MARK
 from reports.files import verify_audit_log
 from reports.operator_page import UNDELIVERED_NL
 from reports.release import TREND_COLUMNS
@@ -13,7 +14,7 @@ from reports.spreadsheets import COLUMN_LABELS_NL
 from tests.conftest import RoundRun
 
 THRESHOLD = 10
-MEASURED = (*COUNT_COLUMNS, *BREAKDOWN_COLUMNS)
+MEASURED = (*COUNT_COLUMNS, DOUBLE_ENTRIES, *BREAKDOWN_COLUMNS)
 
 
 def read_csv(path: Path) -> pl.DataFrame:
@@ -59,12 +60,32 @@ def test_national_and_insurer_tables_match_truth(exact_round: RoundRun):
         published_equals_truth(published, expected.drop("uzovi"))
 
 
+def test_the_table_by_sector_and_zorgvraag_matches_truth(exact_round: RoundRun):
+    """Every published count of uitsplitsing.csv equals the generator's own count; a suppressed
+    one is never a zero; the zorgvraag rows of a sector add up to its row where all are shown."""
+    published = read_csv(exact_round.round_dir / "insurers" / "uitsplitsing.csv")
+    truth = exact_round.generated.truth["categories"]
+    assert set(published["sector"]) == {"ggz", "msz"}
+    assert published.filter(pl.col("sector") == "msz")["omschrijving"].to_list()[1] != ""
+    joined = published.join(truth, on=["sector", "zorgvraag"], how="left", suffix="_truth")
+    assert joined.height == published.height and joined["wachtenden_truth"].null_count() == 0, "no unknown category"
+    assert published.height == truth.height, "every generated zorgvraag is delivered by several providers"
+    for measure in MEASURES:
+        for shown, expected in zip(joined[measure].to_list(), joined[f"{measure}_truth"].to_list(), strict=True):
+            assert (expected >= 1) if shown is None else int(shown) == expected, measure
+            assert shown is None or not 1 <= int(shown) < THRESHOLD, measure
+
+
 def test_suppression_hides_small_counts_in_every_insurer_file(exact_round: RoundRun):
     files = list((exact_round.round_dir / "insurers").glob("*.csv"))
     assert len(files) >= 3
     suppressed = 0
     for path in files:
         frame = read_csv(path)
+        if path.name == "uitsplitsing.csv":
+            for column in MEASURES:
+                assert all(v is None or not 1 <= int(v) < THRESHOLD for v in frame[column]), (path.name, column)
+            continue
         for column in (*MEASURED, *TREND_COLUMNS):
             values = frame[column].to_list()
             suppressed += sum(v is None for v in values)
