@@ -468,8 +468,14 @@ CATEGORY_COLUMNS_NL: tuple[tuple[str, str], ...] = (
 
 def category_section(categories: pl.DataFrame | None, threshold: int) -> str:
     """Return the section with the national table by sector and zorgvraag (suppressed cells read
-    the mark; a share only where both counts are published), or nothing without that table."""
-    if categories is None or not categories.height:
+    the mark; a share only where both counts are published); without it (an insurer's report),
+    where to find it; nothing when the round has no such table."""
+    if categories is None:
+        return (
+            "<h2>Naar sector en zorgvraag</h2><p>De verdeling naar sector en zorgvraag wordt alleen landelijk "
+            "gepubliceerd: zie het landelijke rapport (national.html) en uitsplitsing.csv.</p>"
+        )
+    if not categories.height:
         return ""
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in CATEGORY_COLUMNS_NL)
     body = []

@@ -102,6 +102,7 @@ def is_additive(column: str) -> bool:
     """Return whether ``column`` counts entries (it adds up over providers and insurers)."""
     return column in ADDITIVE_COLUMNS or is_category_column(column)
 
+
 Cell = tuple[str, int, int]
 """(column, scope index, provider index); the last provider index is the scope's totals row."""
 

@@ -89,6 +89,7 @@ def test_every_uzovi_report_opens_without_errors(dirty_round: RoundRun, browser:
         assert browser.console_errors() == [], page.name
         assert only_the_page_itself(browser, page) == [], page.name
         hidden[page] = len(browser.driver.find_elements("css selector", "td.suppressed"))
+        assert "alleen landelijk" in browser.driver.page_source, "says where the table by sector and zorgvraag is"
         for chart in browser.driver.find_elements("css selector", "svg.chart"):
             ticks = [t.text for t in chart.find_elements("css selector", "text.tick") if t.text[:1].isdigit()]
             numbers = [t for t in ticks if "-" not in t]  # not the round labels of a trend chart
