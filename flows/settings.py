@@ -19,17 +19,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from ingest.columns import ALL_COLUMNS, SECTORS, WACHTFASEN
+from ingest.columns import ALL_COLUMNS, DEFAULT_NORMS_WEEKS, SECTORS, WACHTFASEN
 from ingest.limits import DEFAULT_FIELD_CHARS, ReadLimits
 from ingest.read import header_key
 from linkage.store import StoreResources, machine_resources
 
 ScopeColumn = Literal["sector", "zorgvraag", "wachtfase"]
 
-DEFAULT_NORMS_WEEKS: dict[str, dict[str, int]] = {
-    "ggz": {"aanmelding": 4, "behandeling": 10},
-    "msz": {"aanmelding": 4, "behandeling": 7},
-}
 DEFAULT_MATCH_SCOPE: dict[str, list[ScopeColumn]] = {"ggz": ["sector"], "msz": ["sector", "zorgvraag"]}
 
 _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("config_file", default=None)

@@ -29,6 +29,12 @@ ALL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 DATE_COLUMNS: tuple[str, ...] = ("geboortedatum", "verwijsdatum", "aanmelddatum", "peildatum", "intakedatum")
 SECTORS: tuple[str, ...] = ("ggz", "msz")
 WACHTFASEN: tuple[str, ...] = ("aanmelding", "behandeling")
+DEFAULT_NORMS_WEEKS: dict[str, dict[str, int]] = {
+    "ggz": {"aanmelding": 4, "behandeling": 10},
+    "msz": {"aanmelding": 4, "behandeling": 7},
+}
+"""The Treeknormen in weeks per sector and wachtfase (the settings' default; they are being revised,
+so the settings may replace them)."""
 GESLACHTEN: tuple[str, ...] = ("M", "V", "X", "O")
 PLAIN_IDENTIFIER_COLUMNS: tuple[str, ...] = (
     "bsn",

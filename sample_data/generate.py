@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from flows.settings import DEFAULT_NORMS_WEEKS
 from hashing.bsn import BSN_WEIGHTS
+from ingest.columns import DEFAULT_NORMS_WEEKS
 from sample_data.names import FIRST_NAMES, GGZ_CARE_DEMANDS, INSURERS, MSZ_SPECIALISMS, SURNAMES
 
 FORMATS: tuple[str, ...] = ("csv-semicolon-bom", "csv-comma-cp1252", "xlsx", "parquet", "csv-semicolon")

@@ -1,0 +1,66 @@
+"""Imports point down only: each package may import the packages below it, never above or beside.
+
+    flows  ->  reports  ->  linkage, ingest  ->  hashing
+    flows  ->  sample_data  ->  ingest, hashing
+
+``benchmarks`` sits beside ``flows`` at the top and may import anything; nothing imports it.
+The imports that still break this (issue 14) are listed in :data:`KNOWN_UPWARD` so that the
+check stops any new one today; an entry that no longer occurs must be removed from the list."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("hashing", "ingest", "linkage", "reports", "sample_data", "flows", "benchmarks")
+ALLOWED: dict[str, set[str]] = {
+    "hashing": set(),
+    "ingest": {"hashing"},
+    "linkage": {"hashing"},
+    "reports": {"hashing", "ingest", "linkage"},
+    "sample_data": {"hashing", "ingest"},
+    "flows": {"hashing", "ingest", "linkage", "reports", "sample_data"},
+    "benchmarks": {"hashing", "ingest", "linkage", "reports", "sample_data", "flows"},
+}
+KNOWN_UPWARD: set[tuple[str, str]] = {
+    ("ingest/feedback.py", "reports"),  # reports.files: atomic writing belongs in a neutral module
+    ("ingest/stage.py", "reports"),
+    ("linkage/history.py", "ingest"),  # the staged feedback schema and outcomes
+    ("flows/cli.py", "benchmarks"),  # `wachtlijst evaluate` runs the linkage evaluation
+}
+
+
+def imported_packages(path: Path) -> set[str]:
+    """Return the project packages that the module at ``path`` imports, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found |= {name.split(".")[0] for name in names} & set(PACKAGES)
+    return found
+
+
+def import_edges() -> set[tuple[str, str]]:
+    """Return (module path, imported package) for every import of another project package."""
+    edges = set()
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for imported in imported_packages(path) - {package}:
+                edges.add((path.relative_to(ROOT).as_posix(), imported))
+    return edges
+
+
+def test_imports_point_down_only():
+    edges = import_edges()
+    upward = {(module, imported) for module, imported in edges if imported not in ALLOWED[module.split("/")[0]]}
+    assert upward - KNOWN_UPWARD == set(), "a new upward or sideways import"
+    assert KNOWN_UPWARD - upward == set(), "an upward import is gone: remove it from KNOWN_UPWARD"
+
+
+def test_the_check_sees_an_upward_import(tmp_path: Path):
+    module = tmp_path / "m.py"
+    module.write_text("import json\nfrom reports.files import write_atomic\n\ndef f():\n    import flows.cli\n")
+    assert imported_packages(module) == {"reports", "flows"}
