@@ -22,6 +22,7 @@ from flows import progress
 from flows.resume import fault_point, remove_partial_files, round_lock, was_interrupted
 from flows.round_context import RoundContext, RoundFailed
 from flows.settings import RunnerSettings, Settings, load_settings
+from hashing.files import parquet_bytes, sha256_bytes, write_atomic, write_json_atomic
 from hashing.keys import PseudonymKey, load_key
 from ingest.feedback import FeedbackReport, feedback_files, feedback_report, stage_feedback, staged_feedback_path
 from ingest.inventory import InputFile, expired_inputs, inventory
@@ -33,15 +34,7 @@ from linkage.history import compare_with_history
 from linkage.probabilistic import LinkageParameters
 from linkage.store import entry_warnings, link_round, open_store, round_totals
 from reports.archive import archive_inputs
-from reports.files import (
-    AuditLog,
-    build_manifest,
-    csv_bytes,
-    parquet_bytes,
-    sha256_bytes,
-    write_atomic,
-    write_json_atomic,
-)
+from reports.files import AuditLog, build_manifest, csv_bytes
 from reports.insurers import write_insurer_outputs
 from reports.ledger import read_ledger
 from reports.operator_page import summary_html

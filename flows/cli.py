@@ -442,8 +442,8 @@ def keys_signer(
     """Write the public half of the TTP's package signing key (derived from its key), to hand to
     every provider once, and print its fingerprint to read out by phone. Every round also writes
     it to providers/ondertekening.pub."""
+    from hashing.files import write_atomic
     from hashing.keys import KeyError_, load_key
-    from reports.files import write_atomic
     from reports.packages import signer_fingerprint, signer_pem, signing_key
     from reports.recipients import spoken_fingerprint
 

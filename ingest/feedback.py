@@ -16,11 +16,11 @@ from typing import Any
 
 import polars as pl
 
+from hashing.files import parquet_bytes, write_atomic
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import entry_keys
 from ingest.inventory import FEEDBACK_DIR, InputFile, is_feedback, visible_files
 from ingest.read import ROW_NUMBER, ExtractRejected, header_key, read_table
-from reports.files import parquet_bytes, write_atomic
 
 FEEDBACK_COLUMNS: tuple[str, ...] = ("agb_code", "client_id", "uitkomst")
 OUTCOMES: tuple[str, ...] = ("verwijderd", "in_behandeling", "blijft_wachten", "onbereikbaar")

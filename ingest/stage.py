@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from hashing.files import parquet_bytes, write_atomic
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import pseudonymise_entries
 from ingest.columns import ROW_MALFORMED
@@ -17,7 +18,6 @@ from ingest.limits import ReadLimits
 from ingest.prepseudonymised import PrepseudonymisedInvalid, is_prepseudonymised, read_prepseudonymised
 from ingest.read import ROW_NUMBER, ExtractRejected, read_extract
 from ingest.validate import REASON, RowRules, validate_extract
-from reports.files import parquet_bytes, write_atomic
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from hashing.files import sha256_bytes, write_atomic
 from ingest.inventory import InputFile
 from reports.delivery import decrypt, encrypt_for, load_private_key, load_public_key
-from reports.files import AuditLog, sha256_bytes, write_atomic
+from reports.files import AuditLog
 
 ARCHIVE_RECIPIENT = "archive"
 ARCHIVE_SUFFIX = ".enc"

@@ -1,15 +1,14 @@
-"""Atomic file writing, the round manifest and the append-only audit log."""
+"""CSV for Dutch spreadsheets, the round manifest and the append-only audit log (atomic writing
+and hashing are in :mod:`hashing.files`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
 import getpass
-import hashlib
 import json
 import os
 import socket
-import tempfile
 import threading
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,23 +16,10 @@ from typing import Any, BinaryIO
 
 import polars as pl
 
+from hashing.files import sha256_bytes, write_atomic
+
 CSV_SEPARATOR = ";"
 GENESIS_HASH = "0" * 64
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 FORMULA_STARTS = r"^[=+\-@\t\r]"
@@ -59,25 +45,6 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
     a round is written here."""
     text = formula_safe(frame).write_csv(separator=CSV_SEPARATOR, date_format="%Y-%m-%d", decimal_comma=True)
     return b"\xef\xbb\xbf" + text.encode("utf-8")
-
-
-def parquet_bytes(frame: pl.DataFrame) -> bytes:
-    """Return ``frame`` as Parquet bytes (deterministic for the same frame)."""
-    import io
-
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=False)
-    return buffer.getvalue()
-
-
-def write_json_atomic(path: Path, document: Any) -> None:
-    """Write ``document`` as indented, key-sorted JSON, atomically."""
-    write_atomic(path, (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Return the SHA-256 hex digest of ``data``."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def build_manifest(round_dir: Path, exclude: tuple[str, ...] = ("manifest.json",)) -> dict[str, Any]:

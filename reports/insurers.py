@@ -11,10 +11,11 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from hashing.files import parquet_bytes, sha256_bytes, write_atomic
 from linkage.store import provider_counts, query_frame, sql_text, trend_counts
 from reports.breakdowns import category_counts, category_table, choose_categories
 from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS, DOUBLE_ENTRIES
-from reports.files import csv_bytes, parquet_bytes, sha256_bytes, write_atomic
+from reports.files import csv_bytes
 from reports.html_report import ReportContext, history_frame, insurer_report_html
 from reports.ledger import forced_suppressions, read_ledger, record_release
 from reports.protection import protect_release

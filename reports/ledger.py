@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from reports.files import write_atomic
+from hashing.files import write_atomic
 from reports.release import Release
 
 LEDGER_FORMAT = "wachtlijst-release-ledger/1"

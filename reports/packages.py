@@ -31,9 +31,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pyrage import x25519
 
+from hashing.files import write_atomic
 from hashing.keys import PseudonymKey
 from reports.delivery import DeliveryError, decrypt, load_private_key, read_header
-from reports.files import write_atomic
 from reports.recipients import age_fingerprint, is_age_identity, load_identity
 
 PACKAGE_FORMAT = "wachtlijst-pakket/2"

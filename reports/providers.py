@@ -12,12 +12,13 @@ import duckdb
 import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hashing.files import sha256_bytes, write_atomic
 from ingest.columns import FILE_REASONS_NL, ROW_REASONS_NL
 from ingest.feedback import FEEDBACK_REASONS_NL
 from linkage.store import contact_rows, query_frame
 from reports.cover_note import cover_note
 from reports.delivery import DeliveryError, encrypt_for
-from reports.files import AuditLog, csv_bytes, sha256_bytes, write_atomic
+from reports.files import AuditLog, csv_bytes
 from reports.packages import SIGNER_FILE, build_package, package_name, seal, signer_pem
 from reports.quality import routed_rejections
 from reports.recipients import RecipientKey, load_recipient, load_registry
