@@ -24,7 +24,15 @@ from flows.round_context import RoundContext, RoundFailed
 from flows.settings import RunnerSettings, Settings, load_settings
 from hashing.files import parquet_bytes, sha256_bytes, write_atomic, write_json_atomic
 from hashing.keys import PseudonymKey, load_key
-from ingest.feedback import FeedbackReport, feedback_files, feedback_report, stage_feedback, staged_feedback_path
+from ingest.feedback import (
+    OUTCOMES,
+    FeedbackReport,
+    feedback_files,
+    feedback_report,
+    load_feedback,
+    stage_feedback,
+    staged_feedback_path,
+)
 from ingest.inventory import InputFile, expired_inputs, inventory
 from ingest.read import file_sha256
 from ingest.registry import UnknownSender, rules_for_sender
@@ -165,7 +173,10 @@ def link_entries(
             round_id=context.round_id,
             reference_date=context.reference_date,
             key=load_key(context.key_file),
-            feedback_files=[staged_feedback_path(context.staging_dir, r.sha256) for r in accepted_feedback],
+            outcomes=OUTCOMES,
+            feedback=load_feedback(
+                [staged_feedback_path(context.staging_dir, r.sha256) for r in accepted_feedback]
+            ),
         )
         totals = round_totals(con)
     rows = comparison.feedback_rows

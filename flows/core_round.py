@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flows.settings import Settings
 from hashing.keys import PseudonymKey
+from ingest.feedback import OUTCOMES, load_feedback
 from ingest.inventory import inventory
 from ingest.stage import FileReport, stage_extract, staged_paths
 from linkage.history import compare_with_history
@@ -60,6 +61,9 @@ def stage_and_link(
         )
         seconds["link (DuckDB)"] = round(time.perf_counter() - mark, 3)
         mark = time.perf_counter()
-        compare_with_history(con, work_dir / "history.duckdb", round_id="core", reference_date=reference_date, key=key)
+        compare_with_history(
+            con, work_dir / "history.duckdb", round_id="core", reference_date=reference_date, key=key,
+            outcomes=OUTCOMES, feedback=load_feedback([]),
+        )  # fmt: skip
     seconds["compare with previous round + record history"] = round(time.perf_counter() - mark, 3)
     return CoreRound(reports=reports, store_path=store_path, linkage=linkage, seconds=seconds)

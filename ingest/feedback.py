@@ -10,6 +10,7 @@ here keep their ``client_id`` to go back to their provider in ``afgewezen.csv``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,3 +214,14 @@ def feedback_report(file: str, sha256: str, rows: pl.DataFrame, sender: str | No
         rejected_by_reason=dict(zip(reasons["reden"].to_list(), reasons["len"].to_list(), strict=True)),
         sender=sender,
     )
+
+
+def load_feedback(staged_files: Sequence[Path]) -> pl.DataFrame:
+    """Return the staged feedback rows of the round, in file and row order."""
+    if not staged_files:
+        return pl.DataFrame(schema={**STAGED_SCHEMA, "reden": pl.Utf8, "file_sha256": pl.Utf8})
+    frames = [
+        pl.read_parquet(path).with_columns(pl.lit(path.stem.removeprefix("feedback_")).alias("file_sha256"))
+        for path in staged_files
+    ]
+    return pl.concat(frames, how="vertical_relaxed").sort("source_file", "source_row")

@@ -22,7 +22,6 @@ import polars as pl
 
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import entry_keys
-from ingest.feedback import OUTCOMES, STAGED_SCHEMA
 from linkage.frames import query_frame
 from linkage.store import run_script, sql_text
 
@@ -103,17 +102,6 @@ def create_entry_keys(con: duckdb.DuckDBPyConnection, key: PseudonymKey) -> None
     con.unregister("new_entry_keys")
 
 
-def load_feedback(staged_files: Sequence[Path]) -> pl.DataFrame:
-    """Return the staged feedback rows of the round, in file and row order."""
-    if not staged_files:
-        return pl.DataFrame(schema={**STAGED_SCHEMA, "reden": pl.Utf8, "file_sha256": pl.Utf8})
-    frames = [
-        pl.read_parquet(path).with_columns(pl.lit(path.stem.removeprefix("feedback_")).alias("file_sha256"))
-        for path in staged_files
-    ]
-    return pl.concat(frames, how="vertical_relaxed").sort("source_file", "source_row")
-
-
 def match_feedback(feedback: pl.DataFrame, contact_keys: pl.DataFrame) -> pl.DataFrame:
     """Return ``feedback`` with ``reden`` set for rows that repeat an earlier row's client
     (``feedback_duplicate``) or name a client that was not on the provider's previous contact
@@ -139,14 +127,16 @@ def compare_with_history(
     round_id: str,
     reference_date: dt.date,
     key: PseudonymKey,
-    feedback_files: Sequence[Path] = (),
+    outcomes: Sequence[str],
+    feedback: pl.DataFrame,
 ) -> HistoryComparison:
     """Compare the linked round in ``con`` with the previous round of the history store, then
-    record this round there (replacing an earlier run of it). Leaves the tables of
-    ``history_empty.sql``, filled, in the round's store. Returns what was found."""
+    record this round there (replacing an earlier run of it). ``outcomes`` are the feedback
+    outcomes in order of precedence; ``feedback`` the round's staged feedback rows (see
+    :func:`ingest.feedback.load_feedback`). Leaves the tables of ``history_empty.sql``, filled, in
+    the round's store. Returns what was found."""
     run_script(con, sql_text("history_empty.sql"))
     create_entry_keys(con, key)
-    feedback = load_feedback(feedback_files)
     with history_lock(history_path):
         con.execute("ATTACH ? AS history", [str(history_path)])
         try:
@@ -175,7 +165,7 @@ def compare_with_history(
             con.register("accepted_feedback", accepted)
             con.execute("INSERT INTO received_feedback SELECT entry_key, provider, uitkomst FROM accepted_feedback")
             con.unregister("accepted_feedback")
-            run_script(con, sql_text("trend.sql"), {"outcomes": list(OUTCOMES)})
+            run_script(con, sql_text("trend.sql"), {"outcomes": list(outcomes)})
             run_script(
                 con, RECORD_ROUND_SQL, {"round_id": round_id, "reference_date": reference_date, "key_id": key.key_id}
             )

@@ -22,7 +22,6 @@ ALLOWED: dict[str, set[str]] = {
     "benchmarks": {"hashing", "ingest", "linkage", "reports", "sample_data", "flows"},
 }
 KNOWN_UPWARD: set[tuple[str, str]] = {
-    ("linkage/history.py", "ingest"),  # the staged feedback schema and outcomes
     ("flows/cli.py", "benchmarks"),  # `wachtlijst evaluate` runs the linkage evaluation
 }
 

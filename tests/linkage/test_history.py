@@ -4,7 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 from hashing.keys import PseudonymKey
-from ingest.feedback import stage_feedback, staged_feedback_path
+from ingest.feedback import OUTCOMES, load_feedback, stage_feedback, staged_feedback_path
 from linkage.history import compare_with_history
 from linkage.store import trend_counts
 from tests.linkage.conftest import KEY, PEIL, background, person, valid_bsn
@@ -24,7 +24,8 @@ def test_resolved_new_and_still_double_waiters_with_the_reported_outcome(link, t
     history = tmp_path / "history.duckdb"
     first = link(people(("23000001", "X1", 1), ("23000002", "X2", 1), ("23000001", "Y1", 2), ("23000003", "Y3", 2),
                         ("23000003", "W3", 3)))  # fmt: skip
-    before = compare_with_history(first, history, round_id="2026-10", reference_date=PEIL, key=KEY)
+    before = compare_with_history(first, history, round_id="2026-10", reference_date=PEIL, key=KEY,
+                                  outcomes=OUTCOMES, feedback=load_feedback([]))  # fmt: skip
     assert before.previous_round is None
     first_totals = trend_counts(first).filter(trend_counts(first)["agb_code"] == "totaal").row(0, named=True)
     assert first_totals["dubbel_blijvend"] == 0 and first_totals["dubbel_opgelost"] == 0
@@ -38,7 +39,7 @@ def test_resolved_new_and_still_double_waiters_with_the_reported_outcome(link, t
                          ("23000003", "W3", 3), ("23000002", "W2", 3)))  # fmt: skip
     staged = [staged_feedback_path(tmp_path / "staging", "f" * 64)]
     after = compare_with_history(second, history, round_id="2026-11", reference_date=PEIL + dt.timedelta(days=30),
-                                 key=KEY, feedback_files=staged)  # fmt: skip
+                                 key=KEY, outcomes=OUTCOMES, feedback=load_feedback(staged))  # fmt: skip
     assert after.previous_round == "2026-10"
     rows = {row["agb_code"]: row for row in trend_counts(second).to_dicts()}
     total = rows["totaal"]
@@ -56,5 +57,5 @@ def test_resolved_new_and_still_double_waiters_with_the_reported_outcome(link, t
     third = link(people(("23000001", "X1", 1)))
     other_key = PseudonymKey("kother", b"o" * 32)
     later = compare_with_history(third, history, round_id="2026-12", reference_date=PEIL + dt.timedelta(days=60),
-                                 key=other_key)  # fmt: skip
+                                 key=other_key, outcomes=OUTCOMES, feedback=load_feedback([]))  # fmt: skip
     assert later.previous_round is None and later.previous_key_differs
