@@ -46,6 +46,8 @@ class ReportContext:
     reference_date: str
     threshold: int
     norms_weeks: Mapping[str, Mapping[str, int]]
+    category_min_providers: int = 2
+    categories_per_sector: int = 15
 
 
 def dutch_number(value: int | float | None, threshold: int, decimals: int = 0) -> str:
@@ -447,13 +449,18 @@ def _norms_list(norms_weeks: Mapping[str, Mapping[str, int]]) -> str:
     return f"<ul>{items}</ul>"
 
 
-CATEGORY_NOTE = (
-    "Alle wachtenden van de ronde naar sector en zorgvraag (ggz: zorgvraag zoals aangeleverd; msz: specialisme). "
-    "Het zijn inschrijvingen, geen personen: de rijen van een sector tellen op tot de rij 'alle', de sectoren tot "
-    "het landelijke totaal. Een zorgvraag staat er met zijn eigen code als minstens twee aanbieders hem "
-    "aanleveren en hij bij de grootste van zijn sector hoort; de rest valt onder 'overig'. Per aanbieder wordt "
-    "deze verdeling niet gepubliceerd."
-)
+def category_note(min_providers: int, per_sector: int) -> str:
+    """Return the Dutch explanation of the table by sector and zorgvraag, with the settings that
+    decide which zorgvraag codes it names."""
+    providers = "één aanbieder" if min_providers == 1 else f"{min_providers} aanbieders"
+    largest = "de grootste" if per_sector == 1 else f"de {per_sector} grootste"
+    return (
+        "Alle wachtenden van de ronde naar sector en zorgvraag (ggz: zorgvraag zoals aangeleverd; msz: "
+        "specialisme). Het zijn inschrijvingen, geen personen: de rijen van een sector tellen op tot de rij "
+        f"'alle', de sectoren tot het landelijke totaal. Een zorgvraag staat er met zijn eigen code als minstens "
+        f"{providers} hem aanleveren en hij bij {largest} van zijn sector hoort; de rest valt onder 'overig'. "
+        "Per aanbieder wordt deze verdeling niet gepubliceerd."
+    )
 CATEGORY_COLUMNS_NL: tuple[tuple[str, str], ...] = (
     ("sector", "Sector"),
     ("zorgvraag", "Zorgvraag"),
@@ -466,7 +473,9 @@ CATEGORY_COLUMNS_NL: tuple[tuple[str, str], ...] = (
 )
 
 
-def category_section(categories: pl.DataFrame | None, threshold: int) -> str:
+def category_section(
+    categories: pl.DataFrame | None, threshold: int, min_providers: int = 2, per_sector: int = 15
+) -> str:
     """Return the section with the national table by sector and zorgvraag (suppressed cells read
     the mark; a share only where both counts are published); without it (an insurer's report),
     where to find it; nothing when the round has no such table."""
@@ -498,7 +507,7 @@ def category_section(categories: pl.DataFrame | None, threshold: int) -> str:
         kind = ' class="total"' if row["zorgvraag"] == "alle" else ""
         body.append(f"<tr{kind}>" + "".join(cells) + "</tr>")
     return (
-        f'<h2>Naar sector en zorgvraag</h2><p>{html.escape(CATEGORY_NOTE)}</p>'
+        f"<h2>Naar sector en zorgvraag</h2><p>{html.escape(category_note(min_providers, per_sector))}</p>"
         f'<table class="categories"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
 
@@ -548,7 +557,7 @@ Een 0 is een echte nul.</p>
 eigen fase (de behandelfase vanaf de intake; zonder intakedatum vanaf de aanmelddatum). Per aanbieder
 staan dezelfde aantallen in de tabel.</p>
 {breakdown_chart(totals, threshold)}
-{category_section(categories, threshold)}
+{category_section(categories, threshold, context.category_min_providers, context.categories_per_sector)}
 <h2>Wachtenden en dubbel wachtenden per aanbieder</h2>
 <p>De {min(TOP_PROVIDERS, table.height)} aanbieders met de meeste wachtenden; alle aanbieders staan in de
 tabel hieronder.</p>

@@ -220,6 +220,8 @@ def write_insurer_outputs(
             reference_date=reference_date,
             threshold=threshold,
             norms_weeks=norms_weeks,
+            category_min_providers=category_min_providers,
+            categories_per_sector=categories_per_sector,
         )
         scope_history = history_frame(
             [

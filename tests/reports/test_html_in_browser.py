@@ -65,6 +65,7 @@ def test_national_report_opens_offline_sorts_and_filters(dirty_round: RoundRun, 
     for cells, value in zip(shown, categories["wachtenden"], strict=True):
         assert cells[3].text == (SUPPRESSED_MARK if value is None else f"{int(value):,}".replace(",", "."))
     assert any(cells[2].text == "oogheelkunde" for cells in shown), "msz specialisms by name"
+    assert "minstens 2 aanbieders" in browser.driver.page_source and "de 15 grootste" in browser.driver.page_source
 
     national = pl.read_csv(page.with_suffix(".csv").read_bytes(), separator=";")
     waiters_button = browser.driver.find_element("css selector", "#providers thead th[data-col='1'] button")

@@ -51,3 +51,10 @@ def test_a_failed_write_leaves_no_partial_release(tmp_path: Path, monkeypatch: p
     after = {path.name: path.read_bytes() for path in target.iterdir()}
     assert after == before, "the published release is the complete earlier one"
     con.close()
+
+
+def test_the_note_on_the_table_by_sector_and_zorgvraag_follows_the_settings():
+    from reports.html_report import category_note
+
+    assert "minstens één aanbieder hem" in category_note(1, 1) and "bij de grootste van" in category_note(1, 1)
+    assert "minstens 3 aanbieders hem" in category_note(3, 20) and "bij de 20 grootste van" in category_note(3, 20)
