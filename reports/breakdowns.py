@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-SECTORS: tuple[str, ...] = ("ggz", "msz")
+from ingest.columns import SECTORS
+
 MEASURES: tuple[str, ...] = ("wachtenden", "dubbel_inschrijvingen", "boven_norm")
 """Entry counts per category; each adds up over providers, over categories and over insurers."""
 SECTOR_ROW = "*"
@@ -74,7 +75,7 @@ def choose_categories(counts: pl.DataFrame, per_sector: int, min_providers: int)
         pl.col("wachtenden").sum().alias("entries"), pl.col("agb_code").n_unique().alias("providers")
     )
     eligible = pairs.filter(
-        pl.col("zorgvraag").map_elements(lambda code: CODE_PATTERN.fullmatch(code) is not None, return_dtype=pl.Boolean)
+        pl.col("zorgvraag").str.contains(f"^(?:{CODE_PATTERN.pattern})$")
         & ~pl.col("zorgvraag").is_in([OTHER, ALL])
         & (pl.col("providers") >= min_providers)
     )

@@ -186,11 +186,12 @@ def write_insurer_outputs(
     categories = round_published(category_table(category_totals(release, NATIONAL)), rounding_base)
     csv_hashes: dict[str, str] = {}
     if categories.height:
-        for file_name, data in (("uitsplitsing.csv", csv_bytes(categories)),
+        categories_csv = csv_bytes(categories)
+        for file_name, data in (("uitsplitsing.csv", categories_csv),
                                 ("uitsplitsing.parquet", parquet_bytes(categories))):  # fmt: skip
             write_atomic(insurers_dir / file_name, data)
             written.append(insurers_dir / file_name)
-        csv_hashes["uitsplitsing.csv"] = sha256_bytes(csv_bytes(categories))
+        csv_hashes["uitsplitsing.csv"] = sha256_bytes(categories_csv)
     for scope_code in release.scopes:
         uzovi = None if scope_code == NATIONAL else scope_code
         table, totals = (round_published(frame, rounding_base) for frame in release_tables(release, scope_code))
