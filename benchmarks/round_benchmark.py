@@ -33,8 +33,17 @@ def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-def prepare(folder: Path, entries: int, providers: int, seed: int) -> Path:
-    """Generate the benchmark round into ``folder/round-N-S`` unless it is there; return it."""
+def fast_workbook(frame: pl.DataFrame) -> bytes:
+    """Return a generated extract as .xlsx bytes, written column-wise (dates as date cells): a
+    national round's workbooks in seconds, where writing them cell by cell takes many minutes."""
+    from reports.xlsx import Sheet, workbook_bytes
+
+    return workbook_bytes([Sheet("Wachtlijst", frame)], author="bronsysteem")
+
+
+def prepare(folder: Path, entries: int, providers: int, seed: int, formats: tuple[str, ...] = BENCH_FORMATS) -> Path:
+    """Generate the benchmark round into ``folder/round-N-P-S`` unless it is there (with a TTP key
+    and every provider's age keys); return it."""
     from hashing.keys import create_key_file
     from reports.recipients import create_age_keys
     from sample_data.generate import RoundSpec, generate_round
@@ -42,8 +51,8 @@ def prepare(folder: Path, entries: int, providers: int, seed: int) -> Path:
     target = folder / f"round-{entries}-{providers}-{seed}"
     if (target / "ready").exists():
         return target
-    spec = RoundSpec(entries=entries, providers=providers, seed=seed, formats=BENCH_FORMATS)
-    generated = generate_round(target, spec)
+    spec = RoundSpec(entries=entries, providers=providers, seed=seed, formats=formats)
+    generated = generate_round(target, spec, workbook=fast_workbook)
     for agb in generated.providers:
         create_age_keys(agb, target / "recipients")
     key_file = target / "ttp.key"

@@ -263,7 +263,7 @@ def deliver_provider_files(
         context.round_id,
         AuditLog(context.audit_path),
         on_provider_done=_provider_done,
-        receipts_path=context.work_dir / context.round_id / "deliveries.json",
+        receipts_path=context.work_dir / context.round_id / "deliveries.jsonl",
         signer=signing_key(load_key(context.key_file)),
     )
     return result, unrouted_extract_rows(rejected, locations)

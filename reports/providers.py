@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -214,6 +215,38 @@ def _recipient_key(
     return key, ("", "")
 
 
+def read_receipts(path: Path) -> dict[str, str]:
+    """Return the delivery receipts journalled at ``path`` (``provider/file`` -> plaintext hash
+    and key fingerprint), the later line winning; none when the file is absent. A torn last
+    line (a run cut off while appending) is ignored: that file is delivered again."""
+    receipts: dict[str, str] = {}
+    if not path.is_file():
+        return receipts
+    for line in path.read_bytes().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("file"), str) and isinstance(record.get("receipt"), str):
+            receipts[record["file"]] = record["receipt"]
+    return receipts
+
+
+def append_receipts(path: Path, receipts: Mapping[str, str]) -> None:
+    """Append ``receipts`` to the journal at ``path``, one JSON line each, synced to disk before
+    returning: a round of 2,000 providers appends each once instead of rewriting them all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = b"".join(json.dumps({"file": k, "receipt": v}).encode() + b"\n" for k, v in receipts.items())
+    with path.open("a+b") as handle:
+        if handle.seek(0, os.SEEK_END) > 0:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":  # a torn line of an interrupted run: end it, keep ours whole
+                lines = b"\n" + lines
+        handle.write(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 @dataclass
 class _Writer:
     """Writes one provider's encrypted delivery, once: a file whose receipt says the same
@@ -295,16 +328,14 @@ def deliver_packages(
     undelivered with the reason. When the folder has a ``registry.json``, a key whose
     fingerprint is not pinned there, or differs from its pin, fails closed the same way.
     Each written file is logged with its hash and recipient. ``on_provider_done`` is called
-    with each provider's code once it is handled, delivered or not. ``receipts_path`` keeps,
-    per delivered file, the hash of its plaintext and the key's fingerprint, written after each
+    with each provider's code once it is handled, delivered or not. ``receipts_path`` journals,
+    per delivered file, the hash of its plaintext and the key's fingerprint, appended after each
     provider, so that a rerun after an interruption does not deliver a file twice.
     """
     delivered: dict[str, list[str]] = {}
     undelivered: dict[str, str] = {}
     pins = load_registry(recipients_dir) if recipients_dir else None
-    receipts: dict[str, str] = (
-        json.loads(receipts_path.read_text()) if receipts_path is not None and receipts_path.is_file() else {}
-    )
+    receipts = read_receipts(receipts_path) if receipts_path is not None else {}
     write_atomic(providers_dir / SIGNER_FILE, signer_pem(signer.public_key()))
     writer = _Writer(providers_dir, round_id, audit, receipts)
     for provider, files in sorted(packages.items()):
@@ -313,9 +344,10 @@ def deliver_packages(
             undelivered[provider] = reason
             audit.append("delivery_skipped", recipient=provider, reason=code)
         else:
+            before = len(receipts)
             delivered[provider] = _deliver(provider, files, key, writer, signer)
-            if receipts_path is not None:
-                write_atomic(receipts_path, json.dumps(receipts, sort_keys=True, indent=1).encode())
+            if receipts_path is not None and len(receipts) > before:
+                append_receipts(receipts_path, dict(list(receipts.items())[before:]))
         if on_provider_done is not None:
             on_provider_done(provider)
     return DeliveryResult(delivered=delivered, undelivered=undelivered, recipients_pinned=pins is not None)

@@ -3,7 +3,7 @@ cell by cell in Python, so a contact list of a million cells takes a fraction of
 
 What it writes: one sheet per table, a bold header row that stays in view (frozen) with an
 autofilter, whole numbers with a thousands separator, text as inline strings (never a formula:
-a cell that starts with ``=`` stays text), empty cells for nulls or a marker text in grey. The
+a cell that starts with ``=`` stays text), dates as date cells, empty cells for nulls or a marker text in grey. The
 bytes depend only on the tables (fixed timestamps), so a rerun gives the same file.
 """
 
@@ -21,7 +21,9 @@ FIXED_TIME = (2026, 1, 1, 0, 0, 0)
 INVALID_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 """Characters XML 1.0 cannot hold (control characters are rejected at ingest; this is a second net)."""
 
-HEADER_STYLE, NUMBER_STYLE, MARKER_STYLE = 1, 2, 3
+HEADER_STYLE, NUMBER_STYLE, MARKER_STYLE, DATE_STYLE = 1, 2, 3, 4
+EXCEL_EPOCH = "1899-12-30"
+"""Day 0 of the workbook's 1900 date system (serial 1 is 1900-01-01 and Excel counts a 29 February 1900)."""
 
 STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">
@@ -33,11 +35,12 @@ STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <border><left style="thin"><color auto="1"/></left><right style="thin"><color auto="1"/></right>\
 <top style="thin"><color auto="1"/></top><bottom style="thin"><color auto="1"/></bottom><diagonal/></border></borders>
 <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>
-<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
+<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
 <xf numFmtId="0" fontId="1" fillId="2" borderId="1" xfId="0" applyFont="1" applyFill="1" applyBorder="1"/>\
 <xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
 <xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">\
-<alignment horizontal="right"/></xf></cellXfs>
+<alignment horizontal="right"/></xf>\
+<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>
 <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>
 </styleSheet>"""
 
@@ -93,6 +96,10 @@ def _cell_expr(frame: pl.DataFrame, index: int, marker: str | None) -> pl.Expr:
                 [reference, pl.lit(f'" s="{MARKER_STYLE}" t="inlineStr"><is><t>{_escaped(marker)}</t></is></c>')]
             )
         )
+    elif dtype == pl.Date:  # a date cell: its serial day number, shown as a date
+        serial = (column - pl.lit(EXCEL_EPOCH).str.to_date()).dt.total_days()
+        value = pl.concat_str([reference, pl.lit(f'" s="{DATE_STYLE}"><v>'), serial.cast(pl.Utf8), pl.lit("</v></c>")])
+        empty = pl.lit("")
     elif dtype.is_float():
         value = pl.concat_str([reference, pl.lit('"><v>'), column.cast(pl.Utf8), pl.lit("</v></c>")])
         return pl.when(column.is_null() | ~column.is_finite()).then(pl.lit("")).otherwise(value)  # no NaN cell

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import shutil
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -357,11 +358,24 @@ def _bad_rows(
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
-def _write_extract(frame: pl.DataFrame, path: Path, fmt: str, date_format: str, headers: dict[str, str]) -> None:
+WorkbookWriter = Callable[[pl.DataFrame], bytes]
+"""Returns the .xlsx bytes of a table (dates as date cells); the default is xlsxwriter's."""
+
+
+def _write_extract(
+    frame: pl.DataFrame,
+    path: Path,
+    fmt: str,
+    date_format: str,
+    headers: dict[str, str],
+    workbook: WorkbookWriter | None = None,
+) -> None:
     dates = ("geboortedatum", "aanmelddatum", "verwijsdatum", "peildatum", "intakedatum")
     if fmt in ("xlsx", "parquet"):
         out = frame.rename(headers)
-        if fmt == "xlsx":
+        if fmt == "xlsx" and workbook is not None:
+            path.write_bytes(workbook(out))
+        elif fmt == "xlsx":
             out.write_excel(path, autofit=False)
         else:
             out.write_parquet(path)
@@ -406,8 +420,13 @@ EXTRACT_COLUMNS = (
 )
 
 
-def generate_round(out_dir: Path, spec: RoundSpec = RoundSpec()) -> GeneratedRound:
+def generate_round(
+    out_dir: Path, spec: RoundSpec = RoundSpec(), workbook: WorkbookWriter | None = None
+) -> GeneratedRound:
     """Write a round's extracts to ``out_dir/input``, a config and the truth; return them.
+
+    ``workbook`` writes the .xlsx extracts (default: polars' xlsxwriter export, cell by cell;
+    a national-size benchmark passes a column-wise writer).
 
     Every provider delivers one file, in a format taken in turn from ``spec.formats``.
     Provider 1 uses EHR column names mapped by aliases in the config; provider 0 has a
@@ -489,12 +508,13 @@ def generate_round(out_dir: Path, spec: RoundSpec = RoundSpec()) -> GeneratedRou
     def folder_of(provider: str) -> str:
         return f"{provider}/" if spec.sender_folders else ""
 
+    rows_of = rows.partition_by("provider", as_dict=True)
     for index, provider in enumerate(providers):
         fmt = spec.formats[index % len(spec.formats)]
         suffix = {"xlsx": ".xlsx", "parquet": ".parquet"}.get(fmt, ".csv")
         name = f"{folder_of(provider)}wachtlijst_{provider}{suffix}"
         (input_dir / name).parent.mkdir(parents=True, exist_ok=True)
-        own = rows.filter(pl.col("provider") == provider)
+        own = rows_of.get((provider,), rows.clear())
         headers = {column: column for column in EXTRACT_COLUMNS}
         if index == 1:
             headers.update(
@@ -504,7 +524,7 @@ def generate_round(out_dir: Path, spec: RoundSpec = RoundSpec()) -> GeneratedRou
             headers.update({"agb_code": " AGB_Code ", "bsn": "BSN"})
         keep = [*EXTRACT_COLUMNS, "date_override"] if fmt.startswith("csv") else list(EXTRACT_COLUMNS)
         extract = own.select(keep)
-        _write_extract(extract, input_dir / name, fmt, date_formats[index % 3], headers)
+        _write_extract(extract, input_dir / name, fmt, date_formats[index % 3], headers, workbook)
         reasons = own.filter(pl.col("expected_reason").is_not_null()).group_by("expected_reason").len()
         expected_files[name] = {
             "rows_received": own.height,

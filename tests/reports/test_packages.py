@@ -22,7 +22,7 @@ from reports.packages import (
     seal,
     signing_key,
 )
-from reports.providers import deliver_packages
+from reports.providers import append_receipts, deliver_packages, read_receipts
 from reports.recipients import (
     age_fingerprint,
     create_age_keys,
@@ -155,7 +155,7 @@ def test_delivery_gives_age_recipients_one_package_and_version_1_keys_their_file
     assert pins["22000001"] == age_fingerprint((recipients / "22000001.pub").read_text())
     ttp = signing_key(create_key_file(tmp_path / "ttp.key"))
     providers = tmp_path / "providers"
-    receipts = tmp_path / "deliveries.json"
+    receipts = tmp_path / "deliveries.jsonl"
     packages = {"22000001": FILES, "22000002": FILES}
     audit = AuditLog(tmp_path / "audit.jsonl")
     result = deliver_packages(packages, providers, recipients, "2026-11", audit, receipts_path=receipts, signer=ttp)
@@ -200,3 +200,15 @@ def test_pinned_registry_fails_closed_for_unknown_or_changed_keys(tmp_path: Path
     with pytest.raises(DeliveryError, match="22000002"):
         pin_recipients(recipients)
     assert pin_recipients(recipients, replace=("22000002",))["22000002"] != pins["22000002"]
+
+
+def test_receipts_are_a_journal_that_survives_a_torn_line(tmp_path: Path):
+    journal = tmp_path / "deliveries.jsonl"
+    assert read_receipts(journal) == {}
+    append_receipts(journal, {"22000001/a.age": "h1:f1"})
+    append_receipts(journal, {"22000002/a.age": "h2:f2", "22000001/a.age": "h3:f1"})
+    with journal.open("ab") as handle:
+        handle.write(b'{"file": "22000003/a.age", "rec')  # the run was cut off mid-append
+    assert read_receipts(journal) == {"22000001/a.age": "h3:f1", "22000002/a.age": "h2:f2"}
+    append_receipts(journal, {"22000003/a.age": "h4:f3"})
+    assert read_receipts(journal)["22000003/a.age"] == "h4:f3"

@@ -62,3 +62,15 @@ def test_any_text_and_number_comes_back(values: list[str | None], numbers: st.Da
     rows += [[None, None]] * (len(values) - len(rows))  # a reader drops empty rows at the end
     kept = [None if v is None else re.sub(INVALID_XML, "", v) for v in values]  # XML cannot hold those
     assert rows == [[v, c] for v, c in zip(kept, counts, strict=True)]
+
+
+def test_dates_are_date_cells():
+    import datetime as dt
+
+    days = [dt.date(2026, 11, 1), None, dt.date(1900, 3, 1), dt.date(1950, 2, 28)]
+    data = workbook_bytes([Sheet("Datums", pl.DataFrame({"datum": days}))])
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    cells = [sheet.cell(row=i + 2, column=1) for i in range(len(days))]
+    assert [c.value.date() if c.value is not None else None for c in cells] == days
+    assert all(c.is_date for c in cells if c.value is not None)
+    assert pl.read_excel(io.BytesIO(data))["datum"].to_list() == days

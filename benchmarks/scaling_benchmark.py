@@ -1,0 +1,326 @@
+"""Scaling benchmark: the whole ``wachtlijst run`` on rounds of 0.1 M to 10 M entries in 2,000
+provider files of every format, beside a naive baseline on the smaller sizes, with the curve.
+
+    python -m benchmarks.scaling_benchmark                        # 0.1, 1 and 3 M entries
+    python -m benchmarks.scaling_benchmark --sizes 0.1,1,3,10     # and 10 M
+
+Each round is generated once and cached in ``--dir`` (extracts, provider keys, TTP key). Every
+measurement runs in a fresh process: the whole command as an operator types it (Prefect and its
+temporary server included), recording seconds per stage from the round's own summary, the peak
+memory of the command's whole process tree (sampled), the bytes it caused to be written to disk
+(the kernel's ``write_bytes``, DuckDB's spills included) and what it leaves on disk. The naive
+baseline reads the same files with pandas, pseudonymises with a per-row ``hmac.new`` loop and
+finds double waiters by an exact-key pandas dedupe. Writes ``result.json`` and draws
+``scaling.png`` / ``scaling.svg`` (time and memory per entry against entries, one line per stage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import hmac
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks.round_benchmark import prepare
+from sample_data.generate import FORMATS
+
+DEFAULT_SIZES = (0.1, 1.0, 3.0)
+FILES = 2000
+BASELINE_LARGEST = 1_000_000
+"""The naive baseline runs on rounds up to this many entries (beyond, it takes too long to wait for)."""
+STAGES = {
+    "reading + pseudonymising files": "reading",
+    "linking": "linking",
+    "writing insurer reports": "insurer reports",
+    "encrypting provider packages": "provider packages",
+    "writing summary": "summary",
+}
+"""The round's stages (as its summary names them) and their short labels."""
+SAMPLE_SECONDS = 0.1
+
+
+def _io_written() -> int:
+    """Return the bytes this process and its reaped children caused to be written to storage."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == "write_bytes":
+            return int(value)
+    return 0
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    """Return the resident memory of ``process`` and all its descendants, in bytes."""
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+def _folder_bytes(folder: Path) -> int:
+    """Return the bytes of every file under ``folder``."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) if folder.exists() else 0
+
+
+def run_round(target: Path) -> dict[str, Any]:
+    """Run the whole ``wachtlijst run`` on the round in ``target`` in a fresh process; return its
+    seconds (whole command, flow, per stage), peak memory, bytes written and bytes left on disk."""
+    out = target / "cli_out"
+    if out.exists():
+        subprocess.run(["rm", "-rf", str(out)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WACHTLIJST_"))}
+    command = [
+        sys.executable, "-m", "flows.cli", "run", "--input", str(target / "input"), "--output", str(out),
+        "--round", "2026-11", "--config", str(target / "config.toml"), "--key-file", str(target / "ttp.key"), "--json",
+    ]  # fmt: skip
+    written_before = _io_written()
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        process = psutil.Process(child.pid)
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(process))
+            done.wait(SAMPLE_SECONDS)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = child.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if child.returncode != 0:
+        raise RuntimeError(f"wachtlijst run failed ({child.returncode}): {stderr.decode(errors='replace')[-2000:]}")
+    summary = json.loads((out / "2026-11" / "run_summary.json").read_text())
+    stages = {STAGES.get(name, name): value for name, value in summary["stage_seconds"].items()}
+    return {
+        "seconds": round(seconds, 2),
+        "flow_s": summary["duration_s"],
+        "outside_flow_s": round(seconds - summary["duration_s"], 2),
+        "stages_s": stages,
+        "linking_s": summary["linkage"]["seconds"],
+        "entries": summary["entries"],
+        "rows_received": summary["rows"]["received"],
+        "files": summary["files"]["received"],
+        "candidate_pairs": summary["linkage"]["candidate_pairs"],
+        "peak_tree_mib": round(peak[0] / 2**20, 1),
+        "peak_process_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "written_bytes": _io_written() - written_before,
+        "left_on_disk_bytes": _folder_bytes(out),
+        "input_bytes": _folder_bytes(target / "input"),
+    }
+
+
+ALIASES = {"cliëntnummer": "client_id", "geboorte datum": "geboortedatum", "datum aanmelding": "aanmelddatum"}
+
+
+def _read_naively(path: Path) -> Any:
+    """Return the extract at ``path`` as a pandas frame of text, read the way a short script would."""
+    import pandas as pd
+
+    if path.suffix == ".parquet":
+        frame = pd.read_parquet(path).astype("string")
+    elif path.suffix == ".xlsx":
+        frame = pd.read_excel(path, dtype=str)
+    else:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252")
+        separator = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=";,").delimiter
+        frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str)
+    frame.columns = [ALIASES.get(str(c).strip().lower(), str(c).strip().lower()) for c in frame.columns]
+    return frame
+
+
+def run_naive_baseline(target: Path) -> dict[str, Any]:
+    """Find double waiters the naive way (pandas reading, a per-row ``hmac.new`` loop, an
+    exact-key pandas dedupe) and, on the same values in this process, with the pipeline's keyed
+    hasher and a DuckDB group-by; return seconds per step of both and what each found."""
+    import duckdb
+    import pandas as pd
+    import polars as pl
+
+    from hashing.keys import load_key_file
+    from hashing.pseudonyms import PURPOSE_BSN, pseudonymise_series
+
+    key = load_key_file(target / "ttp.key")
+    subkey = key.subkey(PURPOSE_BSN)
+    started = time.perf_counter()
+    frames = []
+    for path in sorted((target / "input").rglob("*")):
+        if path.suffix not in (".csv", ".xlsx", ".parquet"):
+            continue
+        try:
+            frame = _read_naively(path)
+            frames.append(frame[["agb_code", "bsn", "achternaam", "geboortedatum", "postcode"]])
+        except Exception:  # a naive script skips what it cannot read
+            continue
+    entries = pd.concat(frames, ignore_index=True)
+    read = time.perf_counter()
+    values = [_naive_key(*row) for row in zip(entries["bsn"], entries["achternaam"], entries["geboortedatum"],
+                                              entries["postcode"], strict=True)]  # fmt: skip
+    keyed = time.perf_counter()
+    entries["token"] = [hmac.new(subkey, value.encode(), hashlib.sha256).hexdigest() for value in values]
+    pseudonymised = time.perf_counter()
+    per_person = entries.groupby("token")["agb_code"].nunique()
+    double = int((per_person > 1).sum())
+    deduped = time.perf_counter()
+    ours = pseudonymise_series(pl.Series("value", values), key, PURPOSE_BSN)
+    ours_pseudonymised = time.perf_counter()
+    con = duckdb.connect()
+    con.register("tokens", pl.DataFrame({"token": ours, "agb_code": entries["agb_code"].astype(str).tolist()}))
+    ours_double = con.execute(
+        "SELECT count(*) FROM (SELECT token FROM tokens GROUP BY token HAVING count(DISTINCT agb_code) > 1)"
+    ).fetchall()[0][0]
+    ours_deduped = time.perf_counter()
+    if ours.to_list() != entries["token"].tolist() or ours_double != double:
+        raise AssertionError("the keyed hasher and the HMAC loop, or the two dedupes, disagree")
+    return {
+        "read_s": round(read - started, 2),
+        "keys_s": round(keyed - read, 3),
+        "pseudonymise_s": round(pseudonymised - keyed, 3),
+        "dedupe_s": round(deduped - pseudonymised, 3),
+        "seconds": round(deduped - started, 2),
+        "ours_pseudonymise_s": round(ours_pseudonymised - deduped, 3),
+        "ours_dedupe_s": round(ours_deduped - ours_pseudonymised, 3),
+        "entries": len(entries),
+        "double_waiters": double,
+        "peak_process_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _naive_key(bsn: object, surname: object, birth: object, postcode: object) -> str:
+    """Return the exact key a short script would match on: the BSN's digits, else surname,
+    birth date and postcode as written."""
+    digits = "".join(ch for ch in bsn if ch.isdigit()) if isinstance(bsn, str) else ""
+    return digits if len(digits) == 9 else f"{str(surname).lower()}|{birth}|{postcode}"
+
+
+def run_child(*args: str) -> dict[str, Any]:
+    """Run this module in a fresh process and return the JSON it prints."""
+    output = subprocess.run(
+        [sys.executable, "-m", "benchmarks.scaling_benchmark", *args], check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+def draw_curve(results: list[dict[str, Any]], folder: Path) -> list[Path]:
+    """Draw time per entry (per stage and whole command) and memory and disk per entry against
+    entries; return the PNG and SVG written into ``folder``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = sorted((r for r in results if "round" in r), key=lambda r: r["round"]["entries"])
+    entries = [r["round"]["entries"] for r in runs]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    lines = {"whole command": [r["round"]["seconds"] for r in runs]}
+    for label in STAGES.values():
+        lines[label] = [r["round"]["stages_s"].get(label, 0.0) for r in runs]
+    lines["start-up and Prefect (outside the flow)"] = [r["round"]["outside_flow_s"] for r in runs]
+    for label, seconds in lines.items():
+        style = {"linewidth": 2.5, "color": "black"} if label == "whole command" else {}
+        left.plot(entries, [1e6 * s / n for s, n in zip(seconds, entries, strict=True)], marker="o", label=label,
+                  **style)  # fmt: skip
+    baseline = [(r["round"]["entries"], r["naive"]["seconds"]) for r in runs if "naive" in r]
+    if baseline:
+        left.plot([n for n, _ in baseline], [1e6 * s / n for n, s in baseline], marker="s", linestyle="--",
+                  color="grey", label="naive baseline (read + HMAC loop + exact dedupe)")  # fmt: skip
+    left.set(xscale="log", yscale="log", xlabel="entries in the round", ylabel="µs per entry",
+             title="Time per entry, 2,000 provider files")  # fmt: skip
+    left.legend(fontsize=7)
+    right.plot(entries, [r["round"]["peak_tree_mib"] * 1024 / n * 1000 for r, n in zip(runs, entries, strict=True)],
+               marker="o", label="peak memory (KiB per 1,000 entries)")  # fmt: skip
+    right.plot(entries, [r["round"]["written_bytes"] / 1024 / n * 1000 for r, n in zip(runs, entries, strict=True)],
+               marker="o", label="bytes written to disk (KiB per 1,000 entries)")  # fmt: skip
+    right.plot(entries, [r["round"]["input_bytes"] / 1024 / n * 1000 for r, n in zip(runs, entries, strict=True)],
+               marker="o", linestyle=":", label="input files (KiB per 1,000 entries)")  # fmt: skip
+    right.set(xscale="log", xlabel="entries in the round", ylabel="KiB per 1,000 entries", title="Memory and disk")
+    right.set_ylim(bottom=0)
+    right.legend(fontsize=7)
+    figure.tight_layout()
+    written = [folder / "scaling.png", folder / "scaling.svg"]
+    for path in written:
+        figure.savefig(path, dpi=110, metadata={"Date": None} if path.suffix == ".svg" else None)
+    plt.close(figure)
+    return written
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """Return the results as a Markdown table (one row per round)."""
+    head = (
+        "| entries | files | whole command | reading | linking | insurer reports | provider packages | "
+        "outside the flow | peak memory (tree) | written to disk | left on disk | naive baseline | ratio |"
+    )
+    rows = [head, "|" + "---|" * (head.count("|") - 1)]
+    for result in results:
+        run = result["round"]
+        stages = run["stages_s"]
+        naive = result.get("naive")
+        ratio = f"{naive['seconds'] / run['seconds']:.1f}x" if naive else ""
+        naive_seconds = f"{naive['seconds']:.1f} s" if naive else ""
+        rows.append(
+            f"| {run['entries']:,} | {run['files']:,} | {run['seconds']:.1f} s | {stages.get('reading', 0):.1f} s | "
+            f"{stages.get('linking', 0):.1f} s | {stages.get('insurer reports', 0):.1f} s | "
+            f"{stages.get('provider packages', 0):.1f} s | {run['outside_flow_s']:.1f} s | "
+            f"{run['peak_tree_mib'] / 1024:.2f} GiB | {run['written_bytes'] / 2**30:.2f} GiB | "
+            f"{run['left_on_disk_bytes'] / 2**30:.2f} GiB | {naive_seconds} | {ratio} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    """Parse arguments, generate or reuse the rounds, measure each and draw the curve."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="millions of entries, by commas")
+    parser.add_argument("--files", type=int, default=FILES)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dir", type=Path, default=Path("bench_out") / "scaling")
+    parser.add_argument("--baseline-largest", type=int, default=BASELINE_LARGEST)
+    parser.add_argument("--child", choices=["round", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--target", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_round(args.target) if args.child == "round" else run_naive_baseline(args.target)))
+        return
+    args.dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for size in (float(s) for s in args.sizes.split(",")):
+        entries = int(size * 1_000_000)
+        started = time.perf_counter()
+        target = prepare(args.dir, entries, args.files, args.seed, formats=FORMATS)
+        print(f"{entries:,} entries in {args.files} files: {target} (ready in {time.perf_counter() - started:.0f} s)",
+              flush=True)  # fmt: skip
+        result: dict[str, Any] = {"round": run_child("--child", "round", "--target", str(target))}
+        if entries <= args.baseline_largest:
+            result["naive"] = run_child("--child", "naive", "--target", str(target))
+        results.append(result)
+        print(json.dumps(result), flush=True)
+        (args.dir / "result.json").write_text(json.dumps(results, indent=2))
+    print(table(results))
+    for path in draw_curve(results, args.dir):
+        print(f"curve: {path}")
+
+
+if __name__ == "__main__":
+    main()
