@@ -76,16 +76,29 @@ def _folder_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) if folder.exists() else 0
 
 
-def run_round(target: Path) -> dict[str, Any]:
-    """Run the whole ``wachtlijst run`` on the round in ``target`` in a fresh process; return its
-    seconds (whole command, flow, per stage), peak memory, bytes written and bytes left on disk."""
+def config_with_memory(target: Path, memory_mb: int | None) -> Path:
+    """Return the round's configuration, or a copy of it whose ``[store] memory_mb`` caps DuckDB
+    (beyond it the store spills to disk)."""
+    config = target / "config.toml"
+    if memory_mb is None:
+        return config
+    capped = target / f"config-{memory_mb}mb.toml"
+    capped.write_text(config.read_text(encoding="utf-8") + f"\n[store]\nmemory_mb = {int(memory_mb)}\n", "utf-8")
+    return capped
+
+
+def run_round(target: Path, memory_mb: int | None = None) -> dict[str, Any]:
+    """Run the whole ``wachtlijst run`` on the round in ``target`` in a fresh process (DuckDB
+    capped at ``memory_mb`` when given); return its seconds (whole command, flow, per stage),
+    peak memory, bytes written and bytes left on disk."""
     out = target / "cli_out"
     if out.exists():
         subprocess.run(["rm", "-rf", str(out)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WACHTLIJST_"))}
     command = [
         sys.executable, "-m", "flows.cli", "run", "--input", str(target / "input"), "--output", str(out),
-        "--round", "2026-11", "--config", str(target / "config.toml"), "--key-file", str(target / "ttp.key"), "--json",
+        "--round", "2026-11", "--config", str(config_with_memory(target, memory_mb)),
+        "--key-file", str(target / "ttp.key"), "--json",
     ]  # fmt: skip
     written_before = _io_written()
     started = time.perf_counter()
@@ -110,6 +123,7 @@ def run_round(target: Path) -> dict[str, Any]:
     summary = json.loads((out / "2026-11" / "run_summary.json").read_text())
     stages = {STAGES.get(name, name): value for name, value in summary["stage_seconds"].items()}
     return {
+        "memory_mb": memory_mb,
         "seconds": round(seconds, 2),
         "flow_s": summary["duration_s"],
         "outside_flow_s": round(seconds - summary["duration_s"], 2),
@@ -297,28 +311,40 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", type=Path, default=Path("bench_out") / "scaling")
     parser.add_argument("--baseline-largest", type=int, default=BASELINE_LARGEST)
+    parser.add_argument("--memory-mb", type=int, help="cap DuckDB's memory (MiB): measures spilling")
+    parser.add_argument("--curve-dir", type=Path, help="where to draw the curve (default: --dir)")
+    parser.add_argument("--redraw", type=Path, nargs="+", help="only print and draw these result files, together")
     parser.add_argument("--child", choices=["round", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--target", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_round(args.target) if args.child == "round" else run_naive_baseline(args.target)))
+        print(json.dumps(run_round(args.target, args.memory_mb) if args.child == "round" else
+                         run_naive_baseline(args.target)))  # fmt: skip
         return
     args.dir.mkdir(parents=True, exist_ok=True)
+    if args.redraw:
+        merged = [result for path in args.redraw for result in json.loads(path.read_text())]
+        print(table(sorted(merged, key=lambda r: r["round"]["entries"])))
+        for path in draw_curve(merged, args.curve_dir or args.dir):
+            print(f"curve: {path}")
+        return
     results = []
+    label = f"-{args.memory_mb}mb" if args.memory_mb else ""
     for size in (float(s) for s in args.sizes.split(",")):
         entries = int(size * 1_000_000)
         started = time.perf_counter()
         target = prepare(args.dir, entries, args.files, args.seed, formats=FORMATS)
         print(f"{entries:,} entries in {args.files} files: {target} (ready in {time.perf_counter() - started:.0f} s)",
               flush=True)  # fmt: skip
-        result: dict[str, Any] = {"round": run_child("--child", "round", "--target", str(target))}
+        capped = ["--memory-mb", str(args.memory_mb)] if args.memory_mb else []
+        result: dict[str, Any] = {"round": run_child("--child", "round", "--target", str(target), *capped)}
         if entries <= args.baseline_largest:
             result["naive"] = run_child("--child", "naive", "--target", str(target))
         results.append(result)
         print(json.dumps(result), flush=True)
-        (args.dir / "result.json").write_text(json.dumps(results, indent=2))
+        (args.dir / f"result{label}.json").write_text(json.dumps(results, indent=2))
     print(table(results))
-    for path in draw_curve(results, args.dir):
+    for path in draw_curve(results, args.curve_dir or args.dir):
         print(f"curve: {path}")
 
 

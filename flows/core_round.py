@@ -27,6 +27,7 @@ class CoreRound:
     reports: list[FileReport]
     store_path: Path
     linkage: LinkageReport
+    staged_files: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -49,10 +50,11 @@ def stage_and_link(
     mark = time.perf_counter()
     store_path = work_dir / "round.duckdb"
     store_path.unlink(missing_ok=True)
+    staged_files = [staged_paths(staging, r.sha256)[0] for r in reports if r.status == "accepted"]
     with open_store(store_path, settings.store.resources()) as con:
         linkage = link_round(
             con,
-            [staged_paths(staging, r.sha256)[0] for r in reports if r.status == "accepted"],
+            staged_files,
             match_scope=settings.match_scope,
             norm_days=settings.norm_days(),
             locations=settings.locations,
@@ -66,4 +68,5 @@ def stage_and_link(
             outcomes=OUTCOMES, feedback=load_feedback([]),
         )  # fmt: skip
     seconds["compare with previous round + record history"] = round(time.perf_counter() - mark, 3)
-    return CoreRound(reports=reports, store_path=store_path, linkage=linkage, seconds=seconds)
+    return CoreRound(reports=reports, store_path=store_path, linkage=linkage, staged_files=staged_files,
+                     seconds=seconds)  # fmt: skip

@@ -26,7 +26,7 @@ from hashing.encodings import encode_quasi_identifiers
 from hashing.keys import PseudonymKey, key_id_for
 from hashing.pseudonyms import PURPOSE_QUASI_IDENTIFIER, pseudonymise_series
 from linkage.probabilistic import LinkageParameters, find_candidates, link_probabilistically
-from linkage.store import query_frame
+from linkage.store import query_frame, sql_text
 
 
 def precision_recall(predicted: set[Any], truth: set[Any]) -> dict[str, float]:
@@ -66,6 +66,8 @@ def evaluate_generated(entries: int, seed: int, missing_bsn_share: float, invali
                 "SELECT f.entry_id, f.provider, f.client_id, f.is_double, f.is_internal, e.bsn_status, "
                 "e.bsn_token IS NOT NULL AS has_bsn FROM entry_facts AS f JOIN entries AS e USING (entry_id)",
             )
+            # the store keeps no encodings: load the linking table again to see what blocking proposes
+            con.execute(sql_text("01_entries.sql"), {"files": [str(path) for path in core.staged_files]})
             find_candidates(con, left_filter="l.bsn_token IS NULL")
             candidates = query_frame(con, "SELECT l, r FROM candidate_pairs")
     truth = generated.truth["entry_flags"]

@@ -191,7 +191,9 @@ def blocking_sql(name: str, *, left_filter: str) -> str:
     (``frequent_entries``) take no part, and no block whose key is in ``oversized_keys``
     proposes pairs. A block of at most ``$whole`` entries is compared whole; in a larger one
     an entry meets only the entries of its window of ``$window`` (in the order of
-    :data:`SORT_KEYS`) and of the windows on either side.
+    :data:`SORT_KEYS`, then entry id, then side: an entry of a swapped-key pass can sit in one
+    block on both sides, and the order must not depend on the run) and of the windows on either
+    side.
     """
     left, right = BLOCKING_KEYS[name]
     keys = ", ".join(f"k{i}" for i in range(len(left)))
@@ -208,16 +210,19 @@ def blocking_sql(name: str, *, left_filter: str) -> str:
         )
         distinct, order_rule = "DISTINCT", ""
     return f"""
-        WITH sides AS (
+        WITH unblocked AS (
             SELECT * FROM ({_sides_sql(name, left_filter)}) AS s
             WHERE NOT EXISTS (SELECT 1 FROM oversized_keys AS o WHERE {outside})),
+        sides AS (  -- only blocks with a left-side entry can propose a pair
+            SELECT * FROM unblocked SEMI JOIN (SELECT DISTINCT {keys} FROM unblocked WHERE is_left) USING ({keys})),
         large AS (SELECT {keys} FROM sides GROUP BY ALL HAVING count(*) > $whole),
         windowed AS (
             SELECT entry_id, bsn_token, {keys}, is_left, is_right, 0 AS slot, [0] AS near_slots
             FROM sides ANTI JOIN large USING ({keys})
             UNION ALL
             SELECT entry_id, bsn_token, {keys}, is_left, is_right, slot, [slot - 1, slot, slot + 1] AS near_slots
-            FROM (SELECT *, (row_number() OVER (PARTITION BY {keys} ORDER BY {order}, entry_id) - 1) // $window AS slot
+            FROM (SELECT *, (row_number() OVER (PARTITION BY {keys} ORDER BY {order}, entry_id, is_left) - 1)
+                            // $window AS slot
                   FROM sides SEMI JOIN large USING ({keys})))
         SELECT {distinct} {pair}
         FROM windowed AS l
@@ -226,6 +231,13 @@ def blocking_sql(name: str, *, left_filter: str) -> str:
         WHERE l.is_left AND l.entry_id <> r.entry_id
           AND NOT (l.bsn_token IS NOT NULL AND r.bsn_token IS NOT NULL) {order_rule}"""
 
+
+TERM_FREQUENCY_FIELDS: dict[str, tuple[str, int]] = {
+    "sn": (f"hash({', '.join(f'{{side}}.sn_bf{i}' for i in range(BLOOM_WORDS))})", 3),
+    "fn": (f"hash({', '.join(f'{{side}}.fn_bf{i}' for i in range(BLOOM_WORDS))})", 3),
+    "pc": ("hash({side}.pc_full)", 2),
+}
+"""Fields whose exact agreement is weighed by how common the value is: (value key, level)."""
 
 BLOOM_COLUMNS_SQL = ", ".join(
     f"a.{n}_bf{i} AS a_{n}_bf{i}, b.{n}_bf{i} AS b_{n}_bf{i}" for n in ("sn", "fn") for i in range(BLOOM_WORDS)
@@ -241,7 +253,7 @@ def comparison_sql(pairs_table: str) -> str:
                    b.fn_bits AS b_fn_bits, a.sn_phon AS a_sn_phon, b.sn_phon AS b_sn_phon,
                    a.fn_phon AS a_fn_phon, b.fn_phon AS b_fn_phon,
                    {DOB_LEVEL_SQL} AS dob, {POSTCODE_LEVEL_SQL} AS pc, {SEX_LEVEL_SQL} AS sex,
-                   {BLOOM_COLUMNS_SQL}
+                   {shared_values_sql()}, {BLOOM_COLUMNS_SQL}
             FROM {pairs_table} AS c
             JOIN entries AS a ON a.entry_id = c.l
             JOIN entries AS b ON b.entry_id = c.r
@@ -254,6 +266,15 @@ def comparison_sql(pairs_table: str) -> str:
                           sn_dice, fn_dice, sn_fn_dice, fn_sn_dice),
                {name_level_sql("sn")} AS sn, {name_level_sql("fn")} AS fn
         FROM compared"""
+
+
+def shared_values_sql() -> str:
+    """Return SQL columns giving, per pair (``a``, ``b``), the key of each value both entries
+    share exactly (``<field>_shared``, null when they differ): what term frequencies weigh."""
+    return ", ".join(
+        f"CASE WHEN {key.format(side='a')} = {key.format(side='b')} THEN {key.format(side='a')} END AS {name}_shared"
+        for name, (key, _) in TERM_FREQUENCY_FIELDS.items()
+    )
 
 
 DEFAULT_M: dict[str, list[float]] = {
@@ -481,12 +502,6 @@ def m_from_passes(
     return {name: list(sums[name] / weights[name]) if weights[name] > 0 else list(DEFAULT_M[name]) for name in FIELDS}
 
 
-TERM_FREQUENCY_FIELDS: dict[str, tuple[str, int]] = {
-    "sn": (f"hash({', '.join(f'{{side}}.sn_bf{i}' for i in range(BLOOM_WORDS))})", 3),
-    "fn": (f"hash({', '.join(f'{{side}}.fn_bf{i}' for i in range(BLOOM_WORDS))})", 3),
-    "pc": ("{side}.pc_full", 2),
-}
-"""Fields whose exact agreement is weighed by how common the value is: (value key, level)."""
 
 
 def entry_count(con: duckdb.DuckDBPyConnection) -> int:
@@ -497,31 +512,27 @@ def entry_count(con: duckdb.DuckDBPyConnection) -> int:
 def scoring_sql() -> str:
     """Return SQL creating ``scored_pairs``: each pair's probability from its pattern's log-odds,
     adjusted where it agrees exactly on a surname, first name or postcode by how common that
-    value is (a shared rare name is stronger evidence than a shared common one)."""
-    keys, joins, adjustments = [], [], []
+    value is (a shared rare name is stronger evidence than a shared common one); only pairs at or
+    above ``$review`` are kept, with both entries' providers."""
+    joins, adjustments = [], []
     for name, (key_sql, level) in TERM_FREQUENCY_FIELDS.items():
-        keys.append(f"{key_sql.format(side='a')} AS a_{name}_key, {key_sql.format(side='b')} AS b_{name}_key")
         joins.append(
             f"LEFT JOIN (SELECT {key_sql.format(side='e')} AS k, count(*) / (SELECT count(*) FROM linkable_entries) "
-            f"AS tf FROM linkable_entries AS e GROUP BY k) AS tf_{name} ON tf_{name}.k = p.a_{name}_key "
-            f"AND p.a_{name}_key = p.b_{name}_key AND p.{name} = {level}"
+            f"AS tf FROM linkable_entries AS e GROUP BY k) AS tf_{name} ON tf_{name}.k = p.{name}_shared "
+            f"AND p.{name} = {level}"
         )
         adjustments.append(
             f"CASE WHEN tf_{name}.tf IS NULL THEN 0 ELSE ln($u_{name} / greatest(tf_{name}.tf, $floor)) END"
         )
     return f"""
         CREATE OR REPLACE TEMP TABLE scored_pairs AS
-        WITH keyed AS (
-            SELECT p.l, p.r, {", ".join(FIELDS)}, a.provider AS provider_l, b.provider AS provider_r,
-                   {", ".join(keys)}
-            FROM pair_levels AS p
-            JOIN entries AS a ON a.entry_id = p.l JOIN entries AS b ON b.entry_id = p.r),
-        scored AS (
-            SELECT p.l, p.r, p.provider_l, p.provider_r,
-                   1 / (1 + exp(-(f.log_odds + {" + ".join(adjustments)}))) AS probability
-            FROM keyed AS p JOIN log_odds_frame AS f USING ({", ".join(FIELDS)})
+        WITH scored AS (
+            SELECT p.l, p.r, 1 / (1 + exp(-(f.log_odds + {" + ".join(adjustments)}))) AS probability
+            FROM pair_levels AS p JOIN log_odds_frame AS f USING ({", ".join(FIELDS)})
             {" ".join(joins)})
-        SELECT l, r, probability, provider_l, provider_r FROM scored WHERE probability >= $review"""
+        SELECT s.l, s.r, s.probability, a.provider AS provider_l, b.provider AS provider_r
+        FROM scored AS s JOIN entries AS a ON a.entry_id = s.l JOIN entries AS b ON b.entry_id = s.r
+        WHERE s.probability >= $review"""
 
 
 def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkageParameters) -> LinkageReport:

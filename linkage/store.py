@@ -133,6 +133,7 @@ def link_round(
         )
     report = link_probabilistically(con, parameters or LinkageParameters())
     report.key_id = str(key_ids[0])
+    run_script(con, sql_text("02_stored_entries.sql"))
     facts_sql = sql_text("03_entry_facts.sql").replace("{scope_key}", scope_key_sql(match_scope))
     con.execute(facts_sql, {"reference_date": reference_date})
     run_script(con, sql_text("history_empty.sql"))

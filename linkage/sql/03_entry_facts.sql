@@ -11,8 +11,14 @@
 -- probabilistic link never reads 1); and, for double waiters, the most advanced wachtfase
 -- and the longest whole weeks since aanmelddatum at the other providers (and their codes, which
 -- reach a contact list only when name_other_providers is set).
+-- Most persons have one entry: their facts need no grouping (not double, not internal, counted
+-- once, their own UZOVI as slice), so the groupings and windows below run over the entries of
+-- persons with more than one entry only, and the single entries join them at the end.
 CREATE OR REPLACE TABLE entry_facts AS
-WITH scoped AS (
+WITH person_entries AS (
+    SELECT person_id, count(*) AS n_entries FROM entry_person GROUP BY person_id
+),
+every_entry AS (
     SELECT e.entry_id, e.provider, e.agb_code, e.client_id, e.uzovi, e.sector, e.zorgvraag,
            e.aanmelddatum, e.wachtfase, e.bsn_token, p.person_id, p.link_method, p.entry_zekerheid,
            {scope_key} AS scope_key,
@@ -21,11 +27,17 @@ WITH scoped AS (
            -- against both phases' norms together (extract format version 2)
            date_diff('day', CASE WHEN e.wachtfase = 'behandeling' AND e.intakedatum IS NOT NULL
                                  THEN e.intakedatum ELSE e.aanmelddatum END, $reference_date::DATE) AS waiting_days,
-           first_value(e.uzovi) OVER (
-               PARTITION BY p.person_id ORDER BY e.aanmelddatum DESC NULLS LAST, e.uzovi
-           ) AS slice_uzovi
+           pe.n_entries
     FROM entries AS e
     JOIN entry_person AS p USING (entry_id)
+    JOIN person_entries AS pe USING (person_id)
+),
+scoped AS (
+    SELECT * EXCLUDE (n_entries),
+           first_value(uzovi) OVER (
+               PARTITION BY person_id ORDER BY aanmelddatum DESC NULLS LAST, uzovi
+           ) AS slice_uzovi
+    FROM every_entry WHERE n_entries > 1
 ),
 person_scope AS (
     SELECT person_id, scope_key,
@@ -68,7 +80,8 @@ linked AS (
     JOIN person_scope AS ps USING (person_id, scope_key)
     LEFT JOIN same_bsn AS b USING (person_id, scope_key, bsn_token)
     LEFT JOIN same_bsn_here AS h USING (person_id, scope_key, bsn_token, provider)
-)
+),
+multi_entry_facts AS (
 SELECT
     s.*,
     ps.n_providers >= 2 AS is_double,
@@ -91,4 +104,28 @@ JOIN person_scope_provider AS psp USING (person_id, scope_key, provider)
 JOIN linked AS l USING (entry_id)
 LEFT JOIN elsewhere AS o USING (person_id, scope_key, provider)
 JOIN norms AS n USING (sector, wachtfase)
-LEFT JOIN norms AS a ON a.sector = s.sector AND a.wachtfase = 'aanmelding';
+LEFT JOIN norms AS a ON a.sector = s.sector AND a.wachtfase = 'aanmelding'
+),
+single_entry_facts AS (
+SELECT
+    s.* EXCLUDE (n_entries),
+    s.uzovi AS slice_uzovi,
+    false AS is_double,
+    false AS is_internal,
+    0::BIGINT AS other_providers,
+    'probabilistisch' AS koppeling,
+    floor(s.entry_zekerheid * 10000) / 10000 AS zekerheid,
+    NULL::VARCHAR AS wachtfase_elders,
+    NULL::BIGINT AS weken_elders,
+    NULL::VARCHAR AS other_provider_codes,
+    s.waiting_days > CASE WHEN s.wachtfase = 'behandeling' AND s.intakedatum IS NULL
+                          THEN n.norm_days + coalesce(a.norm_days, 0) ELSE n.norm_days END AS over_norm,
+    true AS counted_once
+FROM every_entry AS s
+JOIN norms AS n USING (sector, wachtfase)
+LEFT JOIN norms AS a ON a.sector = s.sector AND a.wachtfase = 'aanmelding'
+WHERE s.n_entries = 1
+)
+SELECT * FROM multi_entry_facts
+UNION ALL BY NAME
+SELECT * FROM single_entry_facts;

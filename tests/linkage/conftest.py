@@ -12,7 +12,7 @@ from hashing.bsn import BSN_WEIGHTS
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import pseudonymise_entries
 from linkage.probabilistic import LinkageParameters
-from linkage.store import link_round, open_store
+from linkage.store import link_round, open_store, sql_text
 from sample_data.names import FIRST_NAMES, SURNAMES
 
 PEIL = dt.date(2026, 11, 1)
@@ -101,6 +101,7 @@ def link(tmp_path: Path) -> Iterator[Callable[..., duckdb.DuckDBPyConnection]]:
         rows: list[dict[str, object]],
         locations: dict[str, str] | None = None,
         parameters: LinkageParameters | None = None,
+        keep_linking_table: bool = False,
     ) -> duckdb.DuckDBPyConnection:
         frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
             pl.int_range(1, len(rows) + 1).cast(pl.Int64).alias("source_row"), pl.col(pl.Null).cast(pl.Utf8)
@@ -121,6 +122,8 @@ def link(tmp_path: Path) -> Iterator[Callable[..., duckdb.DuckDBPyConnection]]:
             reference_date=PEIL,
             parameters=parameters,
         )
+        if keep_linking_table:  # the store keeps no encodings: load them again to rerun a linking step
+            con.execute(sql_text("01_entries.sql"), {"files": [str(staged)]})
         return con
 
     yield run

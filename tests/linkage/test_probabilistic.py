@@ -102,7 +102,7 @@ def test_oversized_blocks_propose_no_pairs_and_are_counted(link):
     born = dt.date(1930, 2, 2)
     residents = [person(f"2500000{i % 2}", f"H{i}", None, f"Bewoner{chr(65 + i % 26)}{i // 26}", "Anna",
                         born + dt.timedelta(days=i % 300), "7001AA") for i in range(40)]  # fmt: skip
-    con = link([*background(), *residents])
+    con = link([*background(), *residents], keep_linking_table=True)
     result = find_candidates(con, left_filter="l.bsn_token IS NULL", parameters=LinkageParameters(max_block_entries=30))
     assert result.skipped_blocks["postcode_geboortejaar"] >= 1
     assert result.skipped_block_entries["postcode_geboortejaar"] >= 40
@@ -122,7 +122,7 @@ def test_a_large_block_pairs_each_entry_with_its_neighbours_only(link):
                     born, f"{3000 + i}AB") for i in range(300)]  # fmt: skip
     twins = [person("26000010", "T1", None, "Zwanenburg", "Els", born, "9000AA"),
              person("26000011", "T2", None, "Zwanenburg", "Els", born, "9100BB")]  # fmt: skip
-    con = link([*background(), *crowd, *twins])
+    con = link([*background(), *crowd, *twins], keep_linking_table=True)
 
     def birth_date_partners() -> dict[str, int]:
         frame = query_frame(
