@@ -12,7 +12,7 @@ import polars as pl
 
 from hashing.files import parquet_bytes, write_atomic
 from hashing.keys import PseudonymKey
-from hashing.pseudonyms import pseudonymise_entries
+from hashing.pseudonyms import entry_keys, pseudonymise_entries
 from ingest.columns import ROW_MALFORMED
 from ingest.limits import ReadLimits
 from ingest.prepseudonymised import PrepseudonymisedInvalid, is_prepseudonymised, read_prepseudonymised
@@ -132,7 +132,7 @@ def stage_extract(
         return rejected_file(name, sha256, size, "processing_failed", type(error).__name__, sender)
     rejected = pl.concat([validated.rejected, malformed]).sort(ROW_NUMBER)
     return _write_staged(
-        name, sha256, size, staging_dir, entries, rejected, sender,
+        name, sha256, size, staging_dir, entries, rejected, sender, key,
         warnings=validated.warnings, unknown_columns=unknown_columns, encoding=encoding, delimiter=delimiter,
         missing_columns=missing_columns, date_formats=validated.date_formats,
     )  # fmt: skip
@@ -158,11 +158,17 @@ def _write_staged(
     entries: pl.DataFrame,
     rejected: pl.DataFrame,
     sender: str | None,
+    key: PseudonymKey,
     **details: Any,
 ) -> FileReport:
-    """Write a file's staged entries and rejected rows (with the sender they go back to);
-    return its accepted report."""
-    entries = entries.with_columns(pl.lit(file_name).alias("source_file"), pl.lit(sha256).alias("file_sha256"))
+    """Write a file's staged entries (with each one's ``entry_key``, made here in the reader's
+    process rather than for the whole round at once) and rejected rows (with the sender they go
+    back to); return its accepted report."""
+    entries = entries.with_columns(
+        entry_keys(entries["agb_code"], entries["client_id"], key),
+        pl.lit(file_name).alias("source_file"),
+        pl.lit(sha256).alias("file_sha256"),
+    )
     rejected = rejected.with_columns(
         pl.lit(file_name).alias("source_file"),
         pl.lit(sha256).alias("file_sha256"),
@@ -229,7 +235,7 @@ def _stage_prepseudonymised(
     entries, refused = apply_code_rules(entries, rules or RowRules())
     rejected = pl.concat([rejected, refused], how="diagonal_relaxed").sort(ROW_NUMBER)
     return _write_staged(
-        name, sha256, size, staging_dir, entries, rejected, sender,
+        name, sha256, size, staging_dir, entries, rejected, sender, key,
         warnings=dict(report.get("warnings", {})), unknown_columns=list(report.get("unknown_columns", [])),
         encoding=str(report.get("encoding", "")), delimiter=str(report.get("delimiter", "")),
         missing_columns=list(report.get("missing_columns", [])), date_formats=dict(report.get("date_formats", {})),

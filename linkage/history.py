@@ -94,7 +94,11 @@ def history_lock(history_path: Path) -> Iterator[None]:
 
 
 def create_entry_keys(con: duckdb.DuckDBPyConnection, key: PseudonymKey) -> None:
-    """Create the table ``entry_keys`` (entry_id, entry_key) of the round's entries."""
+    """Create the table ``entry_keys`` (entry_id, entry_key) of the round's entries: the keys
+    staging made when the entries carry them, else made here."""
+    if "entry_key" in {row[0] for row in con.execute("DESCRIBE entries").fetchall()}:
+        con.execute("CREATE OR REPLACE TABLE entry_keys AS SELECT entry_id, entry_key FROM entries")
+        return
     frame = query_frame(con, "SELECT entry_id, agb_code, client_id FROM entries")
     keys = frame.select("entry_id", entry_keys(frame["agb_code"], frame["client_id"], key)).to_arrow()
     con.register("new_entry_keys", keys)

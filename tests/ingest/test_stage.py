@@ -4,6 +4,7 @@ from pathlib import Path
 import polars as pl
 
 from hashing.keys import PseudonymKey
+from hashing.pseudonyms import entry_keys
 from ingest.columns import PLAIN_IDENTIFIER_COLUMNS
 from ingest.read import file_sha256
 from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
@@ -29,6 +30,8 @@ def test_staged_files_hold_pseudonyms_only(write_csv, tmp_path: Path):
     entries = pl.read_parquet(entries_path)
     assert not set(PLAIN_IDENTIFIER_COLUMNS) & set(entries.columns)
     assert entries["birth_year"].to_list() == [1980] and entries["key_id"].to_list() == ["ktest"]
+    # the history's key of each entry is made here, in the reader's process, under the round's key
+    assert entries["entry_key"].to_list() == entry_keys(entries["agb_code"], entries["client_id"], KEY).to_list()
     for staged in (entries_path, rejected_path):
         data = staged.read_bytes()
         for plain in (b"999999151", b"Jansen", b"1234AB", b"1234 AB", b"1980-05-17"):
