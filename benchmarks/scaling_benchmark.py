@@ -48,7 +48,8 @@ STAGES = {
     "writing summary": "summary",
 }
 """The round's stages (as its summary names them) and their short labels."""
-SAMPLE_SECONDS = 0.1
+SAMPLE_SECONDS = 0.5
+"""How often the process tree's memory is read (reading /proc costs the measured command CPU)."""
 
 
 def _io_written() -> int:

@@ -61,6 +61,16 @@ def prepare_prefect_environment(prefect_home: Path) -> None:
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
+def use_running_server() -> None:
+    """Point Prefect at the server ``wachtlijst serve`` runs on this Prefect home, when one answers
+    and no API is set: the round then starts no temporary server (a start-up of several seconds).
+    Must run before ``prefect`` is imported."""
+    from flows.server import running_server
+
+    if not os.environ.get("PREFECT_API_URL") and (url := running_server(Path(os.environ["PREFECT_HOME"]))):
+        os.environ["PREFECT_API_URL"] = url
+
+
 def run_round(
     *,
     input_dir: Path,
@@ -108,6 +118,7 @@ def run_round(
     if not os.access(output_dir, os.W_OK | os.X_OK):
         fail(f"output folder {output_dir} is not writable", EXIT_OUTPUT)
     prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
+    use_running_server()
     if not VERBOSE["on"]:  # the CLI prints its own lines; Prefect's (with tracebacks) only with --verbose
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     from flows import progress

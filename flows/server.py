@@ -6,6 +6,7 @@ so the CLI starts the server first and imports the flows after.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,9 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+SERVER_FILE = "server.json"
+"""Written into the Prefect home while ``wachtlijst serve``'s server runs: where its API is."""
 
 
 class ServerError(Exception):
@@ -31,10 +35,24 @@ def api_healthy(api_url: str) -> bool:
         return False
 
 
+def running_server(prefect_home: Path) -> str | None:
+    """Return the API URL of the local server that ``wachtlijst serve`` runs on this Prefect
+    home, when it answers its health check; else None (a stale file is ignored)."""
+    try:
+        document = json.loads((prefect_home / SERVER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    url = document.get("api_url") if isinstance(document, dict) else None
+    if not isinstance(url, str) or not url.startswith("http://127.0.0.1:"):
+        return None
+    return url if api_healthy(url) else None
+
+
 @contextmanager
 def local_prefect_server(port: int, prefect_home: Path, timeout_s: float = 120.0) -> Iterator[str]:
     """Start ``prefect server start`` on 127.0.0.1:``port`` with its state in ``prefect_home``;
-    yield its API URL once healthy and stop it on exit. Its output goes to
+    yield its API URL once healthy (and name it in ``prefect_home/server.json``, so that
+    ``wachtlijst run`` on the same home uses it) and stop it on exit. Its output goes to
     ``prefect_home/server.log``."""
     prefect_home.mkdir(parents=True, exist_ok=True)
     api_url = f"http://127.0.0.1:{port}/api"
@@ -65,8 +83,10 @@ def local_prefect_server(port: int, prefect_home: Path, timeout_s: float = 120.0
             if time.monotonic() > deadline:
                 raise ServerError(f"the Prefect server was not healthy after {timeout_s:.0f} s; see {log_path}")
             time.sleep(0.5)
+        (prefect_home / SERVER_FILE).write_text(json.dumps({"api_url": api_url, "pid": server.pid}), "utf-8")
         yield api_url
     finally:
+        (prefect_home / SERVER_FILE).unlink(missing_ok=True)
         stop_process(server, grace_s=30.0)
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from flows.round_context import RoundFailed
 from flows.schedule import inbox_round_dir, round_for
-from flows.server import api_healthy
+from flows.server import SERVER_FILE, api_healthy, running_server
 from flows.settings import ScheduleSettings, SettingsError, load_settings
 from hashing.keys import create_key_file, load_key
 from sample_data.generate import RoundSpec, generate_round
@@ -32,6 +32,32 @@ def test_a_scheduled_run_takes_the_round_of_its_date_in_amsterdam():
     assert round_for(dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC), schedule) == "2026-12"
     assert round_for(dt.datetime(2026, 11, 30, 22, 30, tzinfo=dt.UTC), schedule) == "2026-11"
     assert round_for(dt.datetime(2026, 6, 30, 22, 30, tzinfo=dt.UTC), schedule) == "2026-07"  # summer time
+
+
+def test_a_round_finds_the_server_serve_runs_and_ignores_a_stale_note(tmp_path: Path):
+    import http.server
+    import threading
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/api/health" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    assert running_server(tmp_path) is None
+    stale = f"http://127.0.0.1:{_free_port()}/api"
+    (tmp_path / SERVER_FILE).write_text(json.dumps({"api_url": stale}))
+    assert running_server(tmp_path) is None, "a server that does not answer is not used"
+    (tmp_path / SERVER_FILE).write_text(json.dumps({"api_url": "http://example.org/api"}))
+    assert running_server(tmp_path) is None, "only a server on this machine is used"
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        (tmp_path / SERVER_FILE).write_text(json.dumps({"api_url": url}))
+        assert running_server(tmp_path) == url
+        server.shutdown()
 
 
 def test_a_missing_inbox_folder_fails_the_round_with_its_path(tmp_path: Path):
@@ -161,6 +187,19 @@ def test_serve_registers_the_scheduled_deployment_and_a_triggered_run_produces_t
         assert (local.day, local.hour, local.minute) == (1, 3, 0)
         artifacts = _api(f"{api}/artifacts/filter", {"artifacts": {"key": {"any_": ["round-totals"]}}})
         assert artifacts, "the totals artifact must be visible in the UI"
+
+        # a round run by hand on the same work folder uses the running server: no temporary one
+        by_hand = subprocess.run(
+            [str(part) for part in [*WACHTLIJST, "run", "--input", inbox / "2026-12", "--output", output,
+                                    "--round", "2026-12-hand", "--key-file", key_file, "--config",
+                                    generated.config_file, "--quiet"]],
+            env={**environment, "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "INFO"}, capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip
+        assert by_hand.returncode == 0, by_hand.stderr[-3000:]
+        assert "temporary server" not in by_hand.stdout + by_hand.stderr
+        runs = _api(f"{api}/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}})
+        assert any(r["parameters"].get("round_id") == "2026-12-hand" for r in runs)
         assert not alert_file.exists(), "a completed run alerts no one"
 
         failing = _api(f"{api}/deployments/{deployment['id']}/create_flow_run", {"parameters": {"round_id": "2027-01"}})
