@@ -175,8 +175,9 @@ def _write_staged(
         pl.lit(sender, dtype=pl.Utf8).alias("sender"),
     )
     entries_path, rejected_path = staged_paths(staging_dir, sha256)
-    write_atomic(entries_path, parquet_bytes(entries))
-    write_atomic(rejected_path, parquet_bytes(rejected))
+    # staging is rebuilt by a rerun after any interruption: no need to wait for the disk
+    write_atomic(entries_path, parquet_bytes(entries), durable=False)
+    write_atomic(rejected_path, parquet_bytes(rejected), durable=False)
     by_reason = rejected.group_by(REASON).len().sort(REASON)
     return FileReport(
         file=file_name,
