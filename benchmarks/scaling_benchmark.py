@@ -77,28 +77,36 @@ def _folder_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) if folder.exists() else 0
 
 
-def config_with_memory(target: Path, memory_mb: int | None) -> Path:
-    """Return the round's configuration, or a copy of it whose ``[store] memory_mb`` caps DuckDB
-    (beyond it the store spills to disk)."""
+def config_variant(target: Path, memory_mb: int | None = None, runner: str | None = None, workers: int = 2) -> Path:
+    """Return the round's configuration, or a copy of it with ``[store] memory_mb`` capping DuckDB
+    (beyond it the store spills to disk) and/or ``[runner]`` set to ``runner`` with ``workers``
+    threads or Dask workers (a local cluster)."""
     config = target / "config.toml"
-    if memory_mb is None:
+    extra = ""
+    if memory_mb is not None:
+        extra += f"\n[store]\nmemory_mb = {int(memory_mb)}\n"
+    if runner == "dask":
+        extra += f'\n[runner]\nkind = "dask"\ndask_workers = {int(workers)}\n'
+    elif runner == "threads":
+        extra += f'\n[runner]\nkind = "threads"\nthreads = {int(workers)}\n'
+    if not extra:
         return config
-    capped = target / f"config-{memory_mb}mb.toml"
-    capped.write_text(config.read_text(encoding="utf-8") + f"\n[store]\nmemory_mb = {int(memory_mb)}\n", "utf-8")
-    return capped
+    variant = target / f"config-{memory_mb or 'all'}mb-{runner or 'default'}{workers}.toml"
+    variant.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return variant
 
 
-def run_round(target: Path, memory_mb: int | None = None) -> dict[str, Any]:
-    """Run the whole ``wachtlijst run`` on the round in ``target`` in a fresh process (DuckDB
-    capped at ``memory_mb`` when given); return its seconds (whole command, flow, per stage),
-    peak memory, bytes written and bytes left on disk."""
+def run_round(target: Path, config: Path) -> dict[str, Any]:
+    """Run the whole ``wachtlijst run`` on the round in ``target`` with ``config`` in a fresh
+    process; return its seconds (whole command, flow, per stage), peak memory, bytes written and
+    bytes left on disk."""
     out = target / "cli_out"
     if out.exists():
         subprocess.run(["rm", "-rf", str(out)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WACHTLIJST_"))}
     command = [
         sys.executable, "-m", "flows.cli", "run", "--input", str(target / "input"), "--output", str(out),
-        "--round", "2026-11", "--config", str(config_with_memory(target, memory_mb)),
+        "--round", "2026-11", "--config", str(config),
         "--key-file", str(target / "ttp.key"), "--json",
     ]  # fmt: skip
     written_before = _io_written()
@@ -124,7 +132,7 @@ def run_round(target: Path, memory_mb: int | None = None) -> dict[str, Any]:
     summary = json.loads((out / "2026-11" / "run_summary.json").read_text())
     stages = {STAGES.get(name, name): value for name, value in summary["stage_seconds"].items()}
     return {
-        "memory_mb": memory_mb,
+        "config": config.name,
         "seconds": round(seconds, 2),
         "flow_s": summary["duration_s"],
         "outside_flow_s": round(seconds - summary["duration_s"], 2),
@@ -251,7 +259,8 @@ def draw_curve(results: list[dict[str, Any]], folder: Path) -> list[Path]:
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
     lines = {"whole command": [r["round"]["seconds"] for r in runs]}
     for label in STAGES.values():
-        lines[label] = [r["round"]["stages_s"].get(label, 0.0) for r in runs]
+        if all(label in r["round"]["stages_s"] for r in runs):
+            lines[label] = [r["round"]["stages_s"][label] for r in runs]
     lines["start-up and Prefect (outside the flow)"] = [r["round"]["outside_flow_s"] for r in runs]
     for label, seconds in lines.items():
         style = {"linewidth": 2.5, "color": "black"} if label == "whole command" else {}
@@ -270,8 +279,8 @@ def draw_curve(results: list[dict[str, Any]], folder: Path) -> list[Path]:
                marker="o", label="bytes written to disk (KiB per 1,000 entries)")  # fmt: skip
     right.plot(entries, [r["round"]["input_bytes"] / 1024 / n * 1000 for r, n in zip(runs, entries, strict=True)],
                marker="o", linestyle=":", label="input files (KiB per 1,000 entries)")  # fmt: skip
-    right.set(xscale="log", xlabel="entries in the round", ylabel="KiB per 1,000 entries", title="Memory and disk")
-    right.set_ylim(bottom=0)
+    right.set(xscale="log", yscale="log", xlabel="entries in the round", ylabel="KiB per 1,000 entries",
+              title="Memory and disk per entry")  # fmt: skip
     right.legend(fontsize=7)
     figure.tight_layout()
     written = [folder / "scaling.png", folder / "scaling.svg"]
@@ -285,14 +294,14 @@ def table(results: list[dict[str, Any]]) -> str:
     """Return the results as a Markdown table (one row per round)."""
     head = (
         "| entries | files | whole command | reading | linking | insurer reports | provider packages | "
-        "outside the flow | peak memory (tree) | written to disk | left on disk | naive baseline | ratio |"
+        "outside the flow | peak memory (tree) | written to disk | left on disk | naive baseline | naive / ours |"
     )
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for result in results:
         run = result["round"]
         stages = run["stages_s"]
         naive = result.get("naive")
-        ratio = f"{naive['seconds'] / run['seconds']:.1f}x" if naive else ""
+        ratio = f"{naive['seconds'] / run['seconds']:.2f}" if naive else ""
         naive_seconds = f"{naive['seconds']:.1f} s" if naive else ""
         rows.append(
             f"| {run['entries']:,} | {run['files']:,} | {run['seconds']:.1f} s | {stages.get('reading', 0):.1f} s | "
@@ -313,13 +322,17 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("bench_out") / "scaling")
     parser.add_argument("--baseline-largest", type=int, default=BASELINE_LARGEST)
     parser.add_argument("--memory-mb", type=int, help="cap DuckDB's memory (MiB): measures spilling")
+    parser.add_argument("--runner", choices=["threads", "dask"], help="run the files' tasks on threads or Dask")
+    parser.add_argument("--workers", type=int, default=2, help="threads or local Dask workers of --runner")
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--curve-dir", type=Path, help="where to draw the curve (default: --dir)")
     parser.add_argument("--redraw", type=Path, nargs="+", help="only print and draw these result files, together")
     parser.add_argument("--child", choices=["round", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--target", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_round(args.target, args.memory_mb) if args.child == "round" else
+        config = args.config or args.target / "config.toml"
+        print(json.dumps(run_round(args.target, config) if args.child == "round" else
                          run_naive_baseline(args.target)))  # fmt: skip
         return
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -331,14 +344,17 @@ def main() -> None:
         return
     results = []
     label = f"-{args.memory_mb}mb" if args.memory_mb else ""
+    label += f"-{args.runner}{args.workers}" if args.runner else ""
     for size in (float(s) for s in args.sizes.split(",")):
         entries = int(size * 1_000_000)
         started = time.perf_counter()
         target = prepare(args.dir, entries, args.files, args.seed, formats=FORMATS)
         print(f"{entries:,} entries in {args.files} files: {target} (ready in {time.perf_counter() - started:.0f} s)",
               flush=True)  # fmt: skip
-        capped = ["--memory-mb", str(args.memory_mb)] if args.memory_mb else []
-        result: dict[str, Any] = {"round": run_child("--child", "round", "--target", str(target), *capped)}
+        config = config_variant(target, args.memory_mb, args.runner, args.workers)
+        result: dict[str, Any] = {
+            "round": run_child("--child", "round", "--target", str(target), "--config", str(config))
+        }
         if entries <= args.baseline_largest:
             result["naive"] = run_child("--child", "naive", "--target", str(target))
         results.append(result)
