@@ -138,6 +138,7 @@ def run_round(target: Path, config: Path) -> dict[str, Any]:
         "outside_flow_s": round(seconds - summary["duration_s"], 2),
         "stages_s": stages,
         "linking_s": summary["linkage"]["seconds"],
+        "stage_written_bytes": {STAGES.get(k, k): v for k, v in summary.get("stage_bytes_written", {}).items()},
         "entries": summary["entries"],
         "rows_received": summary["rows"]["received"],
         "files": summary["files"]["received"],

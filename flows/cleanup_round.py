@@ -359,9 +359,10 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
         audit.append("file_received", object=item.name, sha256=item.sha256, size=item.size, round=round_id,
                      sender=item.sender)  # fmt: skip
     timings: dict[str, float] = {}
+    written: dict[str, int] = {}
     settings = context.settings()
     feedback_inputs = feedback_files(context.input_dir)
-    with progress.stage(STAGE_READ, total=len(inputs), timings=timings):
+    with progress.stage(STAGE_READ, total=len(inputs), timings=timings, written=written):
         workers = settings.runner.dask_workers if settings.runner.kind == "dask" else settings.runner.threads
         staged = stage_files.map(batches(inputs, workers), context=context).result()
         reports = [report for batch in staged for report in batch]
@@ -382,13 +383,13 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
             logger.warning("file %s rejected: %s", report.file, report.reason)
     if not any(r.status == "accepted" for r in reports):
         raise RoundFailed("no usable input file in this round; see the rejected files in the log")
-    with progress.stage(STAGE_LINK, timings=timings):
+    with progress.stage(STAGE_LINK, timings=timings, written=written):
         totals, linkage, history = link_entries(context, reports, feedback)
     fault_point("linking")
-    with progress.stage(STAGE_INSURERS, timings=timings):
+    with progress.stage(STAGE_INSURERS, timings=timings, written=written):
         disclosure = write_insurer_reports(context, history["previous_round"])
     fault_point("insurer_reports")
-    with progress.stage(STAGE_DELIVER, total=totals["providers"], timings=timings):
+    with progress.stage(STAGE_DELIVER, total=totals["providers"], timings=timings, written=written):
         delivery, unrouted = deliver_provider_files(context, reports, feedback)
     fault_point("summary")
     with progress.stage(STAGE_SUMMARY):
@@ -397,6 +398,7 @@ def run_locked_round(context: RoundContext, started: float) -> dict[str, Any]:
         )
         summary["history"] = history
         summary["disclosure"] = disclosure
+        summary["stage_bytes_written"] = written
         write_summary(context, summary)
     audit.append("round_completed", round=round_id, entries=totals["entries"], duration_s=summary["duration_s"])
     archived, removed = archive_and_remove_inputs(context, inputs)

@@ -6,9 +6,11 @@ pool), so a process-wide sink is enough. Only stage names and counts pass throug
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -36,10 +38,54 @@ def attach(sink: ProgressSink | None) -> None:
         _sinks.append(sink)
 
 
+def _process_written(pid: str) -> int:
+    """Return ``write_bytes`` of one process (with its reaped children), 0 when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                return int(line.split(":")[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _descendants(pid: str) -> list[str]:
+    """Return the ids of the running descendants of process ``pid`` (Linux ``/proc``)."""
+    found: list[str] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
+
+
+def bytes_written() -> int:
+    """Return the bytes this process, its running descendants and the children it has reaped
+    have caused to be written to storage (the kernel's ``write_bytes``: files, DuckDB's spills,
+    Prefect's database; 0 where ``/proc`` has no such counters). The difference over a stage is
+    what the stage wrote: a child that ends during it moves its count into its parent's."""
+    me = str(os.getpid())
+    return sum(_process_written(pid) for pid in [me, *_descendants(me)])
+
+
 @contextmanager
-def stage(name: str, total: int | None = None, timings: MutableMapping[str, float] | None = None) -> Iterator[None]:
-    """Report a stage from start to end; record its seconds in ``timings`` when given."""
+def stage(
+    name: str,
+    total: int | None = None,
+    timings: MutableMapping[str, float] | None = None,
+    written: MutableMapping[str, int] | None = None,
+) -> Iterator[None]:
+    """Report a stage from start to end; record its seconds in ``timings`` and the bytes it
+    wrote to disk (see :func:`bytes_written`) in ``written`` when given."""
     started = time.perf_counter()
+    before = bytes_written() if written is not None else 0
     for sink in _sinks:
         sink.start(name, total)
     try:
@@ -49,6 +95,8 @@ def stage(name: str, total: int | None = None, timings: MutableMapping[str, floa
             sink.finish(name)
         if timings is not None:
             timings[name] = round(time.perf_counter() - started, 3)
+        if written is not None:
+            written[name] = bytes_written() - before
 
 
 def advance(name: str, amount: int = 1) -> None:

@@ -502,8 +502,6 @@ def m_from_passes(
     return {name: list(sums[name] / weights[name]) if weights[name] > 0 else list(DEFAULT_M[name]) for name in FIELDS}
 
 
-
-
 def entry_count(con: duckdb.DuckDBPyConnection) -> int:
     """Return the number of linkable entries (see :data:`LINKABLE_ENTRIES_SQL`)."""
     return int(con.sql("SELECT count(*) FROM linkable_entries").fetchall()[0][0])
