@@ -26,7 +26,8 @@ copy="$(mktemp -d)"
 trap 'rm -rf "$copy"' EXIT
 tar -C "$source_dir" --exclude=./.venv --exclude=./.git --exclude=./build --exclude=./demo \
     --exclude=./test-artifacts --exclude='*.egg-info' -cf - . | tar -C "$copy" -xf -
-"$venv/bin/python" -m uv pip install --quiet --python "$venv/bin/python" --compile-bytecode "$copy"
+"$venv/bin/python" -m uv pip install --quiet --python "$venv/bin/python" --compile-bytecode \
+    -c "$copy/requirements.lock" "$copy"
 ln -sf "$venv/bin/wachtlijst" "$prefix/bin/wachtlijst"
 if ! command -v age >/dev/null && command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq age >/dev/null || true

@@ -7,4 +7,5 @@ python3 -m venv .venv
 # --compile-bytecode: where PYTHONDONTWRITEBYTECODE is set (as on our CI machines) no .pyc is ever
 # written, and every process (the round, Prefect's server, each reader worker) would compile
 # Prefect from source again: about 10 s per command (benchmarks in README, "Start-up").
-.venv/bin/python -m uv pip install --quiet --python .venv/bin/python --compile-bytecode -e '.[test,bench]'
+# requirements.lock pins every package to the versions the suite passed with (scripts/lock.sh).
+.venv/bin/python -m uv pip install --quiet --python .venv/bin/python --compile-bytecode -c requirements.lock -e '.[test,bench]'
