@@ -24,6 +24,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import threading
@@ -34,6 +35,7 @@ from typing import Any
 import psutil
 
 from benchmarks.round_benchmark import prepare
+from flows.progress import bytes_written
 from sample_data.generate import FORMATS
 
 DEFAULT_SIZES = (0.1, 1.0, 3.0)
@@ -50,15 +52,6 @@ STAGES = {
 """The round's stages (as its summary names them) and their short labels."""
 SAMPLE_SECONDS = 0.5
 """How often the process tree's memory is read (reading /proc costs the measured command CPU)."""
-
-
-def _io_written() -> int:
-    """Return the bytes this process and its reaped children caused to be written to storage."""
-    for line in Path("/proc/self/io").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name == "write_bytes":
-            return int(value)
-    return 0
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -101,15 +94,14 @@ def run_round(target: Path, config: Path) -> dict[str, Any]:
     process; return its seconds (whole command, flow, per stage), peak memory, bytes written and
     bytes left on disk."""
     out = target / "cli_out"
-    if out.exists():
-        subprocess.run(["rm", "-rf", str(out)], check=True)
+    shutil.rmtree(out, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WACHTLIJST_"))}
     command = [
         sys.executable, "-m", "flows.cli", "run", "--input", str(target / "input"), "--output", str(out),
         "--round", "2026-11", "--config", str(config),
         "--key-file", str(target / "ttp.key"), "--json",
     ]  # fmt: skip
-    written_before = _io_written()
+    written_before = bytes_written()
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peak = [0]
@@ -145,7 +137,7 @@ def run_round(target: Path, config: Path) -> dict[str, Any]:
         "candidate_pairs": summary["linkage"]["candidate_pairs"],
         "peak_tree_mib": round(peak[0] / 2**20, 1),
         "peak_process_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-        "written_bytes": _io_written() - written_before,
+        "written_bytes": bytes_written() - written_before,
         "left_on_disk_bytes": _folder_bytes(out),
         "input_bytes": _folder_bytes(target / "input"),
     }
