@@ -18,6 +18,26 @@ from sample_data.generate import GeneratedRound, RoundSpec, generate_round
 
 WACHTLIJST = [sys.executable, "-m", "flows.cli"]
 
+ROUND_FIXTURES = frozenset({"exact_round", "dirty_round"})
+"""Session fixtures that run a whole round through the CLI in a fresh process."""
+E2E_MODULES = frozenset({
+    "test_cli.py", "test_crash_safety.py", "test_dask_runner.py", "test_hostile_round.py", "test_install.py",
+    "test_key_rotation.py", "test_privacy.py", "test_rerun.py", "test_round_end_to_end.py",
+    "test_rounds_over_time.py", "test_serve.py", "test_two_stage.py",
+})  # fmt: skip
+"""Modules whose tests run rounds or servers in fresh processes."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests that run whole rounds in fresh processes ``e2e`` and tests that drive Chromium
+    ``browser``, so that ``pytest -m "not e2e and not browser and not slow"`` is the fast part."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if fixtures & ROUND_FIXTURES or item.path.name in E2E_MODULES:
+            item.add_marker(pytest.mark.e2e)
+
 
 @dataclass
 class RoundRun:

@@ -23,6 +23,7 @@ def snapshot(run: RoundRun) -> dict[str, bytes]:
             document.pop("duration_s")
             document["linkage"].pop("seconds")
             document.pop("stage_seconds")
+            document.pop("stage_bytes_written")  # a measurement, like the seconds
             data = json.dumps(document, sort_keys=True).encode()
         if relative in ("manifest.json", "run_summary.html"):  # both hold the round's timings
             continue
