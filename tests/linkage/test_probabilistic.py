@@ -1,6 +1,7 @@
 import datetime as dt
 
 import numpy as np
+import pytest
 
 from linkage.probabilistic import BLOCKING_KEYS, FIELDS, estimate_m_by_em, pattern_probabilities
 from linkage.store import query_frame
@@ -110,6 +111,7 @@ def test_oversized_blocks_propose_no_pairs_and_are_counted(link):
     assert not any("postcode_geboortejaar" in names for pair, names in found.items() if pair[0].startswith("H"))
 
 
+@pytest.mark.slow
 def test_a_large_block_pairs_each_entry_with_its_neighbours_only(link):
     """300 entries born on one day (no BSN, different names), among them one person at two
     providers: with block_compared 30 the birth-date pass gives each entry at most about 30

@@ -97,6 +97,7 @@ def unprotected(release: Release, found: list) -> list:
 LEAKY = PopulationSpec(providers=12, insurers=4, seed=3)
 
 
+@pytest.mark.slow
 def test_the_previous_release_model_leaks_under_the_attacker():
     """Negative control: stop 17's protection (person slices as inequalities) gives small counts
     away to an attacker who knows that every person has one insurer; this one does not."""
@@ -108,6 +109,7 @@ def test_the_previous_release_model_leaks_under_the_attacker():
     assert audit_release(protected, THRESHOLD) == []
 
 
+@pytest.mark.slow
 def test_protection_that_ignores_relations_between_columns_leaks(monkeypatch: pytest.MonkeyPatch):
     """Negative control: without dubbel_nieuw + dubbel_blijvend = dubbel_wachtenden and the other
     relations within a cell, the attacker (who knows them) pins small counts."""
@@ -116,6 +118,7 @@ def test_protection_that_ignores_relations_between_columns_leaks(monkeypatch: py
     assert attack_release(naive).small_counts_pinned(THRESHOLD)
 
 
+@pytest.mark.slow
 def test_a_table_by_sector_and_zorgvraag_protected_apart_gives_small_counts_away(monkeypatch: pytest.MonkeyPatch):
     """Negative control: the release protected without its table by sector and zorgvraag, that
     table then published with only its small counts hidden: an attacker who knows which provider
@@ -147,6 +150,7 @@ def test_a_table_by_sector_and_zorgvraag_protected_apart_gives_small_counts_away
     mean_entries=st.sampled_from([3.0, 12.0, 40.0]),
     seed=st.integers(0, 10_000),
 )
+@pytest.mark.slow
 def test_no_small_count_can_be_solved_for_after_protection(providers, insurers, mean_entries, seed):
     spec = PopulationSpec(providers=providers, insurers=insurers, mean_entries=mean_entries, seed=seed)
     release = population_release(spec)
@@ -256,6 +260,7 @@ def _protect_in_a_daemon(release: Release, queue) -> None:
     queue.put({column: release.hidden[column].tolist() for column in release.columns})
 
 
+@pytest.mark.slow
 def test_protection_gives_the_same_result_in_workers_in_one_process_and_inside_a_daemon():
     """More than 100 providers: worker processes; inside a daemonic process (a Dask worker) they
     cannot start, and the same work runs in that process with the same result."""
