@@ -75,7 +75,7 @@ def batches(inputs: list[InputFile], workers: int) -> list[list[InputFile]]:
     return [inputs[i : i + size] for i in range(0, len(inputs), size)]
 
 
-def stage_one(
+def stage_input_file(
     input_file: InputFile,
     context: RoundContext,
     settings: Settings,
@@ -113,7 +113,7 @@ def stage_files(input_files: list[InputFile], context: RoundContext) -> list[Fil
     reports = []
     with pooled_worker(limits) if settings.limits.isolate_readers else nullcontext() as stager:
         for input_file in input_files:
-            reports.append(stage_one(input_file, context, settings, key, stager))
+            reports.append(stage_input_file(input_file, context, settings, key, stager))
             progress.advance(STAGE_READ)
     return reports
 

@@ -89,7 +89,7 @@ def run_round(
     are limited to warnings unless ``--verbose``.
     """
     from flows.round_context import ROUND_ID_PATTERN, work_dir_for
-    from hashing.keys import KeyError_, load_key
+    from hashing.keys import KeyFileError, load_key
     from ingest.inventory import visible_files
 
     try:
@@ -103,7 +103,7 @@ def run_round(
         fail("round id must be 1-64 letters, digits, '.', '_' or '-'", EXIT_USAGE)
     try:
         load_key(key_file)
-    except KeyError_ as error:
+    except KeyFileError as error:
         fail(str(error), EXIT_KEY)
     if not input_dir.is_dir():
         fail(f"input folder {input_dir} does not exist", EXIT_INPUT)
@@ -285,7 +285,7 @@ def serve(
     http://127.0.0.1:PORT. Stop with Ctrl-C (or SIGTERM); the server stops with it.
     """
     from flows.round_context import work_dir_for
-    from hashing.keys import KeyError_, load_key
+    from hashing.keys import KeyFileError, load_key
 
     try:
         settings = load_settings(config)
@@ -304,7 +304,7 @@ def serve(
         fail("no pseudonymisation key: pass --key-file, or set WACHTLIJST_KEY_FILE or WACHTLIJST_KEY", EXIT_KEY)
     try:
         load_key(key_file)
-    except KeyError_ as error:
+    except KeyFileError as error:
         fail(str(error), EXIT_KEY)
     output_dir.mkdir(parents=True, exist_ok=True)
     prefect_home = settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect"
@@ -357,14 +357,14 @@ def keys_init(
 def write_new_key(out_file: Path, *, purpose: str = "pseudonymisation", replaces_key: Path | None = None) -> Any:
     """Create a key file at ``out_file`` (never over an existing file) and return the key; with
     ``replaces_key``, the new key records the id of that (checked) key. Key problems exit 4."""
-    from hashing.keys import KeyError_, create_key_file, load_key
+    from hashing.keys import KeyFileError, create_key_file, load_key
 
     if out_file.exists():
         fail(f"{out_file} already exists; a key is never overwritten", EXIT_KEY)
     try:
         replaces = load_key(replaces_key).key_id if replaces_key is not None else ""
         return create_key_file(out_file, purpose=purpose, replaces=replaces)
-    except KeyError_ as error:
+    except KeyFileError as error:
         fail(str(error), EXIT_KEY)
 
 
@@ -454,13 +454,13 @@ def keys_signer(
     every provider once, and print its fingerprint to read out by phone. Every round also writes
     it to providers/ondertekening.pub."""
     from hashing.files import write_atomic
-    from hashing.keys import KeyError_, load_key
+    from hashing.keys import KeyFileError, load_key
     from reports.packages import signer_fingerprint, signer_pem, signing_key
     from reports.recipients import spoken_fingerprint
 
     try:
         public = signing_key(load_key(key_file)).public_key()
-    except KeyError_ as error:
+    except KeyFileError as error:
         fail(str(error), EXIT_KEY)
     write_atomic(out_file, signer_pem(public))
     out.print(f"{out_file}: vingerafdruk {spoken_fingerprint(signer_fingerprint(public))}")
@@ -506,13 +506,13 @@ def prepseudonymise(
     Send the .pre.parquet files to the TTP instead of the extracts. Exit 5 when a file could not
     be used (the others are still written).
     """
-    from hashing.keys import PURPOSE_STAGE_ONE, KeyError_, load_key
+    from hashing.keys import PURPOSE_STAGE_ONE, KeyFileError, load_key
     from ingest.prepseudonymised import prepseudonymise_extract
     from ingest.read import ExtractRejected
 
     try:
         key = load_key(key_file, purpose=PURPOSE_STAGE_ONE)
-    except KeyError_ as error:
+    except KeyFileError as error:
         fail(str(error), EXIT_KEY)
     try:
         settings = load_settings(config)

@@ -25,7 +25,7 @@ PURPOSE_STAGE_ONE = "stage1"
 KEY_PURPOSES: tuple[str, ...] = (PURPOSE_TTP, PURPOSE_STAGE_ONE)
 
 
-class KeyError_(Exception):
+class KeyFileError(Exception):
     """A key file is missing, malformed, too short or too widely readable."""
 
 
@@ -63,9 +63,9 @@ def create_key_file(
     this one rotates out. Refuses to overwrite an existing file.
     """
     if n_bytes < MIN_KEY_BYTES:
-        raise KeyError_(f"a key needs at least {MIN_KEY_BYTES} bytes")
+        raise KeyFileError(f"a key needs at least {MIN_KEY_BYTES} bytes")
     if purpose not in KEY_PURPOSES:
-        raise KeyError_(f"unknown key purpose {purpose!r}; use one of {', '.join(KEY_PURPOSES)}")
+        raise KeyFileError(f"unknown key purpose {purpose!r}; use one of {', '.join(KEY_PURPOSES)}")
     secret = os.urandom(n_bytes)
     key = PseudonymKey(
         key_id=key_id_for(secret),
@@ -100,14 +100,14 @@ def parse_key_document(text: str, source: str) -> PseudonymKey:
         secret = base64.b64decode(document["key"], validate=True)
         stated_id = str(document["key_id"])
     except (ValueError, KeyError, TypeError):
-        raise KeyError_(f"{source} is not a wachtlijst key") from None
+        raise KeyFileError(f"{source} is not a wachtlijst key") from None
     if len(secret) < MIN_KEY_BYTES:
-        raise KeyError_(f"key in {source} is shorter than {MIN_KEY_BYTES} bytes")
+        raise KeyFileError(f"key in {source} is shorter than {MIN_KEY_BYTES} bytes")
     if key_id_for(secret) != stated_id:
-        raise KeyError_(f"{source} is damaged: its key id does not match the key")
+        raise KeyFileError(f"{source} is damaged: its key id does not match the key")
     purpose = str(document.get("purpose", PURPOSE_TTP))
     if purpose not in KEY_PURPOSES:
-        raise KeyError_(f"{source} has an unknown purpose {purpose!r}")
+        raise KeyFileError(f"{source} has an unknown purpose {purpose!r}")
     return PseudonymKey(
         key_id=stated_id,
         secret=secret,
@@ -129,20 +129,20 @@ def load_key(path: Path | None, purpose: str = PURPOSE_TTP) -> PseudonymKey:
     else:
         text = os.environ.get(KEY_ENVIRONMENT_VARIABLE)
         if not text:
-            raise KeyError_(f"no key file given and {KEY_ENVIRONMENT_VARIABLE} is not set")
+            raise KeyFileError(f"no key file given and {KEY_ENVIRONMENT_VARIABLE} is not set")
         key = parse_key_document(text, f"environment variable {KEY_ENVIRONMENT_VARIABLE}")
     if key.purpose != purpose:
-        raise KeyError_(f"key {key.key_id} is a {key.purpose} key, not a {purpose} key")
+        raise KeyFileError(f"key {key.key_id} is a {key.purpose} key, not a {purpose} key")
     return key
 
 
 def load_key_file(path: Path) -> PseudonymKey:
     """Return the key stored in ``path`` after checking format, length, id and permissions."""
     if not path.is_file():
-        raise KeyError_(f"key file {path} does not exist")
+        raise KeyFileError(f"key file {path} does not exist")
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyError_(
+        raise KeyFileError(
             f"key file {path} is readable by group or others (mode {oct(mode & 0o777)}); run chmod 600 on it"
         )
     return parse_key_document(path.read_text(encoding="utf-8"), f"key file {path}")

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hashing.keyed_hash import KeyedHasher
-from hashing.keys import KeyError_, PseudonymKey, create_key_file, load_key_file
+from hashing.keys import KeyFileError, PseudonymKey, create_key_file, load_key_file
 from hashing.pseudonyms import PURPOSE_BSN, PURPOSE_QUASI_IDENTIFIER, pseudonymise_series
 
 
@@ -41,19 +41,19 @@ def test_loose_permissions_short_keys_and_damage_are_refused(tmp_path: Path):
     path = tmp_path / "ttp.key"
     create_key_file(path)
     os.chmod(path, 0o644)
-    with pytest.raises(KeyError_, match="readable by group or others"):
+    with pytest.raises(KeyFileError, match="readable by group or others"):
         load_key_file(path)
     os.chmod(path, 0o600)
     document = json.loads(path.read_text())
     document["key"] = base64.b64encode(b"x" * 16).decode()
     path.write_text(json.dumps(document))
-    with pytest.raises(KeyError_, match="shorter"):
+    with pytest.raises(KeyFileError, match="shorter"):
         load_key_file(path)
     document["key"] = base64.b64encode(b"y" * 32).decode()
     path.write_text(json.dumps(document))
-    with pytest.raises(KeyError_, match="damaged"):
+    with pytest.raises(KeyFileError, match="damaged"):
         load_key_file(path)
-    with pytest.raises(KeyError_, match="does not exist"):
+    with pytest.raises(KeyFileError, match="does not exist"):
         load_key_file(tmp_path / "missing.key")
 
 
