@@ -51,9 +51,10 @@ def identifier_pattern(needles: set[str]) -> re.Pattern[bytes]:
     postcodes = sorted((n for n in needles if POSTCODE.match(n)), key=len, reverse=True)
     others = sorted((n for n in needles if not n.isdigit() and not POSTCODE.match(n)), key=len, reverse=True)
     bsn = b"(?<![0-9A-Fa-f])(?:" + b"|".join(re.escape(n.encode()) for n in digits) + b")(?![0-9A-Fa-f])"
-    # a postcode not glued to more digits before it or letters after it: a timestamp's
-    # microseconds followed by a record byte ("...25.087899" + "XP") is not a postcode
-    postcode = b"(?<![0-9])(?:" + b"|".join(re.escape(n.encode()) for n in postcodes) + b")(?![A-Za-z])"
+    # a postcode not glued to more hex digits before it or letters after it: a timestamp's
+    # microseconds followed by a record byte ("...25.087899" + "XP") is not a postcode, nor is the
+    # end of a UUID followed by one in Prefect's SQLite index ("...-967386cc6290" + "BC")
+    postcode = b"(?<![0-9A-Fa-f])(?:" + b"|".join(re.escape(n.encode()) for n in postcodes) + b")(?![A-Za-z])"
     groups = [g for g, present in ((bsn, digits), (postcode, postcodes)) if present]  # an empty one matches anything
     return re.compile(b"|".join([*groups, *(re.escape(n.encode()) for n in others)]))
 
