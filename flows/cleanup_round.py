@@ -39,7 +39,7 @@ from ingest.registry import UnknownSender, rules_for_sender
 from ingest.stage import FileReport, rejected_file, stage_extract, staged_paths, supersede_earlier_deliveries
 from ingest.worker import IsolatedStager, StageJob, WorkerLimits, pooled_worker, stop_workers
 from linkage.history import compare_with_history
-from linkage.probabilistic import LinkageParameters
+from linkage.parameters import LinkageParameters
 from linkage.store import entry_warnings, link_round, open_store, round_totals
 from reports.archive import archive_inputs
 from reports.files import AuditLog, build_manifest, csv_bytes

@@ -16,7 +16,7 @@ from ingest.feedback import OUTCOMES, load_feedback
 from ingest.inventory import inventory
 from ingest.stage import FileReport, stage_extract, staged_paths
 from linkage.history import compare_with_history
-from linkage.probabilistic import LinkageParameters, LinkageReport
+from linkage.parameters import LinkageParameters, LinkageReport
 from linkage.store import link_round, open_store
 
 

@@ -38,7 +38,9 @@ from flows.evaluation_data import (
 )
 from hashing.encodings import encode_quasi_identifiers
 from hashing.pseudonyms import PURPOSE_QUASI_IDENTIFIER, pseudonymise_series
-from linkage.probabilistic import LinkageParameters, find_candidates, link_probabilistically
+from linkage.blocking import find_candidates
+from linkage.parameters import LinkageParameters
+from linkage.probabilistic import link_probabilistically
 from linkage.store import query_frame, sql_text
 
 SYSTEM_LABELS = {

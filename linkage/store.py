@@ -18,7 +18,8 @@ import duckdb
 import polars as pl
 
 from linkage.frames import query_frame
-from linkage.probabilistic import LinkageParameters, LinkageReport, link_probabilistically
+from linkage.parameters import LinkageParameters, LinkageReport
+from linkage.probabilistic import link_probabilistically
 
 SCOPE_COLUMNS: frozenset[str] = frozenset({"sector", "zorgvraag", "wachtfase"})
 

@@ -11,7 +11,7 @@ from flows.settings import DEFAULT_MATCH_SCOPE, DEFAULT_NORMS_WEEKS
 from hashing.bsn import BSN_WEIGHTS
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import pseudonymise_entries
-from linkage.probabilistic import LinkageParameters
+from linkage.parameters import LinkageParameters
 from linkage.store import link_round, open_store, sql_text
 from sample_data.names import FIRST_NAMES, SURNAMES
 

@@ -3,7 +3,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from linkage.probabilistic import BLOCKING_KEYS, FIELDS, estimate_m_by_em, pattern_probabilities
+from linkage.blocking import BLOCKING_KEYS
+from linkage.comparisons import FIELDS
+from linkage.estimation import estimate_m_by_em, pattern_probabilities
 from linkage.store import query_frame
 from tests.linkage.conftest import background, person, valid_bsn
 
@@ -60,7 +62,7 @@ def test_em_recovers_m_with_u_fixed():
 def test_cluster_size_guard_stops_chains(link):
     """Five entries of one person at five providers become one person; with a cluster cap of
     three, no person gets more than three of them and the refused merges are counted."""
-    from linkage.probabilistic import LinkageParameters
+    from linkage.parameters import LinkageParameters
 
     born = dt.date(1990, 1, 1)
     chain = [person(f"2300000{i}", f"K{i}", None, "Jansen", "Emma", born, "1234AB") for i in range(1, 6)]
@@ -98,7 +100,8 @@ def test_ten_thousand_identical_rows_stay_bounded_and_unlinked(link):
 def test_oversized_blocks_propose_no_pairs_and_are_counted(link):
     """A care home's postcode and one birth year shared by more entries than max_block_entries:
     postcode_geboortejaar proposes none of those pairs, other passes still do their work."""
-    from linkage.probabilistic import LinkageParameters, find_candidates
+    from linkage.blocking import find_candidates
+    from linkage.parameters import LinkageParameters
 
     born = dt.date(1930, 2, 2)
     residents = [person(f"2500000{i % 2}", f"H{i}", None, f"Bewoner{chr(65 + i % 26)}{i // 26}", "Anna",
@@ -117,7 +120,8 @@ def test_a_large_block_pairs_each_entry_with_its_neighbours_only(link):
     providers: with block_compared 30 the birth-date pass gives each entry at most about 30
     partners instead of 299, and still proposes the person's two entries (neighbours in the
     pass's order by surname and first name); compared whole, it proposes every pair."""
-    from linkage.probabilistic import LinkageParameters, find_candidates
+    from linkage.blocking import find_candidates
+    from linkage.parameters import LinkageParameters
 
     born = dt.date(1961, 6, 14)
     crowd = [person(f"2600000{i % 3}", f"D{i}", None, f"Achter{chr(65 + i % 26)}{chr(65 + i // 26)}", f"Voor{i}",

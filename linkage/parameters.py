@@ -1,0 +1,45 @@
+"""The settings and the account of the probabilistic linkage stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LinkageParameters:
+    """Thresholds and guards of the probabilistic stage."""
+
+    link_threshold: float = 0.5
+    review_threshold: float = 0.2
+    max_cluster_size: int = 12
+    max_block_entries: int = 1000
+    block_compared: int = 60
+    """A block of up to this many entries is compared whole; in a larger one an entry meets
+    about this many of its neighbours (see :func:`blocking_sql`)."""
+    em_iterations: int = 100
+    random_pairs: int = 200_000
+    labelled_pairs: int = 100_000
+
+
+@dataclass
+class LinkageReport:
+    """What the probabilistic stage did: counts, estimated parameters and timings."""
+
+    candidate_pairs: int = 0
+    pairs_per_pass: dict[str, int] = field(default_factory=dict)
+    skipped_blocks: dict[str, int] = field(default_factory=dict)
+    """Per pass, how many blocking keys were shared by too many entries to propose pairs."""
+    skipped_block_entries: dict[str, int] = field(default_factory=dict)
+    frequent_value_entries: int = 0
+    """Entries whose surname, birth date and postcode are shared by more entries than one
+    person can have (a placeholder): left out of probabilistic linkage."""
+    labelled_matches: int = 0
+    links: int = 0
+    review_pairs: int = 0
+    rejected_bsn_conflict: int = 0
+    rejected_cluster_size: int = 0
+    match_prior: float = 0.0
+    m: dict[str, list[float]] = field(default_factory=dict)
+    u: dict[str, list[float]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    key_id: str = ""

@@ -1,0 +1,109 @@
+"""The samples the model is trained on, drawn from the round: random pairs for u, pairs that
+share a BSN pseudonym for m (free labels), blocking passes for EM, and the match prior."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+import numpy as np
+
+from linkage.blocking import PASS_FIELDS
+from linkage.comparisons import FIELDS, LEVEL_COUNTS, comparison_sql
+from linkage.estimation import DEFAULT_M, estimate_m_by_em, level_distribution
+from linkage.frames import query_frame
+
+MIN_LABELLED_MATCHES = 200
+"""With fewer pairs sharing a BSN pseudonym than this, m is estimated by EM on the blocking
+passes instead."""
+
+
+def _level_patterns(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> tuple[np.ndarray, np.ndarray]:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sample_pairs AS {pairs_sql}")
+    frame = query_frame(
+        con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM ({comparison_sql('sample_pairs')}) GROUP BY ALL"
+    )
+    con.execute("DROP TABLE sample_pairs")
+    return frame.select(FIELDS).to_numpy().astype(np.int64).reshape(-1, len(FIELDS)), frame["n"].to_numpy().astype(
+        float
+    )
+
+
+def random_pair_u(con: duckdb.DuckDBPyConnection, pairs: int) -> dict[str, list[float]]:
+    """Return u: the share of each comparison level among random pairs of entries (almost all
+    of them two different persons; pairs sharing a BSN pseudonym are left out)."""
+    permutations = " UNION ALL ".join(
+        f"""SELECT a.entry_id AS l, b.entry_id AS r FROM
+              (SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed})) AS k
+               FROM linkable_entries) AS a
+              JOIN (SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed + 10})) AS k
+                    FROM linkable_entries) AS b USING (k)
+            WHERE a.entry_id <> b.entry_id AND (a.bsn_token IS NULL OR a.bsn_token IS DISTINCT FROM b.bsn_token)"""
+        for seed in (1, 2, 3)
+    )
+    matrix, counts = _level_patterns(con, f"SELECT * FROM ({permutations}) LIMIT {int(pairs)}")
+    return level_distribution(matrix, counts, np.ones_like(counts))
+
+
+def same_bsn_m(con: duckdb.DuckDBPyConnection, pairs: int) -> tuple[dict[str, list[float]], int]:
+    """Return m from pairs of entries that share a BSN pseudonym (free ground truth, not
+    filtered by blocking) and how many pairs it rests on."""
+    matrix, counts = _level_patterns(
+        con,
+        f"""SELECT a.entry_id AS l, b.entry_id AS r FROM entries AS a JOIN entries AS b
+            ON a.bsn_token = b.bsn_token AND a.entry_id < b.entry_id
+            ORDER BY hash(a.entry_id) LIMIT {int(pairs)}""",
+    )
+    return level_distribution(matrix, counts, np.ones_like(counts)), int(counts.sum())
+
+
+def m_from_passes(
+    con: duckdb.DuckDBPyConnection, u: Mapping[str, list[float]], iterations: int
+) -> dict[str, list[float]]:
+    """Return m estimated by EM on each blocking pass's pairs for the fields that pass does not
+    constrain, averaged over passes weighted by their estimated number of matches."""
+    sums: dict[str, np.ndarray] = {name: np.zeros(LEVEL_COUNTS[name]) for name in FIELDS}
+    weights: dict[str, float] = dict.fromkeys(FIELDS, 0.0)
+    for name, constrained in PASS_FIELDS.items():
+        frame = query_frame(
+            con,
+            f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM candidate_passes JOIN pair_levels USING (l, r) "
+            "WHERE pass = $pass GROUP BY ALL",
+            {"pass": name},
+        )
+        if frame.height == 0:
+            continue
+        counts = frame["n"].to_numpy().astype(float)
+        free = frozenset(FIELDS) - constrained
+        m, share = estimate_m_by_em(frame.select(FIELDS).to_numpy().astype(np.int64), counts, free, u, iterations)
+        expected = share * counts.sum()
+        for field_name, values in m.items():
+            sums[field_name] += expected * np.asarray(values)
+            weights[field_name] += expected
+    return {name: list(sums[name] / weights[name]) if weights[name] > 0 else list(DEFAULT_M[name]) for name in FIELDS}
+
+
+def match_prior(con: duckdb.DuckDBPyConnection, m: Mapping[str, list[float]], u: Mapping[str, list[float]]) -> float:
+    """Return the probability that two random entries (not both with a BSN) are one person.
+
+    The number of such persons' pairs is estimated from the candidates that agree exactly on
+    surname and birth date (all of which the birth-date pass finds), less the non-matches
+    expected to agree by chance, divided by the share of matches that agree on both.
+    """
+    row = con.sql(
+        """SELECT (SELECT count(*) FROM pair_levels WHERE sn = 3 AND dob = 3) AS top,
+                  (SELECT count(*) FROM linkable_entries) AS n,
+                  (SELECT count(*) FROM linkable_entries WHERE bsn_token IS NOT NULL) AS n_bsn"""
+    ).fetchall()[0]
+    top, n, n_bsn = (int(v) for v in row)
+    universe = n * (n - 1) / 2 - n_bsn * (n_bsn - 1) / 2
+    if universe <= 0:
+        return 1e-9
+    by_chance = universe * u["sn"][3] * u["dob"][3]
+    matches = max(top - by_chance, 1.0) / (m["sn"][3] * m["dob"][3])
+    return float(min(max(matches / universe, 1e-12), 0.5))
+
+
+def entry_count(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the number of linkable entries (see :data:`LINKABLE_ENTRIES_SQL`)."""
+    return int(con.sql("SELECT count(*) FROM linkable_entries").fetchall()[0][0])
