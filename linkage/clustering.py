@@ -8,6 +8,7 @@ import polars as pl
 
 from linkage.frames import query_frame
 from linkage.parameters import LinkageParameters, LinkageReport
+from linkage.union_find import UnionFind
 
 
 def _note_strongest(strongest: dict[int, float], left: int, right: int, probability: float) -> None:
@@ -41,20 +42,17 @@ def cluster_links(
     )
     con.unregister("touched_entries")
     cluster_of = dict(zip(base["entry_id"].to_list(), base["cluster"].to_list(), strict=True))
-    parent: dict[int, int] = {}
+    sets = UnionFind()
     bsn: dict[int, str | None] = {}
     size: dict[int, int] = {}
     weakest: dict[int, float] = {}
     for cluster, token, count in base.select("cluster", "bsn_token", "size").unique().iter_rows():
-        parent[cluster], size[cluster] = cluster, count
+        size[cluster] = count
         if token is not None:
             bsn[cluster] = token
 
     def root(node: int) -> int:
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
+        return int(sets.find(node))  # type: ignore[call-overload]
 
     strongest: dict[int, float] = {}
     for left, right, probability in links.iter_rows():
@@ -69,7 +67,7 @@ def cluster_links(
             report.rejected_cluster_size += 1
             continue
         a, b = min(a, b), max(a, b)
-        parent[b] = a
+        sets.union(a, b)  # the lower cluster stays the root: person ids do not depend on link order
         size[a] += size[b]
         bsn[a] = bsn.get(a) or bsn.get(b)
         weakest[a] = min(weakest.get(a, 1.0), weakest.get(b, 1.0), probability)
@@ -77,9 +75,9 @@ def cluster_links(
         report.links += 1
     mapping = pl.DataFrame(
         {
-            "cluster": list(parent),
-            "root": [root(c) for c in parent],
-            "entry_zekerheid": [strongest.get(c) for c in parent],
+            "cluster": list(size),
+            "root": [root(c) for c in size],
+            "entry_zekerheid": [strongest.get(c) for c in size],
         },
         schema={"cluster": pl.Int64, "root": pl.Int64, "entry_zekerheid": pl.Float64},
     ).with_columns(pl.col("root").replace_strict(weakest, default=None, return_dtype=pl.Float64).alias("zekerheid"))

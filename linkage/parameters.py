@@ -11,6 +11,12 @@ class LinkageParameters:
 
     link_threshold: float = 0.5
     review_threshold: float = 0.2
+    second_link_threshold: float = 0.99
+    """A pair the one-to-one matching leaves out is still a link at this probability of its own
+    (a person with an internal duplicate who waits elsewhere too)."""
+    rate_shrinkage: float = 100.0
+    """How many entries' worth of weight the round's prior has in a provider pair's estimated
+    rate of shared waiters (see :mod:`linkage.selection`)."""
     max_cluster_size: int = 12
     max_block_entries: int = 1000
     block_compared: int = 60
@@ -36,6 +42,9 @@ class LinkageReport:
     labelled_matches: int = 0
     links: int = 0
     review_pairs: int = 0
+    refused_one_to_one: int = 0
+    """Pairs above the link threshold left out by the one-to-one matching between two providers."""
+    provider_pair_rates: dict[str, float] = field(default_factory=dict)
     rejected_bsn_conflict: int = 0
     rejected_cluster_size: int = 0
     match_prior: float = 0.0

@@ -22,6 +22,7 @@ from linkage.estimation import pattern_probabilities
 from linkage.frames import query_frame
 from linkage.parameters import LinkageParameters, LinkageReport
 from linkage.scoring import scoring_sql
+from linkage.selection import select_links
 from linkage.training import MIN_LABELLED_MATCHES, entry_count, m_from_passes, match_prior, random_pair_u, same_bsn_m
 
 
@@ -64,7 +65,7 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
         con.execute(
             scoring_sql(),
             {
-                "review": parameters.review_threshold,
+                "keep": prior,
                 "floor": 1.0 / max(1, entry_count(con)),
                 **{f"u_{name}": float(u[name][level]) for name, (_, level) in TERM_FREQUENCY_FIELDS.items()},
             },
@@ -79,18 +80,20 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
     report.seconds["estimating"] = round(time.perf_counter() - mark, 3)
 
     mark = time.perf_counter()
-    best = query_frame(
-        con,
-        """WITH ranked AS (
-               SELECT *,
-                   row_number() OVER (PARTITION BY l, provider_r ORDER BY probability DESC, r) AS rank_l,
-                   row_number() OVER (PARTITION BY r, provider_l ORDER BY probability DESC, l) AS rank_r
-               FROM scored_pairs)
-           SELECT l, r, probability FROM ranked WHERE rank_l = 1 AND rank_r = 1
-           ORDER BY probability DESC, l, r""",
+    sizes = query_frame(con, "SELECT provider, count(*) AS n FROM linkable_entries GROUP BY provider")
+    selection = select_links(
+        query_frame(con, "SELECT l, r, probability, provider_l, provider_r FROM scored_pairs ORDER BY l, r"),
+        dict(zip(sizes["provider"].to_list(), sizes["n"].to_list(), strict=True)),
+        prior,
+        link_threshold=parameters.link_threshold,
+        review_threshold=parameters.review_threshold,
+        second_link_threshold=parameters.second_link_threshold,
+        shrinkage=parameters.rate_shrinkage,
     )
-    accepted = best.filter(pl.col("probability") >= parameters.link_threshold)
-    report.review_pairs = best.height - accepted.height
+    accepted = selection.links
+    report.review_pairs = selection.review.height
+    report.refused_one_to_one = selection.refused_one_to_one
+    report.provider_pair_rates = selection.provider_pair_rates
     cluster_links(con, accepted, parameters, report)
     report.seconds["clustering"] = round(time.perf_counter() - mark, 3)
     return report

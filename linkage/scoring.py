@@ -9,8 +9,9 @@ from linkage.comparisons import FIELDS, TERM_FREQUENCY_FIELDS
 def scoring_sql() -> str:
     """Return SQL creating ``scored_pairs``: each pair's probability from its pattern's log-odds,
     adjusted where it agrees exactly on a surname, first name or postcode by how common that
-    value is (a shared rare name is stronger evidence than a shared common one); only pairs at or
-    above ``$review`` are kept, with both entries' providers."""
+    value is (a shared rare name is stronger evidence than a shared common one); only pairs whose
+    evidence favours a match (probability at or above the prior, ``$keep``) are kept, with both
+    entries' providers."""
     joins, adjustments = [], []
     for name, (key_sql, level) in TERM_FREQUENCY_FIELDS.items():
         joins.append(
@@ -29,4 +30,4 @@ def scoring_sql() -> str:
             {" ".join(joins)})
         SELECT s.l, s.r, s.probability, a.provider AS provider_l, b.provider AS provider_r
         FROM scored AS s JOIN entries AS a ON a.entry_id = s.l JOIN entries AS b ON b.entry_id = s.r
-        WHERE s.probability >= $review"""
+        WHERE s.probability >= $keep"""

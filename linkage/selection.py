@@ -1,0 +1,190 @@
+"""Link selection: which scored pairs become links.
+
+A person rarely has more than one entry per provider. Between two providers the pairs are
+therefore read as a one-to-one assignment problem:
+
+1. **One-to-one posterior.** For an entry ``a`` of provider A and its candidates ``b`` at
+   provider B with Bayes factors ``w`` (the evidence of the comparison, prior divided out),
+   the probability that ``b`` is ``a``'s match when ``a`` has at most one match at B is
+   ``c·w_ab / ((1 - λ) + c·Σ_b' w_ab')`` with ``c = λ / n_B``: competing candidates lower it,
+   and where most of A's entries wait at B too (``λ`` near 1), a lone good candidate is
+   believed. ``λ`` (the share of A's entries that also wait at B) is estimated per ordered
+   pair of providers by EM, shrunk towards the round's prior (``prior · n_B``) with a weight
+   of ``shrinkage`` entries, so that a small provider's rate rests on the round. A pair's
+   posterior is the larger of its two sides' (an internal duplicate at A must not halve its
+   link to B).
+2. **Maximum-weight matching.** Pairs at or above the link threshold are assigned between each
+   two providers by maximum-weight bipartite matching (per connected component, on the
+   log-odds). The constraint is soft: a pair left out of the matching is still a link when its
+   own probability, without the one-to-one reading, reaches ``second_link_threshold`` (a person
+   with an internal duplicate, waiting at B as well).
+
+Pairs within one provider (internal duplicates) keep their own probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from scipy.optimize import linear_sum_assignment
+
+from linkage.union_find import UnionFind
+
+PROBABILITY_BOUNDS = (1e-12, 1 - 1e-12)
+LAMBDA_CEILING = 0.999
+
+
+@dataclass
+class Selection:
+    """The links chosen and what was held back."""
+
+    links: pl.DataFrame
+    """``l``, ``r``, ``probability`` (the one-to-one posterior across providers), strongest first."""
+    review: pl.DataFrame
+    """Pairs between the review and the link threshold, or refused by the one-to-one rule:
+    ``l``, ``r``, ``probability``, ``provider_l``, ``provider_r``."""
+    refused_one_to_one: int = 0
+    provider_pair_rates: dict[str, float] = field(default_factory=dict)
+    """Per ordered pair of providers with candidates (``A>B``), the estimated share of A's
+    entries that wait at B too (only the largest few are kept, for the report)."""
+
+
+def _log_odds(probability: np.ndarray) -> np.ndarray:
+    clipped = np.clip(probability, *PROBABILITY_BOUNDS)
+    return np.asarray(np.log(clipped / (1 - clipped)))
+
+
+def side_posteriors(
+    sides: pl.DataFrame, sizes: dict[str, int], prior: float, shrinkage: float, iterations: int = 50
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Return, per row of ``sides`` (``entry``, ``provider``, ``other``, ``w``: one candidate of
+    ``entry`` at provider ``other`` with Bayes factor ``w``), the one-to-one posterior from the
+    entry's side, and the estimated rate per ordered provider pair (``provider>other``)."""
+    totals = sides.group_by("entry", "provider", "other").agg(pl.col("w").sum().alias("total"))
+    groups = totals.select("provider", "other").unique(maintain_order=True).with_row_index("group")
+    totals = totals.join(groups, on=["provider", "other"])
+    group = totals["group"].to_numpy().astype(np.int64)
+    n_here = np.array([sizes.get(p, 1) for p in groups["provider"].to_list()], dtype=float)
+    n_there = np.array([sizes.get(p, 1) for p in groups["other"].to_list()], dtype=float)
+    start = np.minimum(prior * n_there, LAMBDA_CEILING)
+    rate, total = start.copy(), totals["total"].to_numpy()
+    for _ in range(iterations):
+        scaled = rate[group] / n_there[group] * total
+        matched = scaled / ((1 - rate[group]) + scaled)
+        updated = (np.bincount(group, matched, minlength=len(rate)) + shrinkage * start) / (n_here + shrinkage)
+        updated = np.minimum(updated, LAMBDA_CEILING)
+        converged = np.max(np.abs(updated - rate)) < 1e-7 if len(rate) else True
+        rate = updated
+        if converged:
+            break
+    per_row = sides.join(totals.select("entry", "other", "group", "total"), on=["entry", "other"], how="left")
+    g = per_row["group"].to_numpy().astype(np.int64)
+    c = rate[g] / n_there[g]
+    posterior = c * per_row["w"].to_numpy() / ((1 - rate[g]) + c * per_row["total"].to_numpy())
+    keys = [f"{a}>{b}" for a, b in zip(groups["provider"].to_list(), groups["other"].to_list(), strict=True)]
+    return posterior, dict(zip(keys, rate.tolist(), strict=True))
+
+
+def one_to_one_posteriors(
+    pairs: pl.DataFrame, sizes: dict[str, int], prior: float, shrinkage: float
+) -> tuple[pl.DataFrame, dict[str, float]]:
+    """Return cross-provider ``pairs`` (``l``, ``r``, ``probability``, ``provider_l``,
+    ``provider_r``) with ``posterior``: the larger of the two sides' one-to-one posteriors."""
+    prior_odds = prior / (1 - prior)
+    weights = np.exp(_log_odds(pairs["probability"].to_numpy())) / prior_odds
+    pairs = pairs.with_columns(pl.Series("w", weights))
+    left = pairs.select(pl.col("l").alias("entry"), pl.col("provider_l").alias("provider"),
+                        pl.col("provider_r").alias("other"), "w")  # fmt: skip
+    right = pairs.select(pl.col("r").alias("entry"), pl.col("provider_r").alias("provider"),
+                         pl.col("provider_l").alias("other"), "w")  # fmt: skip
+    from_left, rates = side_posteriors(left, sizes, prior, shrinkage)
+    from_right, _ = side_posteriors(right, sizes, prior, shrinkage)
+    posterior = np.maximum(from_left, from_right)
+    return pairs.drop("w").with_columns(pl.Series("posterior", posterior)), rates
+
+
+def maximum_weight_matching(edges: pl.DataFrame) -> np.ndarray:
+    """Return, per row of ``edges`` (``l``, ``r``, ``provider_l``, ``provider_r``, ``weight``),
+    whether it is in a maximum-weight matching between each two providers: no entry gets two
+    partners at one provider. Solved exactly per connected component."""
+    chosen = np.zeros(edges.height, dtype=bool)
+    if edges.height == 0:
+        return chosen
+    nodes = UnionFind()
+    # orient every edge by provider, so that an entry is one node towards each other provider
+    flip = (edges["provider_l"] > edges["provider_r"]).to_list()
+    ends = zip(edges["l"].to_list(), edges["r"].to_list(), edges["provider_l"].to_list(),
+               edges["provider_r"].to_list(), flip, strict=True)  # fmt: skip
+    left_nodes, right_nodes = [], []
+    for l_entry, r_entry, l_provider, r_provider, flipped in ends:
+        left, right = ((r_entry, l_provider), (l_entry, r_provider)) if flipped else (
+            (l_entry, r_provider), (r_entry, l_provider))  # fmt: skip
+        left_nodes.append(left)
+        right_nodes.append(right)
+    for a, b in zip(left_nodes, right_nodes, strict=True):
+        nodes.union(("l", *a), ("r", *b))
+    components: dict[object, list[int]] = {}
+    for index, node in enumerate(left_nodes):
+        components.setdefault(nodes.find(("l", *node)), []).append(index)
+    weights = edges["weight"].to_numpy()
+    for rows in components.values():
+        if len(rows) == 1:
+            chosen[rows[0]] = True
+            continue
+        lefts = sorted({left_nodes[i] for i in rows})
+        rights = sorted({right_nodes[i] for i in rows})
+        li, ri = {v: k for k, v in enumerate(lefts)}, {v: k for k, v in enumerate(rights)}
+        # an edge's weight is positive: a missing edge (0) is never chosen over a real one
+        matrix = np.zeros((len(lefts), len(rights)))
+        for i in rows:
+            matrix[li[left_nodes[i]], ri[right_nodes[i]]] = weights[i]
+        assigned = set(zip(*linear_sum_assignment(matrix, maximize=True), strict=True))
+        for i in rows:
+            chosen[i] = (li[left_nodes[i]], ri[right_nodes[i]]) in assigned
+    return chosen
+
+
+def select_links(
+    scored: pl.DataFrame,
+    sizes: dict[str, int],
+    prior: float,
+    *,
+    link_threshold: float,
+    review_threshold: float,
+    second_link_threshold: float,
+    shrinkage: float,
+) -> Selection:
+    """Return the links among ``scored`` pairs (``l``, ``r``, ``probability``, ``provider_l``,
+    ``provider_r``): internal pairs on their own probability, pairs across providers by their
+    one-to-one posterior and a maximum-weight matching (see the module's docstring)."""
+    internal = scored.filter(pl.col("provider_l") == pl.col("provider_r"))
+    cross, rates = one_to_one_posteriors(
+        scored.filter(pl.col("provider_l") != pl.col("provider_r")), sizes, prior, shrinkage
+    )
+    candidates = cross.filter(pl.col("posterior") >= link_threshold)
+    in_matching = maximum_weight_matching(
+        candidates.with_columns(pl.Series("weight", _log_odds(candidates["posterior"].to_numpy()) + 40.0))
+    )
+    candidates = candidates.with_columns(pl.Series("matched", in_matching))
+    kept = candidates.filter(pl.col("matched") | (pl.col("probability") >= second_link_threshold))
+    refused = candidates.height - kept.height
+    links = pl.concat(
+        [
+            internal.filter(pl.col("probability") >= link_threshold).select("l", "r", "probability"),
+            kept.select("l", "r", pl.col("posterior").alias("probability")),
+        ]
+    ).sort(["probability", "l", "r"], descending=[True, False, False])
+    columns = ["l", "r", "probability", "provider_l", "provider_r"]
+    review = pl.concat(
+        [
+            internal.filter(pl.col("probability").is_between(review_threshold, link_threshold, closed="left")),
+            cross.filter(pl.col("posterior").is_between(review_threshold, link_threshold, closed="left"))
+            .drop("probability").rename({"posterior": "probability"}).select(columns),
+            candidates.join(kept.select("l", "r"), on=["l", "r"], how="anti")
+            .drop("probability").rename({"posterior": "probability"}).select(columns),
+        ]
+    )  # fmt: skip
+    strongest = dict(sorted(rates.items(), key=lambda item: -item[1])[:20])
+    return Selection(links=links, review=review, refused_one_to_one=refused, provider_pair_rates=strongest)
