@@ -11,7 +11,11 @@ Stored instead of the plain values:
 - ``dob_month`` / ``dob_day``: keyed tokens of month and day under one shared subkey, so a
   day-month swap shows as ``a.month = b.day``; the birth year is kept in clear (the extract
   format allows it);
-- ``pc_full`` / ``pc_area``: keyed tokens of the postcode and its area (PC4);
+- ``pc_full`` / ``pc_area`` / ``pc_anagram``: keyed tokens of the postcode, its area (PC4)
+  and its characters in sorted order (two transposed digits, the commonest postcode typo,
+  keep the anagram);
+- ``fn_initial``: keyed token of the first initial (of the first name, else of ``voorletters``),
+  so that ``J.`` can meet ``Jan``;
 - ``sex_tok``: keyed token of geslacht.
 
 Without the key none of these can be recomputed from a dictionary of names or dates.
@@ -44,8 +48,11 @@ SN_WORDS: tuple[str, ...] = tuple(f"sn_bf{i}" for i in range(BLOOM_WORDS))
 FN_WORDS: tuple[str, ...] = tuple(f"fn_bf{i}" for i in range(BLOOM_WORDS))
 ENCODING_COLUMNS: tuple[str, ...] = (
     *SN_WORDS, "sn_bits", *FN_WORDS, "fn_bits", "sn_phon", "fn_phon",
-    "dob_month", "dob_day", "pc_full", "pc_area", "sex_tok",
+    "dob_month", "dob_day", "pc_full", "pc_area", "sex_tok", "pc_anagram", "fn_initial",
 )  # fmt: skip
+NEWER_ENCODING_COLUMNS: tuple[str, ...] = ("pc_anagram", "fn_initial")
+"""Encodings added after the first two-stage tool: a pre-pseudonymised file without them links
+without their evidence (null, neutral)."""
 
 _PHONETIC_RULES: tuple[tuple[str, str], ...] = (
     ("sch", "s"), ("eij", "y"), ("ij", "y"), ("ei", "y"), ("ey", "y"), ("ch", "g"), ("ph", "f"),
@@ -151,8 +158,11 @@ def encode_quasi_identifiers(frame: pl.DataFrame, key: PseudonymKey) -> pl.DataF
 
     ``frame`` holds ``achternaam``, ``tussenvoegsel``, ``voornaam``, ``birth_month``,
     ``birth_day`` (integers or null), ``postcode`` (normalised or null; Dutch ``1234AB``
-    has area ``1234``, any other code its first three characters) and ``geslacht``.
+    has area ``1234``, any other code its first three characters), ``geslacht`` and optionally
+    ``voorletters``.
     """
+    initials = frame.get_column("voorletters") if "voorletters" in frame.columns else pl.repeat(
+        None, frame.height, dtype=pl.Utf8, eager=True)  # fmt: skip
     names = frame.select(
         normalised_surname_expr("achternaam", "tussenvoegsel").alias("sn"),
         normalised_first_name_expr("voornaam").alias("fn"),
@@ -164,6 +174,12 @@ def encode_quasi_identifiers(frame: pl.DataFrame, key: PseudonymKey) -> pl.DataF
         .otherwise(pl.col("postcode").str.slice(0, 3))
         .alias("area"),
         pl.col("geslacht").alias("sex"),
+        pl.col("postcode").str.split("").list.sort().list.join("").alias("anagram"),
+    ).with_columns(
+        pl.coalesce(
+            pl.col("fn").str.slice(0, 1),
+            initials.str.to_lowercase().str.replace_all(r"[^a-z]", "").str.slice(0, 1).replace("", None),
+        ).alias("initial")
     )
     phonetic = KeyedHasher(key.subkey(PURPOSE_PHONETIC))
     date_part = KeyedHasher(key.subkey(PURPOSE_DATE_PART))
@@ -182,6 +198,8 @@ def encode_quasi_identifiers(frame: pl.DataFrame, key: PseudonymKey) -> pl.DataF
                     "pc_full": _tokens(names["pc"], postcode),
                     "pc_area": _tokens("area:" + names["area"], postcode),
                     "sex_tok": _tokens(names["sex"], KeyedHasher(key.subkey(PURPOSE_SEX))),
+                    "pc_anagram": _tokens("anagram:" + names["anagram"], postcode),
+                    "fn_initial": _tokens("initial:" + names["initial"], phonetic),
                 }
             ),
         ],

@@ -42,6 +42,8 @@ STAGE_TWO_TOKEN_PURPOSES: dict[str, str] = {
     "pc_full": PURPOSE_POSTCODE,
     "pc_area": PURPOSE_POSTCODE,
     "sex_tok": PURPOSE_SEX,
+    "pc_anagram": PURPOSE_POSTCODE,
+    "fn_initial": PURPOSE_PHONETIC,
 }
 """Token column -> the subkey purpose of stage 2; columns compared with each other share one."""
 PURPOSE_BLOOM_PERMUTATION = "stage2/bloom-permutation"

@@ -20,6 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hashing.encodings import NEWER_ENCODING_COLUMNS
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import STORED_ENTRY_COLUMNS, pseudonymise_entries
 from hashing.two_stage import apply_stage_two
@@ -119,6 +120,8 @@ def read_prepseudonymised(path: Path, key: PseudonymKey) -> tuple[pl.DataFrame, 
     assert isinstance(frame, pl.DataFrame)
     if "intakedatum" not in frame.columns:  # made by a stage-1 tool before extract format version 2
         frame = frame.with_columns(pl.lit(None, pl.Date).alias("intakedatum"))
+    # made by a stage-1 tool before these encodings: they stay null, and weigh nothing
+    frame = frame.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in NEWER_ENCODING_COLUMNS if c not in frame.columns)
     missing = [c for c in (*STORED_ENTRY_COLUMNS, REASON) if c not in frame.columns]
     if missing:
         raise PrepseudonymisedInvalid(f"columns missing: {', '.join(missing)}")

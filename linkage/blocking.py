@@ -29,9 +29,11 @@ BLOCKING_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "namen_verwisseld": (("sn_phon", "fn_phon", "birth_year"), ("fn_phon", "sn_phon", "birth_year")),
     "postcode_achternaam": (("pc_full", "sn_phon"), ("pc_full", "sn_phon")),
     "postcode_voornaam": (("pc_full", "fn_phon"), ("pc_full", "fn_phon")),
-    "postcode": (("pc_full",), ("pc_full",)),
     "pc4_geboortejaar": (("pc_area", "birth_year"), ("pc_area", "birth_year")),
     "achternaam_dag_maand": (("sn_phon", "dob_month", "dob_day"), ("sn_phon", "dob_month", "dob_day")),
+    "postcode_verwisseld": (("pc_anagram",), ("pc_anagram",)),
+    "voornaam_pc4": (("fn_phon", "pc_area"), ("fn_phon", "pc_area")),
+    "achternaam_pc4": (("sn_phon", "pc_area"), ("sn_phon", "pc_area")),
 }
 """Blocking passes: a pair is a candidate when the left entry's keys equal the right entry's
 keys (in the order given) of any pass."""
@@ -53,9 +55,11 @@ PASS_FIELDS: dict[str, frozenset[str]] = {
     "namen_verwisseld": frozenset({"sn", "fn", "dob"}),
     "postcode_achternaam": frozenset({"pc", "sn"}),
     "postcode_voornaam": frozenset({"pc", "fn"}),
-    "postcode": frozenset({"pc"}),
     "pc4_geboortejaar": frozenset({"pc", "dob"}),
     "achternaam_dag_maand": frozenset({"sn", "dob"}),
+    "postcode_verwisseld": frozenset({"pc"}),
+    "voornaam_pc4": frozenset({"fn", "pc"}),
+    "achternaam_pc4": frozenset({"sn", "pc"}),
 }
 """The fields each blocking pass constrains: their m cannot be learnt from that pass's pairs."""
 
@@ -81,9 +85,11 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "namen_verwisseld": ("dob_month", "dob_day"),
     "postcode_achternaam": ("fn_phon", "birth_year"),
     "postcode_voornaam": ("sn_phon", "birth_year"),
-    "postcode": ("sn_phon", "fn_phon", "birth_year"),
     "pc4_geboortejaar": ("sn_phon", "fn_phon", "dob_month"),
     "achternaam_dag_maand": ("fn_phon", "birth_year"),
+    "postcode_verwisseld": ("sn_phon", "fn_phon", "birth_year"),
+    "voornaam_pc4": ("sn_phon", "birth_year"),
+    "achternaam_pc4": ("fn_phon", "birth_year"),
 }
 """Per pass, the order of a block's entries (fields its keys leave free, most telling first): in
 a block too large to compare whole, an entry is compared with its neighbours in this order, so

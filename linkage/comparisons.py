@@ -12,7 +12,22 @@ FIELDS: tuple[str, ...] = ("sn", "fn", "dob", "pc", "sex")
 MISSING = -1
 
 
-LEVEL_COUNTS: dict[str, int] = {"sn": 4, "fn": 4, "dob": 4, "pc": 3, "sex": 2}
+NAME_BANDS: tuple[float, ...] = (0.55, 0.7, 0.8, 0.9, 0.98)
+"""Dice similarities at which a name's level steps up: the m and u of every band are learnt, so
+that a near miss weighs as much as the round shows it should (not four fixed bands)."""
+LEVEL_COUNTS: dict[str, int] = {"sn": 6, "fn": 7, "dob": 6, "pc": 4, "sex": 2}
+TOP_LEVEL: dict[str, int] = {"sn": 5, "fn": 6, "dob": 5, "pc": 3, "sex": 1}
+"""The level of exact agreement of each field."""
+LEVEL_LABELS: dict[str, tuple[str, ...]] = {
+    "sn": ("anders", "Dice ≥ 0,55 of zelfde klank", "Dice ≥ 0,7", "Dice ≥ 0,8", "Dice ≥ 0,9", "gelijk (Dice ≥ 0,98)"),
+    "fn": ("anders", "alleen voorletter gelijk", "Dice ≥ 0,55 of zelfde klank", "Dice ≥ 0,7", "Dice ≥ 0,8",
+           "Dice ≥ 0,9", "gelijk (Dice ≥ 0,98)"),
+    "dob": ("anders", "jaar en dag gelijk, maand anders", "jaar en maand gelijk, dag anders",
+            "dag en maand gelijk, jaar anders", "dag en maand verwisseld", "gelijk"),
+    "pc": ("anders", "zelfde PC4-gebied", "zelfde tekens, andere volgorde", "gelijk"),
+    "sex": ("anders", "gelijk"),
+}  # fmt: skip
+"""What each level means, for the operator's page (Dutch: the operator reads it)."""
 
 
 def dice_sql(left: str, right: str) -> str:
@@ -22,31 +37,53 @@ def dice_sql(left: str, right: str) -> str:
     return f"(2.0 * ({overlap}) / nullif({left}_bits + {right}_bits, 0))"
 
 
+def _bands_sql(dice: str, same_sound: str, base: int) -> str:
+    """Return SQL giving ``base + k`` for the ``k``-th Dice band ``dice`` reaches (the lowest band
+    also when the two sound the same), else null."""
+    bands = list(enumerate(NAME_BANDS))[1:]
+    steps = " ".join(f"WHEN {dice} >= {threshold} THEN {base + k + 1}" for k, threshold in reversed(bands))
+    return f"CASE {steps} WHEN {dice} >= {NAME_BANDS[0]} OR {same_sound} THEN {base + 1} END"
+
+
 def name_level_sql(prefix: str) -> str:
-    """Return SQL giving a name's comparison level: 3 near-exact, 2 close (or the two names
-    swapped and close), 1 similar or same sound, 0 different, -1 missing on either side."""
+    """Return SQL giving a name's comparison level: one per Dice band of :data:`NAME_BANDS`
+    (the names written in each other's place compared crosswise), 0 different, -1 missing on
+    either side. A first name has one more level below the bands: only the initials agree
+    (``J.`` and ``Jan``, or ``Johannes`` and ``Jan``), which also serves when a first name is
+    missing but both initials are known."""
     crossed = "sn_fn_dice" if prefix == "sn" else "fn_sn_dice"
     swapped = "(coalesce(sn_fn_dice, 0) + coalesce(fn_sn_dice, 0) > coalesce(sn_dice, 0) + coalesce(fn_dice, 0) + 0.5)"
+    base = 1 if prefix == "fn" else 0
+    same_sound = f"a_{prefix}_phon = b_{prefix}_phon"
+    missing = f"a_{prefix}_bits IS NULL OR b_{prefix}_bits IS NULL"
+    initials, only_initials = "0", ""
+    if prefix == "fn":
+        initials = "CASE WHEN a_fn_initial = b_fn_initial THEN 1 ELSE 0 END"
+        only_initials = f"WHEN {missing} THEN {initials} "
+        missing = f"({missing}) AND (a_fn_initial IS NULL OR b_fn_initial IS NULL)"
     return (
-        f"CASE WHEN a_{prefix}_bits IS NULL OR b_{prefix}_bits IS NULL THEN {MISSING} "
-        f"WHEN {swapped} THEN CASE WHEN {crossed} >= 0.8 THEN 2 WHEN {crossed} >= 0.6 THEN 1 ELSE 0 END "
-        f"WHEN {prefix}_dice >= 0.94 THEN 3 WHEN {prefix}_dice >= 0.8 THEN 2 "
-        f"WHEN {prefix}_dice >= 0.6 OR a_{prefix}_phon = b_{prefix}_phon THEN 1 ELSE 0 END"
+        f"CASE WHEN {missing} THEN {MISSING} {only_initials}"
+        f"WHEN {swapped} THEN coalesce({_bands_sql(crossed, 'false', base)}, 0) "
+        f"ELSE coalesce({_bands_sql(f'{prefix}_dice', same_sound, base)}, {initials}) END"
     )
 
 
 DOB_LEVEL_SQL = f"""CASE
     WHEN a.birth_year IS NULL AND a.dob_month IS NULL AND a.dob_day IS NULL THEN {MISSING}
     WHEN b.birth_year IS NULL AND b.dob_month IS NULL AND b.dob_day IS NULL THEN {MISSING}
-    WHEN a.birth_year = b.birth_year AND a.dob_month = b.dob_month AND a.dob_day = b.dob_day THEN 3
-    WHEN a.birth_year = b.birth_year AND a.dob_month = b.dob_day AND a.dob_day = b.dob_month THEN 2
-    WHEN coalesce(a.birth_year = b.birth_year, false)::INT + coalesce(a.dob_month = b.dob_month, false)::INT
-         + coalesce(a.dob_day = b.dob_day, false)::INT >= 2 THEN 1
+    WHEN a.birth_year = b.birth_year AND a.dob_month = b.dob_month AND a.dob_day = b.dob_day THEN 5
+    WHEN a.birth_year = b.birth_year AND a.dob_month = b.dob_day AND a.dob_day = b.dob_month THEN 4
+    WHEN a.dob_month = b.dob_month AND a.dob_day = b.dob_day THEN 3
+    WHEN a.birth_year = b.birth_year AND a.dob_month = b.dob_month THEN 2
+    WHEN a.birth_year = b.birth_year AND a.dob_day = b.dob_day THEN 1
     ELSE 0 END"""
+"""Birth dates by which part differs: a wrong year (a typo in four digits) is more common in
+true matches than a wrong month, and the weights show by how much."""
 
 
 POSTCODE_LEVEL_SQL = f"""CASE WHEN a.pc_full IS NULL OR b.pc_full IS NULL THEN {MISSING}
-    WHEN a.pc_full = b.pc_full THEN 2 WHEN a.pc_area = b.pc_area THEN 1 ELSE 0 END"""
+    WHEN a.pc_full = b.pc_full THEN 3 WHEN a.pc_anagram = b.pc_anagram THEN 2
+    WHEN a.pc_area = b.pc_area THEN 1 ELSE 0 END"""
 
 
 SEX_LEVEL_SQL = f"""CASE WHEN a.sex_tok IS NULL OR b.sex_tok IS NULL THEN {MISSING}
@@ -54,9 +91,9 @@ SEX_LEVEL_SQL = f"""CASE WHEN a.sex_tok IS NULL OR b.sex_tok IS NULL THEN {MISSI
 
 
 TERM_FREQUENCY_FIELDS: dict[str, tuple[str, int]] = {
-    "sn": (f"hash({', '.join(f'{{side}}.sn_bf{i}' for i in range(BLOOM_WORDS))})", 3),
-    "fn": (f"hash({', '.join(f'{{side}}.fn_bf{i}' for i in range(BLOOM_WORDS))})", 3),
-    "pc": ("hash({side}.pc_full)", 2),
+    "sn": (f"hash({', '.join(f'{{side}}.sn_bf{i}' for i in range(BLOOM_WORDS))})", TOP_LEVEL["sn"]),
+    "fn": (f"hash({', '.join(f'{{side}}.fn_bf{i}' for i in range(BLOOM_WORDS))})", TOP_LEVEL["fn"]),
+    "pc": ("hash({side}.pc_full)", TOP_LEVEL["pc"]),
 }
 """Fields whose exact agreement is weighed by how common the value is: (value key, level)."""
 
@@ -76,6 +113,7 @@ def comparison_sql(pairs_table: str) -> str:
             SELECT c.*, a.sn_bits AS a_sn_bits, b.sn_bits AS b_sn_bits, a.fn_bits AS a_fn_bits,
                    b.fn_bits AS b_fn_bits, a.sn_phon AS a_sn_phon, b.sn_phon AS b_sn_phon,
                    a.fn_phon AS a_fn_phon, b.fn_phon AS b_fn_phon,
+                   a.fn_initial AS a_fn_initial, b.fn_initial AS b_fn_initial,
                    {DOB_LEVEL_SQL} AS dob, {POSTCODE_LEVEL_SQL} AS pc, {SEX_LEVEL_SQL} AS sex,
                    {shared_values_sql()}, {BLOOM_COLUMNS_SQL}
             FROM {pairs_table} AS c
@@ -87,6 +125,7 @@ def comparison_sql(pairs_table: str) -> str:
             FROM named)
         SELECT * EXCLUDE ({BLOOM_ALIASES_SQL},
                           a_sn_bits, b_sn_bits, a_fn_bits, b_fn_bits, a_sn_phon, b_sn_phon, a_fn_phon, b_fn_phon,
+                          a_fn_initial, b_fn_initial,
                           sn_dice, fn_dice, sn_fn_dice, fn_sn_dice),
                {name_level_sql("sn")} AS sn, {name_level_sql("fn")} AS fn
         FROM compared"""

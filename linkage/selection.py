@@ -19,7 +19,9 @@ therefore read as a one-to-one assignment problem:
    own probability, without the one-to-one reading, reaches ``second_link_threshold`` (a person
    with an internal duplicate, waiting at B as well).
 
-Pairs within one provider (internal duplicates) keep their own probability.
+Pairs within one provider (internal duplicates) get the same one-to-one reading, with a rate
+of their own per provider (a provider whose list holds no duplicates does not link weak pairs
+among its own entries), but no matching: a person may have three entries at one provider.
 """
 
 from __future__ import annotations
@@ -157,12 +159,12 @@ def select_links(
     shrinkage: float,
 ) -> Selection:
     """Return the links among ``scored`` pairs (``l``, ``r``, ``probability``, ``provider_l``,
-    ``provider_r``): internal pairs on their own probability, pairs across providers by their
-    one-to-one posterior and a maximum-weight matching (see the module's docstring)."""
-    internal = scored.filter(pl.col("provider_l") == pl.col("provider_r"))
-    cross, rates = one_to_one_posteriors(
-        scored.filter(pl.col("provider_l") != pl.col("provider_r")), sizes, prior, shrinkage
-    )
+    ``provider_r``) by their one-to-one posteriors (an entry rarely has more than one duplicate
+    at its own provider either), across providers with a maximum-weight matching (see the
+    module's docstring)."""
+    everything, rates = one_to_one_posteriors(scored, sizes, prior, shrinkage)
+    internal = everything.filter(pl.col("provider_l") == pl.col("provider_r"))
+    cross = everything.filter(pl.col("provider_l") != pl.col("provider_r"))
     candidates = cross.filter(pl.col("posterior") >= link_threshold)
     in_matching = maximum_weight_matching(
         candidates.with_columns(pl.Series("weight", _log_odds(candidates["posterior"].to_numpy()) + 40.0))
@@ -170,21 +172,17 @@ def select_links(
     candidates = candidates.with_columns(pl.Series("matched", in_matching))
     kept = candidates.filter(pl.col("matched") | (pl.col("probability") >= second_link_threshold))
     refused = candidates.height - kept.height
-    links = pl.concat(
-        [
-            internal.filter(pl.col("probability") >= link_threshold).select("l", "r", "probability"),
-            kept.select("l", "r", pl.col("posterior").alias("probability")),
-        ]
-    ).sort(["probability", "l", "r"], descending=[True, False, False])
-    columns = ["l", "r", "probability", "provider_l", "provider_r"]
+    links = (
+        pl.concat([internal.filter(pl.col("posterior") >= link_threshold), kept.drop("matched")])
+        .select("l", "r", pl.col("posterior").alias("probability"))
+        .sort(["probability", "l", "r"], descending=[True, False, False])
+    )
+    columns = ["l", "r", pl.col("posterior").alias("probability"), "provider_l", "provider_r"]
     review = pl.concat(
         [
-            internal.filter(pl.col("probability").is_between(review_threshold, link_threshold, closed="left")),
-            cross.filter(pl.col("posterior").is_between(review_threshold, link_threshold, closed="left"))
-            .drop("probability").rename({"posterior": "probability"}).select(columns),
-            candidates.join(kept.select("l", "r"), on=["l", "r"], how="anti")
-            .drop("probability").rename({"posterior": "probability"}).select(columns),
+            everything.filter(pl.col("posterior").is_between(review_threshold, link_threshold, closed="left")),
+            candidates.drop("matched").join(kept.select("l", "r"), on=["l", "r"], how="anti"),
         ]
-    )  # fmt: skip
+    ).select(columns)
     strongest = dict(sorted(rates.items(), key=lambda item: -item[1])[:20])
     return Selection(links=links, review=review, refused_one_to_one=refused, provider_pair_rates=strongest)

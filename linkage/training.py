@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 
 from linkage.blocking import PASS_FIELDS
-from linkage.comparisons import FIELDS, LEVEL_COUNTS, comparison_sql
+from linkage.comparisons import FIELDS, LEVEL_COUNTS, TOP_LEVEL, comparison_sql
 from linkage.estimation import DEFAULT_M, estimate_m_by_em, level_distribution
 from linkage.frames import query_frame
 
@@ -90,17 +90,19 @@ def match_prior(con: duckdb.DuckDBPyConnection, m: Mapping[str, list[float]], u:
     surname and birth date (all of which the birth-date pass finds), less the non-matches
     expected to agree by chance, divided by the share of matches that agree on both.
     """
-    row = con.sql(
-        """SELECT (SELECT count(*) FROM pair_levels WHERE sn = 3 AND dob = 3) AS top,
+    sn_top, dob_top = TOP_LEVEL["sn"], TOP_LEVEL["dob"]
+    row = con.execute(
+        """SELECT (SELECT count(*) FROM pair_levels WHERE sn = $sn_top AND dob = $dob_top) AS top,
                   (SELECT count(*) FROM linkable_entries) AS n,
-                  (SELECT count(*) FROM linkable_entries WHERE bsn_token IS NOT NULL) AS n_bsn"""
+                  (SELECT count(*) FROM linkable_entries WHERE bsn_token IS NOT NULL) AS n_bsn""",
+        {"sn_top": sn_top, "dob_top": dob_top},
     ).fetchall()[0]
     top, n, n_bsn = (int(v) for v in row)
     universe = n * (n - 1) / 2 - n_bsn * (n_bsn - 1) / 2
     if universe <= 0:
         return 1e-9
-    by_chance = universe * u["sn"][3] * u["dob"][3]
-    matches = max(top - by_chance, 1.0) / (m["sn"][3] * m["dob"][3])
+    by_chance = universe * u["sn"][sn_top] * u["dob"][dob_top]
+    matches = max(top - by_chance, 1.0) / (m["sn"][sn_top] * m["dob"][dob_top])
     return float(min(max(matches / universe, 1e-12), 0.5))
 
 
