@@ -277,6 +277,7 @@ def draw_curve(results: list[dict[str, Any]], folder: Path) -> list[Path]:
     right.legend(fontsize=7)
     figure.tight_layout()
     written = [folder / "scaling.png", folder / "scaling.svg"]
+    folder.mkdir(parents=True, exist_ok=True)
     for path in written:
         figure.savefig(path, dpi=110, metadata={"Date": None} if path.suffix == ".svg" else None)
     plt.close(figure)

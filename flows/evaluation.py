@@ -33,7 +33,7 @@ from flows.evaluation_data import (
     pairs_in_groups,
     peak_memory_mib,
     precision_recall,
-    random_key,
+    evaluation_key,
     recall_per_pass,
 )
 from hashing.encodings import encode_quasi_identifiers
@@ -69,7 +69,7 @@ def ours_generated(dataset: Dataset) -> dict[str, Any]:
     settings = load_settings(dataset.round_dir / "config.toml")
     work = dataset.round_dir / "work"
     started = time.perf_counter()
-    core = stage_and_link(dataset.round_dir / "input", work, settings, random_key(), RoundSpec().reference_date)
+    core = stage_and_link(dataset.round_dir / "input", work, settings, evaluation_key(), RoundSpec().reference_date)
     seconds = time.perf_counter() - started
     with duckdb.connect(str(core.store_path)) as con:
         predicted = query_frame(
@@ -110,7 +110,7 @@ def ours_febrl4(dataset: Dataset, parameters: LinkageParameters | None = None) -
     precision and recall, blocking recall per pass and the time taken (encoding included)."""
     plain, _ = febrl4_plain()
     started = time.perf_counter()
-    key = random_key()
+    key = evaluation_key()
     encoded = pl.concat(
         [plain.select("unique_id", "provider", "birth_year"), encode_quasi_identifiers(plain, key)], how="horizontal"
     ).with_columns(

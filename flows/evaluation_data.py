@@ -8,7 +8,7 @@ Plain values exist here only in memory, and only for generated or public test da
 
 from __future__ import annotations
 
-import os
+import hashlib
 import resource
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +55,10 @@ def precision_recall(predicted: set[Any], truth: set[Any]) -> dict[str, float]:
             "predicted": len(predicted), "true": len(truth)}  # fmt: skip
 
 
-def random_key() -> PseudonymKey:
-    """Return a throw-away key for an evaluation run."""
-    secret = os.urandom(32)
+def evaluation_key(seed: int = 0) -> PseudonymKey:
+    """Return the evaluation's key, made from ``seed``: the Bloom filters depend on the key, and
+    an evaluation gives the same figures every time it is run (never a key for real data)."""
+    secret = hashlib.sha256(f"wachtlijst evaluation key {seed}".encode()).digest()
     return PseudonymKey(key_id_for(secret), secret)
 
 

@@ -44,7 +44,16 @@ class LinkageReport:
     review_pairs: int = 0
     refused_one_to_one: int = 0
     """Pairs above the link threshold left out by the one-to-one matching between two providers."""
+    review_per_provider: dict[str, int] = field(default_factory=dict)
+    """Per provider, the review-band pairs it is part of (a pair counts for both its providers)."""
     provider_pair_rates: dict[str, float] = field(default_factory=dict)
+    """The largest estimated shares of one provider's entries that wait at another (``A>B``)."""
+    probability_histogram: list[int] = field(default_factory=list)
+    """Scored pairs (evidence for a match at least as strong as against) per twentieth of the
+    match probability, 0-0.05 first."""
+    split_clusters: int = 0
+    """Persons split at their weakest link because they held two entries of one provider that
+    were not linked to each other."""
     rejected_bsn_conflict: int = 0
     rejected_cluster_size: int = 0
     match_prior: float = 0.0

@@ -94,6 +94,9 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
     report.review_pairs = selection.review.height
     report.refused_one_to_one = selection.refused_one_to_one
     report.provider_pair_rates = selection.provider_pair_rates
+    report.probability_histogram = np.histogram(selection.probabilities, bins=20, range=(0.0, 1.0))[0].tolist()
+    per_provider = pl.concat([selection.review["provider_l"], selection.review["provider_r"]]).value_counts()
+    report.review_per_provider = dict(sorted(zip(*per_provider.to_dict(as_series=False).values(), strict=True)))
     cluster_links(con, accepted, parameters, report)
     report.seconds["clustering"] = round(time.perf_counter() - mark, 3)
     return report

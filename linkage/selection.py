@@ -47,6 +47,8 @@ class Selection:
     review: pl.DataFrame
     """Pairs between the review and the link threshold, or refused by the one-to-one rule:
     ``l``, ``r``, ``probability``, ``provider_l``, ``provider_r``."""
+    probabilities: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """The posterior of every scored pair (for the distribution the operator sees)."""
     refused_one_to_one: int = 0
     provider_pair_rates: dict[str, float] = field(default_factory=dict)
     """Per ordered pair of providers with candidates (``A>B``), the estimated share of A's
@@ -185,4 +187,5 @@ def select_links(
         ]
     ).select(columns)
     strongest = dict(sorted(rates.items(), key=lambda item: -item[1])[:20])
-    return Selection(links=links, review=review, refused_one_to_one=refused, provider_pair_rates=strongest)
+    return Selection(links=links, review=review, probabilities=everything["posterior"].to_numpy(),
+                     refused_one_to_one=refused, provider_pair_rates=strongest)  # fmt: skip

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.columns import FILE_REASONS_NL
+from reports.linkage_section import linkage_context
 from reports.templating import count_phrase, render
 
 UNDELIVERED_NL: dict[str, str] = {
@@ -190,4 +191,5 @@ def summary_html(summary: Mapping[str, Any]) -> bytes:
         duration=_decimal(summary["duration_s"]),
         status=status,
         sections=sections,
+        linkage=linkage_context(summary.get("linkage", {}), summary.get("settings", {})),
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from linkage.comparisons import LEVEL_LABELS
 from reports.disclosure import COUNT_COLUMNS, SUPPRESSED_MARK
 from reports.html_report import ReportContext, history_frame, insurer_report_html
 from tests.conftest import Browser, RoundRun
@@ -159,6 +160,15 @@ def test_operator_summary_and_provider_cover_note_open_offline(dirty_round: Roun
     browser.screenshot("operator-run-summary")
     assert browser.console_errors() == []
     assert only_the_page_itself(browser, summary) == []
+    find = browser.driver.find_elements
+    levels = sum(len(labels) for labels in LEVEL_LABELS.values())
+    assert len(find("css selector", "#koppelgewichten rect")) == levels == len(find("css selector", "#m-en-u tbody tr"))
+    assert [bar.rect["width"] > 0 for bar in find("css selector", "#koppelgewichten rect")].count(True) >= levels - 2
+    assert len(find("css selector", "#koppelkansen rect")) == 20
+    assert len(find("css selector", "#koppelkansen line")) == 2
+    decisions = {row.find_elements("css selector", "td")[0].text: row.find_elements("css selector", "td")[1].text
+                 for row in find("css selector", "#koppelbeslissingen tbody tr")}  # fmt: skip
+    assert int(decisions["paren met hetzelfde BSN-pseudoniem waaruit m is geleerd"]) > 0
 
     agb = dirty_round.generated.providers[0]
     note = dirty_round.workspace / "decrypted-toelichting.html"
