@@ -26,6 +26,7 @@ import polars as pl
 
 from flows.evaluation_data import (
     Dataset,
+    evaluation_key,
     febrl4_dataset,
     febrl4_plain,
     generated_dataset,
@@ -33,7 +34,6 @@ from flows.evaluation_data import (
     pairs_in_groups,
     peak_memory_mib,
     precision_recall,
-    evaluation_key,
     recall_per_pass,
 )
 from hashing.encodings import encode_quasi_identifiers
@@ -54,6 +54,7 @@ def _linkage_summary(report: Any) -> dict[str, Any]:
     """Return what a run of our linkage reports, for the evaluation's JSON."""
     return {"candidate_pairs": report.candidate_pairs, "pairs_per_pass": report.pairs_per_pass,
             "links": report.links, "review_pairs": report.review_pairs,
+            "refused_one_to_one": report.refused_one_to_one, "split_clusters": report.split_clusters,
             "labelled_matches": report.labelled_matches, "seconds": report.seconds}  # fmt: skip
 
 

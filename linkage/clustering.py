@@ -1,7 +1,10 @@
 """Clustering: accepted links merge entries into persons, strongest first, never joining two
-different BSNs or growing a person past the size cap."""
+different BSNs or growing a person past the size cap; a person glued together through a third
+entry, holding two unlinked entries of one provider, is split at its weakest join."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import duckdb
 import polars as pl
@@ -10,23 +13,130 @@ from linkage.frames import query_frame
 from linkage.parameters import LinkageParameters, LinkageReport
 from linkage.union_find import UnionFind
 
+Neighbours = dict[int, list[tuple[int, float, int]]]
+"""Per base cluster, the base clusters it is joined to, with the join's probability and index."""
 
-def _note_strongest(strongest: dict[int, float], left: int, right: int, probability: float) -> None:
-    """Keep, per base cluster, the probability of its strongest accepted link into its person."""
-    for cluster in (left, right):
-        strongest[cluster] = max(strongest.get(cluster, 0.0), probability)
+
+@dataclass
+class Merges:
+    """What merging along the links did: the joins between base clusters (a spanning forest of
+    each person, strongest links first) and every accepted link between base clusters."""
+
+    joins: list[tuple[int, int, float]] = field(default_factory=list)
+    accepted: list[tuple[int, int, float]] = field(default_factory=list)
+
+
+def merge_clusters(
+    links: list[tuple[int, int, float]], bsn: dict[int, str], size: dict[int, int], max_size: int,
+    report: LinkageReport,
+) -> Merges:  # fmt: skip
+    """Merge base clusters along ``links`` (base cluster pairs, strongest first) unless that would
+    join two different BSNs or pass ``max_size`` entries; return the joins and accepted links."""
+    sets: UnionFind[int] = UnionFind()
+    merges = Merges()
+    bsn_of: dict[int, str | None] = dict(bsn)
+    size = dict(size)
+    for left, right, probability in links:
+        a, b = sets.find(left), sets.find(right)
+        if a != b:
+            if bsn_of.get(a) is not None and bsn_of.get(b) is not None and bsn_of[a] != bsn_of[b]:
+                report.rejected_bsn_conflict += 1
+                continue
+            if size[a] + size[b] > max_size:
+                report.rejected_cluster_size += 1
+                continue
+            sets.union(a, b)
+            size[a] += size[b]
+            bsn_of[a] = bsn_of.get(a) or bsn_of.get(b)
+            merges.joins.append((left, right, probability))
+            report.links += 1
+        merges.accepted.append((left, right, probability))
+    return merges
+
+
+def split_weak_joins(
+    joins: list[tuple[int, int, float]], providers: dict[int, frozenset[str]], accepted: list[tuple[int, int, float]]
+) -> tuple[list[tuple[int, int, float]], int]:
+    """Return ``joins`` less the cuts, and how many cuts: wherever a person holds two base clusters
+    with entries of one provider that no accepted link joins directly, the weakest join on the
+    path between them is cut (a person rarely waits twice at one provider, so such a person was
+    most likely glued together through a third entry); repeated until no such pair is left."""
+    direct = {frozenset((a, b)) for a, b, _ in accepted}
+    kept, cuts = list(joins), 0
+    while True:
+        neighbours: Neighbours = {}
+        for index, (a, b, probability) in enumerate(kept):
+            neighbours.setdefault(a, []).append((b, probability, index))
+            neighbours.setdefault(b, []).append((a, probability, index))
+        conflict = _first_conflict(neighbours, providers, direct)
+        if conflict is None:
+            return kept, cuts
+        path = _path(neighbours, *conflict)
+        weakest = min(path, key=lambda index: (kept[index][2], index))
+        kept.pop(weakest)
+        cuts += 1
+
+
+def _first_conflict(
+    neighbours: Neighbours, providers: dict[int, frozenset[str]], direct: set[frozenset[int]]
+) -> tuple[int, int] | None:
+    """Return two base clusters of one person that share a provider without a direct link."""
+    seen: set[int] = set()
+    for start in sorted(neighbours):
+        if start in seen:
+            continue
+        component, stack = [], [start]
+        seen.add(start)
+        while stack:
+            node = stack.pop()
+            component.append(node)
+            for other, _, _ in neighbours[node]:
+                if other not in seen:
+                    seen.add(other)
+                    stack.append(other)
+        by_provider: dict[str, list[int]] = {}
+        for node in sorted(component):
+            for provider in providers.get(node, frozenset()):
+                by_provider.setdefault(provider, []).append(node)
+        for nodes in by_provider.values():
+            for i, a in enumerate(nodes):
+                for b in nodes[i + 1 :]:
+                    if frozenset((a, b)) not in direct:
+                        return a, b
+    return None
+
+
+def _path(neighbours: Neighbours, start: int, goal: int) -> list[int]:
+    """Return the indexes of the joins on the (only) path from ``start`` to ``goal`` in a forest."""
+    previous: dict[int, tuple[int, int]] = {}
+    stack, seen = [start], {start}
+    while stack:
+        node = stack.pop()
+        if node == goal:
+            break
+        for other, _, index in neighbours[node]:
+            if other not in seen:
+                seen.add(other)
+                previous[other] = (node, index)
+                stack.append(other)
+    path, node = [], goal
+    while node != start:
+        node, index = previous[node]
+        path.append(index)
+    return path
 
 
 def cluster_links(
     con: duckdb.DuckDBPyConnection, links: pl.DataFrame, parameters: LinkageParameters, report: LinkageReport
 ) -> None:
-    """Merge base clusters (one per BSN, else per entry) along ``links``, strongest first, and
-    write ``entry_person``: per entry its person, how it was linked, the weakest link of its
-    person (``zekerheid``) and the strongest accepted link of its own base cluster
-    (``entry_zekerheid``; the person's weakest where it has none)."""
+    """Merge base clusters (one per BSN, else per entry) along ``links``, strongest first, split
+    weakly joined persons (:func:`split_weak_joins`), and write ``entry_person``: per entry its
+    person, how it was linked, the weakest join of its person (``zekerheid``) and the strongest
+    accepted link of its own base cluster (``entry_zekerheid``; the person's weakest where it has
+    none)."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE base_cluster AS
-           SELECT entry_id, bsn_token,
+           SELECT entry_id, bsn_token, provider,
                   dense_rank() OVER (ORDER BY CASE WHEN bsn_token IS NOT NULL THEN 'b' || bsn_token
                                                    ELSE 'e' || entry_id END) AS cluster
            FROM entries"""
@@ -36,43 +146,37 @@ def cluster_links(
     base = query_frame(
         con,
         """WITH sized AS (
-               SELECT entry_id, cluster, bsn_token, count(*) OVER (PARTITION BY cluster) AS size FROM base_cluster)
+               SELECT entry_id, cluster, bsn_token, provider, count(*) OVER (PARTITION BY cluster) AS size
+               FROM base_cluster)
            SELECT * FROM sized
            WHERE cluster IN (SELECT cluster FROM base_cluster JOIN touched_entries USING (entry_id))""",
     )
     con.unregister("touched_entries")
     cluster_of = dict(zip(base["entry_id"].to_list(), base["cluster"].to_list(), strict=True))
-    sets = UnionFind()
-    bsn: dict[int, str | None] = {}
-    size: dict[int, int] = {}
+    size = dict(base.select("cluster", "size").unique().iter_rows())
+    bsn = dict(base.filter(pl.col("bsn_token").is_not_null()).select("cluster", "bsn_token").unique().iter_rows())
+    providers = {c: frozenset(p) for c, p in base.group_by("cluster").agg(pl.col("provider").unique()).iter_rows()}
+    merges = merge_clusters(
+        [(cluster_of[left], cluster_of[right], probability) for left, right, probability in links.iter_rows()],
+        bsn, size, parameters.max_cluster_size, report,
+    )  # fmt: skip
+    joins, report.split_clusters = split_weak_joins(merges.joins, providers, merges.accepted)
+    report.links -= report.split_clusters
+    sets: UnionFind[int] = UnionFind()
     weakest: dict[int, float] = {}
-    for cluster, token, count in base.select("cluster", "bsn_token", "size").unique().iter_rows():
-        size[cluster] = count
-        if token is not None:
-            bsn[cluster] = token
+    for left, right, probability in sorted(joins, key=lambda join: (min(join[:2]), max(join[:2]))):
+        a, b = sorted((sets.find(left), sets.find(right)))
+        sets.union(a, b)  # the lower cluster stays the root: person ids do not depend on link order
+        weakest[a] = min(weakest.get(a, 1.0), weakest.get(b, 1.0), probability)
 
     def root(node: int) -> int:
-        return int(sets.find(node))  # type: ignore[call-overload]
+        return sets.find(node)
 
     strongest: dict[int, float] = {}
-    for left, right, probability in links.iter_rows():
-        a, b = root(cluster_of[left]), root(cluster_of[right])
-        if a == b:
-            _note_strongest(strongest, cluster_of[left], cluster_of[right], probability)
-            continue
-        if bsn.get(a) is not None and bsn.get(b) is not None and bsn[a] != bsn[b]:
-            report.rejected_bsn_conflict += 1
-            continue
-        if size[a] + size[b] > parameters.max_cluster_size:
-            report.rejected_cluster_size += 1
-            continue
-        a, b = min(a, b), max(a, b)
-        sets.union(a, b)  # the lower cluster stays the root: person ids do not depend on link order
-        size[a] += size[b]
-        bsn[a] = bsn.get(a) or bsn.get(b)
-        weakest[a] = min(weakest.get(a, 1.0), weakest.get(b, 1.0), probability)
-        _note_strongest(strongest, cluster_of[left], cluster_of[right], probability)
-        report.links += 1
+    for left, right, probability in merges.accepted:
+        if root(left) == root(right):
+            for cluster in (left, right):
+                strongest[cluster] = max(strongest.get(cluster, 0.0), probability)
     mapping = pl.DataFrame(
         {
             "cluster": list(size),

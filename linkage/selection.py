@@ -116,7 +116,7 @@ def maximum_weight_matching(edges: pl.DataFrame) -> np.ndarray:
     chosen = np.zeros(edges.height, dtype=bool)
     if edges.height == 0:
         return chosen
-    nodes = UnionFind()
+    nodes: UnionFind[tuple[str, int, str]] = UnionFind()
     # orient every edge by provider, so that an entry is one node towards each other provider
     flip = (edges["provider_l"] > edges["provider_r"]).to_list()
     ends = zip(edges["l"].to_list(), edges["r"].to_list(), edges["provider_l"].to_list(),

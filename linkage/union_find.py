@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+Node = TypeVar("Node", bound=Hashable)
 
 
-class UnionFind:
+class UnionFind(Generic[Node]):
     """Disjoint sets of hashable nodes; a node is added the first time it is seen."""
 
     def __init__(self) -> None:
-        self.parent: dict[Hashable, Hashable] = {}
+        self.parent: dict[Node, Node] = {}
 
-    def find(self, node: Hashable) -> Hashable:
+    def find(self, node: Node) -> Node:
         """Return the representative of ``node``'s set."""
         parent = self.parent
         parent.setdefault(node, node)
@@ -20,7 +23,7 @@ class UnionFind:
             node = parent[node]
         return node
 
-    def union(self, a: Hashable, b: Hashable) -> Hashable:
+    def union(self, a: Node, b: Node) -> Node:
         """Join the sets of ``a`` and ``b``; return the representative of the joined set (that
         of ``a``)."""
         root_a, root_b = self.find(a), self.find(b)

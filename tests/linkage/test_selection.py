@@ -69,3 +69,29 @@ def test_union_find_joins_sets_under_the_first_root():
     sets.union(3, 4)
     assert sets.union(1, 4) == 1
     assert {sets.find(n) for n in (1, 2, 3, 4)} == {1} and sets.find(9) == 9
+
+
+def test_a_person_glued_through_a_third_entry_is_split_at_its_weakest_join():
+    from linkage.clustering import split_weak_joins
+
+    # base clusters 1 and 3 both hold an entry of provider A and are not linked directly: the
+    # chain 1 - 2 - 3 is cut at its weaker join, 2 - 3
+    joins = [(1, 2, 0.95), (2, 3, 0.6)]
+    providers = {1: frozenset({"A"}), 2: frozenset({"B"}), 3: frozenset({"A"})}
+    kept, cuts = split_weak_joins(joins, providers, accepted=joins)
+    assert kept == [(1, 2, 0.95)] and cuts == 1
+    # linked directly, they are an internal duplicate: nothing is cut
+    accepted = [*joins, (1, 3, 0.9)]
+    assert split_weak_joins(joins, providers, accepted) == (joins, 0)
+
+
+def test_merging_refuses_two_bsns_and_oversized_persons():
+    from linkage.clustering import merge_clusters
+    from linkage.parameters import LinkageReport
+
+    report = LinkageReport()
+    links = [(1, 2, 0.9), (2, 3, 0.8), (4, 5, 0.7)]
+    merges = merge_clusters(links, bsn={1: "x", 3: "y"}, size={1: 1, 2: 1, 3: 1, 4: 2, 5: 2}, max_size=3,
+                            report=report)  # fmt: skip
+    assert merges.joins == [(1, 2, 0.9)]
+    assert (report.rejected_bsn_conflict, report.rejected_cluster_size, report.links) == (1, 1, 1)
