@@ -232,6 +232,12 @@ class LinkageSettings(BaseModel):
 
     link_threshold: float = Field(default=0.5, gt=0, lt=1)
     review_threshold: float = Field(default=0.2, gt=0, lt=1)
+    second_link_threshold: float = Field(default=0.99, gt=0, lt=1)
+    """A pair the one-to-one matching between two providers leaves out is still a link at this
+    probability of its own (an internal duplicate who waits elsewhere too)."""
+    rate_shrinkage: float = Field(default=100.0, ge=0)
+    """How many entries' worth of weight the round's prior has in the estimated share of one
+    provider's entries that wait at another."""
     max_cluster_size: int = Field(default=12, ge=2, le=1000)
     max_block_entries: int = Field(default=1000, ge=10)
     """A blocking key shared by more entries than this (a placeholder, a care home's postcode)
@@ -244,6 +250,8 @@ class LinkageSettings(BaseModel):
     def _review_below_link(self) -> LinkageSettings:
         if self.review_threshold > self.link_threshold:
             raise ValueError("review_threshold must not exceed link_threshold")
+        if self.second_link_threshold < self.link_threshold:
+            raise ValueError("second_link_threshold must not be below link_threshold")
         return self
 
 

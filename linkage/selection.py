@@ -65,29 +65,41 @@ def side_posteriors(
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Return, per row of ``sides`` (``entry``, ``provider``, ``other``, ``w``: one candidate of
     ``entry`` at provider ``other`` with Bayes factor ``w``), the one-to-one posterior from the
-    entry's side, and the estimated rate per ordered provider pair (``provider>other``)."""
-    totals = sides.group_by("entry", "provider", "other").agg(pl.col("w").sum().alias("total"))
-    groups = totals.select("provider", "other").unique(maintain_order=True).with_row_index("group")
-    totals = totals.join(groups, on=["provider", "other"])
-    group = totals["group"].to_numpy().astype(np.int64)
-    n_here = np.array([sizes.get(p, 1) for p in groups["provider"].to_list()], dtype=float)
-    n_there = np.array([sizes.get(p, 1) for p in groups["other"].to_list()], dtype=float)
+    entry's side, and the estimated rate per ordered provider pair (``provider>other``).
+
+    Sums run in a fixed order (numpy over sorted codes), so a rerun gives the same bits."""
+    if sides.height == 0:
+        return np.zeros(0), {}
+    pair_keys = sorted(set(zip(sides["provider"].to_list(), sides["other"].to_list(), strict=True)))
+    pair_code = {key: code for code, key in enumerate(pair_keys)}
+    framed = sides.with_row_index("row").sort(["entry", "other", "row"])
+    first = pl.struct("entry", "other").is_first_distinct().cast(pl.Int64)
+    side_code = framed.select((first.cum_sum() - 1).alias("code"))["code"].to_numpy()
+    weights = framed["w"].to_numpy()
+    total_per_side = np.bincount(side_code, weights)
+    group_of_row = np.array(
+        [pair_code[key] for key in zip(framed["provider"].to_list(), framed["other"].to_list(), strict=True)]
+    )
+    side_group = np.zeros(len(total_per_side), dtype=np.int64)
+    side_group[side_code] = group_of_row
+    n_here = np.array([sizes.get(provider, 1) for provider, _ in pair_keys], dtype=float)
+    n_there = np.array([sizes.get(other, 1) for _, other in pair_keys], dtype=float)
     start = np.minimum(prior * n_there, LAMBDA_CEILING)
-    rate, total = start.copy(), totals["total"].to_numpy()
+    rate = start.copy()
     for _ in range(iterations):
-        scaled = rate[group] / n_there[group] * total
-        matched = scaled / ((1 - rate[group]) + scaled)
-        updated = (np.bincount(group, matched, minlength=len(rate)) + shrinkage * start) / (n_here + shrinkage)
+        scaled = rate[side_group] / n_there[side_group] * total_per_side
+        matched = scaled / ((1 - rate[side_group]) + scaled)
+        updated = (np.bincount(side_group, matched, minlength=len(rate)) + shrinkage * start) / (n_here + shrinkage)
         updated = np.minimum(updated, LAMBDA_CEILING)
-        converged = np.max(np.abs(updated - rate)) < 1e-7 if len(rate) else True
+        converged = bool(np.max(np.abs(updated - rate)) < 1e-9)
         rate = updated
         if converged:
             break
-    per_row = sides.join(totals.select("entry", "other", "group", "total"), on=["entry", "other"], how="left")
-    g = per_row["group"].to_numpy().astype(np.int64)
-    c = rate[g] / n_there[g]
-    posterior = c * per_row["w"].to_numpy() / ((1 - rate[g]) + c * per_row["total"].to_numpy())
-    keys = [f"{a}>{b}" for a, b in zip(groups["provider"].to_list(), groups["other"].to_list(), strict=True)]
+    c = rate[group_of_row] / n_there[group_of_row]
+    posterior_sorted = c * weights / ((1 - rate[group_of_row]) + c * total_per_side[side_code])
+    posterior = np.empty(sides.height)
+    posterior[framed["row"].to_numpy()] = posterior_sorted
+    keys = [f"{provider}>{other}" for provider, other in pair_keys]
     return posterior, dict(zip(keys, rate.tolist(), strict=True))
 
 
@@ -186,6 +198,6 @@ def select_links(
             candidates.drop("matched").join(kept.select("l", "r"), on=["l", "r"], how="anti"),
         ]
     ).select(columns)
-    strongest = dict(sorted(rates.items(), key=lambda item: -item[1])[:20])
+    strongest = {key: round(rate, 6) for key, rate in sorted(rates.items(), key=lambda item: (-item[1], item[0]))[:20]}
     return Selection(links=links, review=review, probabilities=everything["posterior"].to_numpy(),
                      refused_one_to_one=refused, provider_pair_rates=strongest)  # fmt: skip
