@@ -106,8 +106,9 @@ def side_posteriors(
 def one_to_one_posteriors(
     pairs: pl.DataFrame, sizes: dict[str, int], prior: float, shrinkage: float
 ) -> tuple[pl.DataFrame, dict[str, float]]:
-    """Return cross-provider ``pairs`` (``l``, ``r``, ``probability``, ``provider_l``,
-    ``provider_r``) with ``posterior``: the larger of the two sides' one-to-one posteriors."""
+    """Return ``pairs`` (``l``, ``r``, ``probability``, ``provider_l``, ``provider_r``) with
+    ``posterior``: the larger of the two sides' one-to-one posteriors (a pair within one provider
+    is read against that provider's own rate of duplicates), and the estimated rates."""
     prior_odds = prior / (1 - prior)
     weights = np.exp(_log_odds(pairs["probability"].to_numpy())) / prior_odds
     pairs = pairs.with_columns(pl.Series("w", weights))
@@ -181,7 +182,8 @@ def select_links(
     cross = everything.filter(pl.col("provider_l") != pl.col("provider_r"))
     candidates = cross.filter(pl.col("posterior") >= link_threshold)
     in_matching = maximum_weight_matching(
-        candidates.with_columns(pl.Series("weight", _log_odds(candidates["posterior"].to_numpy()) + 40.0))
+        # the most likely assignment: log-odds add up (a tiny offset keeps a 0.5 pair from looking absent)
+        candidates.with_columns(pl.Series("weight", _log_odds(candidates["posterior"].to_numpy()) + 1e-6))
     )
     candidates = candidates.with_columns(pl.Series("matched", in_matching))
     kept = candidates.filter(pl.col("matched") | (pl.col("probability") >= second_link_threshold))

@@ -15,6 +15,12 @@ def test_matching_takes_the_best_assignment_not_the_greedy_one():
     assert chosen.tolist() == [False, True, True]
 
 
+def test_matching_prefers_one_sure_link_to_two_doubtful_ones():
+    # log-odds of 0.99, 0.6 and 0.6: the likeliest assignment, not the one with the most links
+    chosen = maximum_weight_matching(edges([(1, 11, "A", "B", 4.6), (1, 12, "A", "B", 0.4), (2, 11, "A", "B", 0.4)]))
+    assert chosen.tolist() == [True, False, False]
+
+
 def test_matching_sees_one_entry_whichever_side_of_the_pair_it_is_on():
     # entry 5 (provider B) is the right of one pair and the left of another: one node towards A
     chosen = maximum_weight_matching(edges([(1, 5, "A", "B", 9.0), (5, 7, "B", "A", 5.0)]))
