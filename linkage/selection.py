@@ -70,20 +70,20 @@ def side_posteriors(
     Sums run in a fixed order (numpy over sorted codes), so a rerun gives the same bits."""
     if sides.height == 0:
         return np.zeros(0), {}
-    pair_keys = sorted(set(zip(sides["provider"].to_list(), sides["other"].to_list(), strict=True)))
-    pair_code = {key: code for code, key in enumerate(pair_keys)}
-    framed = sides.with_row_index("row").sort(["entry", "other", "row"])
+    pairs = sides.select("provider", "other").unique().sort(["provider", "other"]).with_row_index("group")
+    framed = sides.with_row_index("row").join(pairs, on=["provider", "other"]).sort(["entry", "other", "row"])
     first = pl.struct("entry", "other").is_first_distinct().cast(pl.Int64)
     side_code = framed.select((first.cum_sum() - 1).alias("code"))["code"].to_numpy()
     weights = framed["w"].to_numpy()
     total_per_side = np.bincount(side_code, weights)
-    group_of_row = np.array(
-        [pair_code[key] for key in zip(framed["provider"].to_list(), framed["other"].to_list(), strict=True)]
-    )
+    group_of_row = framed["group"].to_numpy().astype(np.int64)
     side_group = np.zeros(len(total_per_side), dtype=np.int64)
     side_group[side_code] = group_of_row
-    n_here = np.array([sizes.get(provider, 1) for provider, _ in pair_keys], dtype=float)
-    n_there = np.array([sizes.get(other, 1) for _, other in pair_keys], dtype=float)
+    sized = pairs.with_columns(
+        pl.col(column).replace_strict(sizes, default=1, return_dtype=pl.Float64).alias(f"n_{column}")
+        for column in ("provider", "other")
+    )
+    n_here, n_there = sized["n_provider"].to_numpy(), sized["n_other"].to_numpy()
     start = np.minimum(prior * n_there, LAMBDA_CEILING)
     rate = start.copy()
     for _ in range(iterations):
@@ -99,7 +99,7 @@ def side_posteriors(
     posterior_sorted = c * weights / ((1 - rate[group_of_row]) + c * total_per_side[side_code])
     posterior = np.empty(sides.height)
     posterior[framed["row"].to_numpy()] = posterior_sorted
-    keys = [f"{provider}>{other}" for provider, other in pair_keys]
+    keys = pairs.select(pl.concat_str("provider", "other", separator=">"))["provider"].to_list()
     return posterior, dict(zip(keys, rate.tolist(), strict=True))
 
 

@@ -41,7 +41,10 @@ def random_pair_u(con: duckdb.DuckDBPyConnection, pairs: int) -> dict[str, list[
             WHERE a.entry_id <> b.entry_id AND (a.bsn_token IS NULL OR a.bsn_token IS DISTINCT FROM b.bsn_token)"""
         for seed in (1, 2, 3)
     )
-    matrix, counts = _level_patterns(con, f"SELECT * FROM ({permutations}) LIMIT {int(pairs)}")
+    # ordered before the limit: which pairs are taken must not depend on the threads' timing
+    matrix, counts = _level_patterns(
+        con, f"SELECT * FROM ({permutations}) ORDER BY hash(l, r), l, r LIMIT {int(pairs)}"
+    )
     return level_distribution(matrix, counts, np.ones_like(counts))
 
 
@@ -52,7 +55,7 @@ def same_bsn_m(con: duckdb.DuckDBPyConnection, pairs: int) -> tuple[dict[str, li
         con,
         f"""SELECT a.entry_id AS l, b.entry_id AS r FROM entries AS a JOIN entries AS b
             ON a.bsn_token = b.bsn_token AND a.entry_id < b.entry_id
-            ORDER BY hash(a.entry_id) LIMIT {int(pairs)}""",
+            ORDER BY hash(a.entry_id, b.entry_id), a.entry_id, b.entry_id LIMIT {int(pairs)}""",
     )
     return level_distribution(matrix, counts, np.ones_like(counts)), int(counts.sum())
 

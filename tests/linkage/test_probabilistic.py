@@ -31,9 +31,12 @@ def test_each_blocking_pass_finds_what_it_is_for(link):
         person("22000002", "S1", None, "Dijkstra", "Noor", dt.date(1975, 8, 3), "9999ZZ"),  # day and month swapped
         person("22000002", "Y1", None, "Dijkstra", "Noor", dt.date(1957, 3, 9), "1234AB"),  # wrong year and day
         person("22000002", "N1", None, "Noor", "Dijkstra", dt.date(1975, 1, 1), "5555XX"),  # names swapped
+        # another surname, a wrong birth date, two digits of the postcode transposed
+        person("22000002", "T1", None, "Jansen", "Noor", dt.date(1980, 5, 5), "1243AB"),
     ]
     found = candidate_passes(link(rows))
-    assert "dag_maand_verwisseld" in found[("A1", "S1")]
+    assert "geboortejaar_achternaam" in found[("A1", "S1")]
+    assert found[("A1", "T1")] == {"postcode_verwisseld"}
     assert {"postcode_achternaam", "postcode_voornaam"} <= found[("A1", "Y1")]
     assert "namen_verwisseld" in found[("A1", "N1")]
     assert "geboortedatum" not in found[("A1", "N1")]
