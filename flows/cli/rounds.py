@@ -1,0 +1,321 @@
+"""``wachtlijst run`` and ``wachtlijst serve``: one round now, or every month on a Prefect server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from flows.cli.common import (
+    EXIT_CONFIG,
+    EXIT_INPUT,
+    EXIT_KEY,
+    EXIT_LOCKED,
+    EXIT_OUTPUT,
+    EXIT_ROUND_FAILED,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    VERBOSE,
+    app,
+    console,
+    fail,
+    out,
+)  # fmt: skip
+from flows.settings import SettingsError, load_settings
+
+
+def prepare_prefect_environment(prefect_home: Path) -> None:
+    """Point Prefect at a workspace folder and switch off what does not work offline.
+
+    Must run before ``prefect`` is imported. An explicit ``PREFECT_HOME`` is respected.
+    """
+    os.environ.setdefault("PREFECT_HOME", str(prefect_home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def use_running_server() -> None:
+    """Point Prefect at the server ``wachtlijst serve`` runs on this Prefect home, when one answers
+    and no API is set: the round then starts no temporary server (a start-up of several seconds).
+    Must run before ``prefect`` is imported."""
+    from flows.server import running_server
+
+    if not os.environ.get("PREFECT_API_URL") and (url := running_server(Path(os.environ["PREFECT_HOME"]))):
+        os.environ["PREFECT_API_URL"] = url
+
+
+def run_round(
+    *,
+    input_dir: Path,
+    output_dir: Path,
+    round_id: str,
+    key_file: Path | None,
+    config_file: Path | None,
+    recipients: Path | None,
+    reference_date: dt.date | None,
+    show_progress: bool = True,
+    registry: Path | None = None,
+) -> dict[str, Any]:
+    """Validate everything a round needs, then run the Prefect flow; return its summary.
+
+    Progress bars go to standard error when ``show_progress``; Prefect's own console lines
+    are limited to warnings unless ``--verbose``.
+    """
+    from flows.round_context import ROUND_ID_PATTERN, work_dir_for
+    from hashing.keys import KeyFileError, load_key
+    from ingest.inventory import visible_files
+
+    try:
+        if recipients is not None:
+            # tasks reload the settings, so the override travels as the settings' own env variable
+            os.environ["WACHTLIJST_PATHS__RECIPIENTS"] = str(recipients.resolve())
+        settings = load_settings(config_file)
+    except SettingsError as error:
+        fail(str(error), EXIT_CONFIG)
+    if not ROUND_ID_PATTERN.match(round_id):
+        fail("round id must be 1-64 letters, digits, '.', '_' or '-'", EXIT_USAGE)
+    try:
+        load_key(key_file)
+    except KeyFileError as error:
+        fail(str(error), EXIT_KEY)
+    if not input_dir.is_dir():
+        fail(f"input folder {input_dir} does not exist", EXIT_INPUT)
+    if not visible_files(input_dir):
+        fail(f"input folder {input_dir} holds no files", EXIT_INPUT)
+    registry = registry or settings.paths.registry
+    check_round_resources(settings.paths.recipients, registry)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"output folder {output_dir} cannot be created: {error.strerror}", EXIT_OUTPUT)
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        fail(f"output folder {output_dir} is not writable", EXIT_OUTPUT)
+    prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
+    use_running_server()
+    if not VERBOSE["on"]:  # the CLI prints its own lines; Prefect's (with tracebacks) only with --verbose
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    from flows import progress
+    from flows.cleanup_round import cleanup_round_with_runner
+    from flows.resume import RoundLocked
+    from flows.round_context import RoundFailed
+    from linkage.store import KeyVersionMismatch
+
+    with progress.RichProgress(console) if show_progress else nullcontext() as sink:
+        progress.attach(sink)
+        try:
+            return cleanup_round_with_runner(config_file)(
+                input_dir=str(input_dir.resolve()),
+                output_dir=str(output_dir.resolve()),
+                round_id=round_id,
+                key_file=str(key_file.resolve()) if key_file else None,
+                config_file=str(config_file.resolve()) if config_file else None,
+                reference_date=reference_date.isoformat() if reference_date else None,
+                registry_file=str(registry.resolve()) if registry else None,
+            )
+        except RoundLocked as error:
+            fail(f"round {round_id} not started: {error}", EXIT_LOCKED)
+        except (RoundFailed, KeyVersionMismatch) as error:  # our own messages, free of data values
+            fail(f"the round failed: {error}", EXIT_ROUND_FAILED)
+        except OSError as error:  # a full disk, a read-only folder: the path and the cause, never data
+            where = error.filename if error.filename is not None else "a file of the round"
+            fail(f"the round failed writing or reading {where}: {error.strerror or type(error).__name__}; "
+                 "no partial release was published", EXIT_OUTPUT)  # fmt: skip
+        except Exception as error:  # the message may come from a library; only its type is shown
+            fail(f"the round failed ({type(error).__name__}); run with --verbose for details", EXIT_ROUND_FAILED)
+        finally:
+            progress.attach(None)
+
+
+def check_round_resources(recipients: Path | None, registry: Path | None) -> None:
+    """Fail at start-up, naming the path and the cause, when the recipients folder is missing,
+    its pins (``registry.json``) are unreadable, or the provider registry is unusable."""
+    from ingest.registry import RegistryError, load_registry
+    from reports.delivery import DeliveryError
+    from reports.recipients import load_registry as load_pins
+
+    if recipients is not None:
+        if not recipients.is_dir():
+            fail(f"recipients folder {recipients} does not exist: no provider could be delivered to", EXIT_CONFIG)
+        try:
+            load_pins(recipients)
+        except DeliveryError as error:
+            fail(str(error), EXIT_CONFIG)
+    if registry is not None:
+        try:
+            load_registry(registry)
+        except RegistryError as error:
+            fail(str(error), EXIT_CONFIG)
+
+
+def print_summary(summary: dict[str, Any], round_dir: Path) -> None:
+    """Print the closing table of a round."""
+    table = Table(title=f"Round {summary['round']} (peildatum {summary['reference_date']})")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    rows = [
+        (
+            "files received / accepted / rejected",
+            f"{summary['files']['received']} / {summary['files']['accepted']} / {summary['files']['rejected']}",
+        ),
+        (
+            "rows received / accepted / rejected",
+            f"{summary['rows']['received']} / {summary['rows']['accepted']} / {summary['rows']['rejected']}",
+        ),
+        ("entries (wachtenden)", str(summary["entries"])),
+        ("persons", str(summary["persons"])),
+        ("double waiters", str(summary["double_waiters"])),
+        ("internal duplicates", str(summary["internal_duplicates"])),
+        ("providers delivered / undelivered", f"{len(summary['delivered'])} / {len(summary['undelivered'])}"),
+        ("duration (s)", str(summary["duration_s"])),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    out.print(table)
+    for detail in summary["files"]["details"]:
+        if detail["status"] == "rejected":
+            out.print(
+                f"  rejected file {detail['file']}: {detail['reason']}"
+                + (f" ({detail['detail']})" if detail.get("detail") else "")
+            )
+    out.print(f"outputs in {round_dir}")
+
+
+@app.command()
+def run(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder with the providers' extracts of this round.")],
+    output_dir: Annotated[Path, typer.Option("--output", help="Folder for outputs; the round goes to OUTPUT/ROUND.")],
+    round_id: Annotated[str, typer.Option("--round", help="Round id, e.g. 2026-11.")],
+    config: Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")] = None,
+    key_file: Annotated[
+        Path | None, typer.Option("--key-file", envvar="WACHTLIJST_KEY_FILE", help="Pseudonymisation key file.")
+    ] = None,
+    recipients: Annotated[
+        Path | None, typer.Option("--recipients", help="Folder with <agb_code>.pub provider keys.")
+    ] = None,
+    registry: Annotated[
+        Path | None,
+        typer.Option("--registry", help="Provider registry CSV (agb_code, organisatie, naam, sector)."),
+    ] = None,
+    reference_date: Annotated[
+        str | None,
+        typer.Option("--reference-date", help="Peildatum YYYY-MM-DD (default: config, else the round id, else today)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only the run summary, as JSON, on standard output.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary table: errors only.")] = False,
+) -> None:
+    """Run one cleanup round over a folder of provider extracts."""
+    if key_file is None and not os.environ.get("WACHTLIJST_KEY"):
+        fail("no pseudonymisation key: pass --key-file, or set WACHTLIJST_KEY_FILE or WACHTLIJST_KEY", EXIT_KEY)
+    try:
+        peildatum = dt.date.fromisoformat(reference_date) if reference_date else None
+    except ValueError:
+        fail(f"--reference-date {reference_date!r} is not a date YYYY-MM-DD", EXIT_USAGE)
+    summary = run_round(
+        input_dir=input_dir,
+        output_dir=output_dir,
+        round_id=round_id,
+        key_file=key_file,
+        config_file=config,
+        recipients=recipients,
+        reference_date=peildatum,
+        show_progress=not (quiet or as_json),
+        registry=registry,
+    )
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    elif not quiet:
+        print_summary(summary, output_dir / round_id)
+
+
+@app.command()
+def serve(
+    inbox: Annotated[
+        Path | None, typer.Option("--inbox", help="Inbox with one folder per round (default: paths.inbox).")
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output", help="Folder for outputs (rounds go to OUTPUT/ROUND).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")] = None,
+    key_file: Annotated[
+        Path | None, typer.Option("--key-file", envvar="WACHTLIJST_KEY_FILE", help="Pseudonymisation key file.")
+    ] = None,
+    cron: Annotated[str | None, typer.Option("--cron", help="Cron line (default: schedule.cron, 0 3 1 * *).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="Time zone of the cron line (default: Europe/Amsterdam).")
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="Port of the local Prefect server and its UI.")] = 4200,
+    api_url: Annotated[
+        str | None,
+        typer.Option("--api-url", envvar="PREFECT_API_URL", help="Use this running Prefect API; start none."),
+    ] = None,
+) -> None:
+    """Start a local Prefect server (127.0.0.1) and serve the scheduled cleanup_round deployment.
+
+    Each scheduled run takes INBOX/<round>/, the round named after its scheduled date
+    (2026-12 for 1 December 2026). Runs, logs and totals are in the UI at
+    http://127.0.0.1:PORT. Stop with Ctrl-C (or SIGTERM); the server stops with it.
+    """
+    from flows.round_context import work_dir_for
+    from hashing.keys import KeyFileError, load_key
+
+    try:
+        settings = load_settings(config)
+        given = {k: v for k, v in {"cron": cron, "timezone": timezone}.items() if v is not None}
+        if given:  # the options go through the same validation as the configuration
+            settings = load_settings(config, schedule={**settings.schedule.model_dump(), **given})
+    except SettingsError as error:
+        fail(str(error), EXIT_CONFIG)
+    schedule = settings.schedule
+    inbox = inbox or settings.paths.inbox
+    if inbox is None or not inbox.is_dir():
+        fail(f"inbox folder {inbox} does not exist (pass --inbox or set paths.inbox)", EXIT_INPUT)
+    if output_dir is None:
+        fail("pass --output, the folder the rounds are written to", EXIT_USAGE)
+    if key_file is None and not os.environ.get("WACHTLIJST_KEY"):
+        fail("no pseudonymisation key: pass --key-file, or set WACHTLIJST_KEY_FILE or WACHTLIJST_KEY", EXIT_KEY)
+    try:
+        load_key(key_file)
+    except KeyFileError as error:
+        fail(str(error), EXIT_KEY)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    prefect_home = settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect"
+    prepare_prefect_environment(prefect_home)
+    from flows.server import ServerError, local_prefect_server, run_until_stopped
+
+    server = nullcontext(api_url) if api_url else local_prefect_server(port, Path(os.environ["PREFECT_HOME"]))
+    arguments = {
+        "inbox_dir": str(inbox.resolve()),
+        "output_dir": str(output_dir.resolve()),
+        "key_file": str(key_file.resolve()) if key_file else None,
+        "config_file": str(config.resolve()) if config else None,
+        "schedule": schedule.model_dump(),
+    }
+    try:
+        with server as url:
+            console.print(
+                f"serving deployment cleanup_round ({schedule.cron}, {schedule.timezone}) from {inbox}; "
+                f"Prefect UI at {str(url).removesuffix('/api')}; stop with Ctrl-C"
+            )
+            code = run_until_stopped(
+                [sys.executable, "-m", "flows.schedule", json.dumps(arguments)],
+                {**os.environ, "PREFECT_API_URL": str(url)},
+            )
+    except ServerError as error:
+        fail(str(error), EXIT_SERVER)
+    except KeyboardInterrupt:
+        code = 0
+    if code != 0:
+        fail(f"the deployment runner stopped with exit code {code}; see the lines above", EXIT_SERVER)
+    console.print("stopped; the Prefect server is stopped too")
+
