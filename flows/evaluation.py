@@ -66,7 +66,8 @@ def ours_generated(dataset: Dataset) -> dict[str, Any]:
     from flows.settings import load_settings
     from sample_data.generate import RoundSpec
 
-    assert dataset.round_dir is not None
+    if dataset.round_dir is None:
+        raise ValueError("the generated round's folder is needed to run the pipeline on it")
     settings = load_settings(dataset.round_dir / "config.toml")
     work = dataset.round_dir / "work"
     started = time.perf_counter()
@@ -84,7 +85,8 @@ def ours_generated(dataset: Dataset) -> dict[str, Any]:
         candidates = query_frame(con, "SELECT l, r, pass::VARCHAR AS pass FROM candidate_passes")
     peers = dataset.sources[0]
     joined = predicted.join(peers.select("provider", "client_id", "unique_id", "has_bsn"), on=["provider", "client_id"])
-    assert joined.height == predicted.height == peers.height, "every entry must meet its truth"
+    if not joined.height == predicted.height == peers.height:
+        raise RuntimeError("every entry must meet its truth")
     unique_of = dict(zip(joined["entry_id"].to_list(), joined["unique_id"].to_list(), strict=True))
     candidates = candidates.with_columns(
         pl.col("l").replace_strict(unique_of), pl.col("r").replace_strict(unique_of)

@@ -29,7 +29,8 @@ class ServerError(Exception):
 def api_healthy(api_url: str) -> bool:
     """Return whether a Prefect API answers its health check at ``api_url``."""
     try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+        # the Prefect API this process started or was given (http on loopback by default)
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:  # noqa: S310
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -68,7 +69,7 @@ def local_prefect_server(port: int, prefect_home: Path, timeout_s: float = 120.0
     environment.pop("PREFECT_API_URL", None)
     log_path = prefect_home / "server.log"
     with log_path.open("ab") as log:
-        server = subprocess.Popen(
+        server = subprocess.Popen(  # noqa: S603 (our own interpreter and fixed arguments)
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             env=environment,
             stdout=log,
@@ -104,7 +105,7 @@ def run_until_stopped(command: list[str], environment: dict[str, str], grace_s: 
     """Run ``command`` as a child process until it exits, or until this process gets SIGTERM or
     Ctrl-C: then stop the child (SIGTERM, and SIGKILL after ``grace_s``). Returns the child's exit
     code, or 0 when it was stopped."""
-    child = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL)
+    child = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL)  # noqa: S603 (our own command)
 
     def _stop(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt

@@ -70,7 +70,8 @@ class ReadLimits:
             raise LimitExceeded(f"{what} holds {', '.join(over)}")
 
 
-assert set(DEFAULT_FIELD_CHARS) >= set(ALL_COLUMNS), "every extract column has a length limit"
+if not set(DEFAULT_FIELD_CHARS) >= set(ALL_COLUMNS):
+    raise RuntimeError("every extract column must have a length limit")
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]{1,3})(\d{1,7})(?::([A-Z]{1,3})(\d{1,7}))?\"")
 _FIRST_SHEET_ID = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\br:id=\"([^\"]{1,64})\"")

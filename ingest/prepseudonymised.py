@@ -116,8 +116,7 @@ def read_prepseudonymised(path: Path, key: PseudonymKey) -> tuple[pl.DataFrame, 
     """
     table = pq.read_table(path)
     report = json.loads((table.schema.metadata or {}).get(REPORT_KEY, b"{}"))
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
+    frame = pl.DataFrame(table)
     if "intakedatum" not in frame.columns:  # made by a stage-1 tool before extract format version 2
         frame = frame.with_columns(pl.lit(None, pl.Date).alias("intakedatum"))
     # made by a stage-1 tool before these encodings: they stay null, and weigh nothing

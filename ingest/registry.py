@@ -69,6 +69,20 @@ def _is_agb(value: str) -> bool:
     return len(value) == 8 and value.isascii() and value.isdigit()
 
 
+def _entry_problems(code: str, entry: RegisteredCode) -> list[str]:
+    """Return what is wrong with one registry line's values."""
+    problems = []
+    if not _is_agb(code):
+        problems.append("agb_code is not 8 digits")
+    if not _is_agb(entry.organisation):
+        problems.append("organisatie is not 8 digits")
+    if not entry.name or len(entry.name) > MAX_NAME_CHARS or not entry.name.isprintable():
+        problems.append(f"naam is empty, longer than {MAX_NAME_CHARS} characters or not printable")
+    if entry.sector is not None and entry.sector not in SECTORS:
+        problems.append("sector is not ggz or msz")
+    return problems
+
+
 def parse_registry(text: str, source: str) -> ProviderRegistry:
     """Return the registry in CSV ``text`` (``;`` or ``,``). Raises :class:`RegistryError`
     naming ``source`` and every problem found, by line."""
@@ -93,19 +107,13 @@ def parse_registry(text: str, source: str) -> ProviderRegistry:
             problems.append(f"line {line}: {len(record)} fields where the header has {len(header)}")
             continue
         value = {name: record[index].strip() for name, index in position.items()}
-        code, organisation, name = value["agb_code"], value["organisatie"], value["naam"]
-        sector = value.get("sector", "").lower() or None
-        if not _is_agb(code):
-            problems.append(f"line {line}: agb_code is not 8 digits")
-        if not _is_agb(organisation):
-            problems.append(f"line {line}: organisatie is not 8 digits")
-        if not name or len(name) > MAX_NAME_CHARS or not name.isprintable():
-            problems.append(f"line {line}: naam is empty, longer than {MAX_NAME_CHARS} characters or not printable")
-        if sector is not None and sector not in SECTORS:
-            problems.append(f"line {line}: sector is not ggz or msz")
+        code = value["agb_code"]
+        entry = RegisteredCode(organisation=value["organisatie"], name=value["naam"],
+                               sector=value.get("sector", "").lower() or None)  # fmt: skip
+        problems += [f"line {line}: {problem}" for problem in _entry_problems(code, entry)]
         if code in codes:
             problems.append(f"line {line}: agb_code {code} is registered twice")
-        codes[code] = RegisteredCode(organisation=organisation, name=name, sector=sector)
+        codes[code] = entry
     for code, entry in codes.items():
         parent = codes.get(entry.organisation)
         if parent is not None and parent.organisation != entry.organisation:

@@ -166,7 +166,8 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
         | (pl.col("_intakedatum") < pl.col("_aanmelddatum"))
         | (pl.col("_intakedatum") > pl.col("_peil")),
     }
-    assert set(checks) | {ROW_MALFORMED} == set(ROW_REASONS), "every reason code has exactly one check"
+    if set(checks) | {ROW_MALFORMED} != set(ROW_REASONS):
+        raise RuntimeError("every reason code must have exactly one check")
     reason = pl.lit(None, dtype=pl.Utf8)
     for code in reversed(list(checks)):
         reason = pl.when(checks[code].fill_null(False)).then(pl.lit(code)).otherwise(reason)

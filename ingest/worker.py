@@ -111,7 +111,8 @@ def serve(memory_mb: int) -> None:
     while True:
         try:
             (size,) = FRAME.unpack(_read_exactly(jobs, FRAME.size))
-            job: StageJob = pickle.loads(_read_exactly(jobs, size))  # from our own parent
+            # jobs come from our own parent process only; the answers go back as JSON, never pickled
+            job: StageJob = pickle.loads(_read_exactly(jobs, size))  # noqa: S301
         except (EOFError, OSError):
             return
         _write_frame(replies, json.dumps(asdict(_stage_safely(job))).encode())
@@ -140,7 +141,7 @@ class IsolatedStager:
         # glibc reserves 64 MiB of address space per thread arena: without a cap on arenas the
         # readers' thread pools alone would eat the address-space limit before any data is read
         environment = {**os.environ, "MALLOC_ARENA_MAX": "2"}
-        self._process = subprocess.Popen(
+        self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", "ingest.worker", str(self.limits.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment, close_fds=True,
         )  # fmt: skip
@@ -154,7 +155,8 @@ class IsolatedStager:
         """Return the report of staging ``job`` in the worker; a worker that dies or overruns
         its time rejects the file as ``reader_failed`` and is replaced for the next file."""
         process = self._process if self.is_alive() else self._start()
-        assert process is not None and process.stdin is not None and process.stdout is not None
+        if process is None or process.stdin is None or process.stdout is None:
+            raise RuntimeError("the reader worker was started without its pipes")
         try:
             _write_frame(process.stdin, pickle.dumps(job))
             ready, _, _ = select.select([process.stdout], [], [], self.limits.seconds_per_file)

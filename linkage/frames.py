@@ -12,6 +12,5 @@ def query_frame(
     con: duckdb.DuckDBPyConnection, sql: str, parameters: Mapping[str, object] | None = None
 ) -> pl.DataFrame:
     """Return the result of one query (values bound from ``parameters``) as a polars frame."""
-    frame = pl.from_arrow(con.sql(sql, params=dict(parameters or {})).to_arrow_table())
-    assert isinstance(frame, pl.DataFrame)
+    frame = pl.DataFrame(con.sql(sql, params=dict(parameters or {})).to_arrow_table())
     return frame

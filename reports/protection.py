@@ -347,7 +347,8 @@ class _Workers:
     ) -> list[list[tuple[object, int]]] | None:
         """Return the results of ``tasks`` run in the workers, one batch per worker (every
         ``count``-th task), or None when the workers fail (they are stopped then)."""
-        assert self.pool is not None
+        if self.pool is None:
+            return None
         state = (np.packbits(self.problem.hidden), np.packbits(open_targets), self.problem.tried)
         batches = [list(tasks[i :: self.count]) for i in range(self.count)]
         try:
@@ -383,7 +384,8 @@ def _worker_run(
     """Run ``tasks`` in a worker process on the parent's current ``state`` (hidden, open targets,
     tried directions)."""
     problem = _WORKER_PROBLEM
-    assert problem is not None
+    if problem is None:
+        raise RuntimeError("the protection worker was started without its problem")
     size = problem.truth.size
     problem.hidden = np.unpackbits(state[0])[:size].astype(bool)
     problem.tried = state[2]

@@ -294,7 +294,8 @@ def _deliver(
         )
         writer.write(provider, package_name(round_id), package, key.fingerprint, lambda: seal(package, recipient))
         return sorted(files)
-    assert key.legacy is not None
+    if key.legacy is None:
+        raise ValueError(f"no usable key for provider {provider}")
     legacy = key.legacy
     for file_name, plaintext in sorted(files.items()):
         writer.write(

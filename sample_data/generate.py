@@ -105,7 +105,8 @@ def _postcodes(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _fold_unencodable(error: UnicodeError) -> tuple[str, int]:
     """Codec error handler: write a character Windows-1252 lacks without its accents, as EHRs do."""
-    assert isinstance(error, UnicodeEncodeError)
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
     text = error.object[error.start : error.end]
     folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return "".join(c if c.encode("cp1252", errors="ignore") else "?" for c in folded), error.end
@@ -303,6 +304,22 @@ def _add_noise(entries: pl.DataFrame, spec: RoundSpec, rng: np.random.Generator)
     )
 
 
+def _bad_row_changes(reference_date: dt.date) -> dict[str, dict[str, object]]:
+    """Return, per kind of bad row, what it changes in a good row."""
+    return {
+        "agb_code_invalid": {"agb_code": "12345"},
+        "client_id_missing": {"client_id": None},
+        "geboortedatum_invalid": {"date_override": "geboortedatum=31-02-1980"},
+        "geboortedatum_missing": {"geboortedatum": None},
+        "achternaam_missing": {"achternaam_written": None},
+        "uzovi_invalid": {"uzovi": "33X1"},
+        "sector_invalid": {"sector": "ggzz"},
+        "aanmelddatum_future": {"aanmelddatum": reference_date + dt.timedelta(days=30)},
+        "aanmelddatum_before_geboortedatum": {"aanmelddatum": dt.date(1975, 1, 1)},
+        "wachtfase_invalid": {"wachtfase": "intake"},
+    }
+
+
 def _bad_rows(
     spec: RoundSpec, rng: np.random.Generator, providers: list[str], csv_providers: list[str]
 ) -> pl.DataFrame:
@@ -334,27 +351,7 @@ def _bad_rows(
                 "expected_reason": kind,
                 "date_override": None,
             }
-            if kind == "agb_code_invalid":
-                row["agb_code"] = "12345"
-            elif kind == "client_id_missing":
-                row["client_id"] = None
-            elif kind == "geboortedatum_invalid":
-                row["date_override"] = "geboortedatum=31-02-1980"
-            elif kind == "geboortedatum_missing":
-                row["geboortedatum"] = None
-            elif kind == "achternaam_missing":
-                row["achternaam_written"] = None
-            elif kind == "uzovi_invalid":
-                row["uzovi"] = "33X1"
-            elif kind == "sector_invalid":
-                row["sector"] = "ggzz"
-            elif kind == "aanmelddatum_future":
-                row["aanmelddatum"] = ref + dt.timedelta(days=30)
-            elif kind == "aanmelddatum_before_geboortedatum":
-                row["aanmelddatum"] = dt.date(1975, 1, 1)
-            elif kind == "wachtfase_invalid":
-                row["wachtfase"] = "intake"
-            rows.append(row)
+            rows.append(row | _bad_row_changes(ref).get(kind, {}))
     return pl.DataFrame(rows, infer_schema_length=None)
 
 

@@ -150,5 +150,5 @@ def load_population(con: duckdb.DuckDBPyConnection, spec: PopulationSpec) -> Non
     }
     for name, frame in tables.items():
         con.register("frame", frame.to_arrow())
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM frame")
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM frame")  # noqa: S608 (names of this dict)
         con.unregister("frame")

@@ -72,7 +72,6 @@ def run_round(
     """
     from flows.round_context import ROUND_ID_PATTERN, work_dir_for
     from hashing.keys import KeyFileError, load_key
-    from ingest.inventory import visible_files
 
     try:
         if recipients is not None:
@@ -87,18 +86,9 @@ def run_round(
         load_key(key_file)
     except KeyFileError as error:
         fail(str(error), EXIT_KEY)
-    if not input_dir.is_dir():
-        fail(f"input folder {input_dir} does not exist", EXIT_INPUT)
-    if not visible_files(input_dir):
-        fail(f"input folder {input_dir} holds no files", EXIT_INPUT)
+    check_folders(input_dir, output_dir)
     registry = registry or settings.paths.registry
     check_round_resources(settings.paths.recipients, registry)
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        fail(f"output folder {output_dir} cannot be created: {error.strerror}", EXIT_OUTPUT)
-    if not os.access(output_dir, os.W_OK | os.X_OK):
-        fail(f"output folder {output_dir} is not writable", EXIT_OUTPUT)
     prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
     use_running_server()
     if not VERBOSE["on"]:  # the CLI prints its own lines; Prefect's (with tracebacks) only with --verbose
@@ -133,6 +123,23 @@ def run_round(
             fail(f"the round failed ({type(error).__name__}); run with --verbose for details", EXIT_ROUND_FAILED)
         finally:
             progress.attach(None)
+
+
+def check_folders(input_dir: Path, output_dir: Path) -> None:
+    """Fail at start-up when the input folder is missing or empty, or the output folder cannot be
+    created or written."""
+    from ingest.inventory import visible_files
+
+    if not input_dir.is_dir():
+        fail(f"input folder {input_dir} does not exist", EXIT_INPUT)
+    if not visible_files(input_dir):
+        fail(f"input folder {input_dir} holds no files", EXIT_INPUT)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"output folder {output_dir} cannot be created: {error.strerror}", EXIT_OUTPUT)
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        fail(f"output folder {output_dir} is not writable", EXIT_OUTPUT)
 
 
 def check_round_resources(recipients: Path | None, registry: Path | None) -> None:

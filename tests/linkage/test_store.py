@@ -124,9 +124,9 @@ def test_over_norm_and_counted_once_at_the_longest_wait(link):
 
 def test_scope_sql_accepts_only_known_columns():
     assert "zorgvraag" in scope_key_sql({"msz": ["sector", "zorgvraag"]})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid match scope"):
         scope_key_sql({"msz": ["sector", "1; DROP TABLE entries"]})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid match scope"):
         scope_key_sql({"m'sz": ["sector"]})
 
 
