@@ -48,7 +48,7 @@ def pattern_probabilities(
         present = levels >= 0
         m_values, u_values = np.asarray(m[name]), np.asarray(u[name])
         log_odds[present] += np.log(m_values[levels[present]]) - np.log(u_values[levels[present]])
-    return 1 / (1 + np.exp(-log_odds))
+    return np.asarray(1 / (1 + np.exp(-log_odds)))
 
 
 def estimate_m_by_em(

@@ -12,7 +12,8 @@ import numpy as np
 import polars as pl
 
 from hashing.files import parquet_bytes, sha256_bytes, write_atomic
-from linkage.store import provider_counts, query_frame, sql_text, trend_counts
+from linkage.frames import query_frame
+from linkage.store import provider_counts, sql_text, trend_counts
 from reports.breakdowns import category_counts, category_table, choose_categories
 from reports.disclosure import BREAKDOWN_COLUMNS, COUNT_COLUMNS, DOUBLE_ENTRIES
 from reports.files import csv_bytes

@@ -70,7 +70,7 @@ def _quiet_highs(integral: bool) -> highspy.Highs:
     try:
         with open(os.devnull, "wb") as devnull:
             os.dup2(devnull.fileno(), 1)
-            highs = highspy.Highs()
+            highs = highspy.Highs()  # type: ignore[no-untyped-call]
     finally:
         os.dup2(saved, 1)
         os.close(saved)

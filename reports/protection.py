@@ -135,7 +135,7 @@ class _Problem:
 
     def cost(self, cells: np.ndarray) -> np.ndarray:
         """Return what suppressing each of ``cells`` costs readers."""
-        return (
+        return np.asarray(
             1.0
             + 0.001 * self.truth[cells]
             + TOTALS_COST * (self.provider_of[cells] == self.width - 1)
@@ -199,7 +199,7 @@ def _primary(release: Release, threshold: int, forced: Iterable[tuple[str, str, 
             forced_mask[column][s, p] = True
     truth = release.flat("counts")
     forced_flat = np.concatenate([forced_mask[c].ravel() for c in release.all_columns])
-    return release.flat("hidden") & (((truth >= 1) & (truth < threshold)) | forced_flat)
+    return np.asarray(release.flat("hidden") & (((truth >= 1) & (truth < threshold)) | forced_flat))
 
 
 def _groupings(order: np.ndarray, size: int, spacing: int) -> list[np.ndarray]:
@@ -465,7 +465,7 @@ def _own_witnesses(
     tasks = [(tuple(group), allow_new) for group in sharing.values()]
     found: dict[int, np.ndarray | None] = {}
     for (group, _), results in zip(tasks, workers.map("witness", tasks, targets & ~covered), strict=True):
-        found.update(zip(group, cast(list, results), strict=True))
+        found.update(zip(group, cast(list[np.ndarray | None], results), strict=True))
     unprotected = []
     for target in waiting:
         moved = found[target]
@@ -499,7 +499,7 @@ def _area(problem: _Problem, target: int, reach: int) -> np.ndarray:
         # where neighbours of a small provider cannot, so the totals row need not move
         chosen = np.unique(np.concatenate([neighbours, largest[: 1 + REACH[reach]]]))
     area = np.concatenate([*(problem.blocks[int(q)] for q in chosen), problem.blocks[-1]])
-    return area[problem.family[area] == problem.family[target]]
+    return np.asarray(area[problem.family[area] == problem.family[target]])
 
 
 @dataclass(frozen=True)

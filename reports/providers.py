@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hashing.files import sha256_bytes, write_atomic
 from ingest.columns import FILE_REASONS_NL, ROW_REASONS_NL
 from ingest.feedback import FEEDBACK_REASONS_NL
-from linkage.store import contact_rows, query_frame
+from linkage.frames import query_frame
+from linkage.store import contact_rows
 from reports.cover_note import cover_note
 from reports.delivery import DeliveryError, encrypt_for
 from reports.files import AuditLog, csv_bytes

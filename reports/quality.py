@@ -13,7 +13,8 @@ import polars as pl
 
 from ingest.feedback import FeedbackReport
 from ingest.stage import FileReport
-from linkage.store import query_frame, sql_text
+from linkage.frames import query_frame
+from linkage.store import sql_text
 
 QUALITY_COLUMNS: tuple[str, ...] = (
     "agb_code", "bestanden", "bestanden_afgewezen", "rijen_ontvangen", "rijen_geaccepteerd", "rijen_afgewezen",

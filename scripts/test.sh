@@ -6,4 +6,5 @@ bash scripts/install.sh
 bash scripts/install-system-tools.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
+.venv/bin/mypy --strict hashing ingest linkage reports  # the pure core: strict
 .venv/bin/pytest -q
