@@ -60,20 +60,42 @@ def split_weak_joins(
     """Return ``joins`` less the cuts, and how many cuts: wherever a person holds two base clusters
     with entries of one provider that no accepted link joins directly, the weakest join on the
     path between them is cut (a person rarely waits twice at one provider, so such a person was
-    most likely glued together through a third entry); repeated until no such pair is left."""
+    most likely glued together through a third entry); repeated until no such pair is left.
+
+    Each person is split on its own joins (at most ``max_cluster_size`` entries), so the work
+    grows with the round, not with the round times its conflicts."""
     direct = {frozenset((a, b)) for a, b, _ in accepted}
-    kept, cuts = list(joins), 0
+    persons: UnionFind[int] = UnionFind()
+    for a, b, _ in joins:
+        persons.union(a, b)
+    by_person: dict[int, list[int]] = {}
+    for index, (a, _, _) in enumerate(joins):
+        by_person.setdefault(persons.find(a), []).append(index)
+    kept: list[int] = []
+    cuts = 0
+    for indexes in by_person.values():
+        local_kept, local_cuts = _split_person([joins[i] for i in indexes], providers, direct)
+        kept += [indexes[i] for i in local_kept]
+        cuts += local_cuts
+    return [joins[i] for i in sorted(kept)], cuts
+
+
+def _split_person(
+    joins: list[tuple[int, int, float]], providers: dict[int, frozenset[str]], direct: set[frozenset[int]]
+) -> tuple[list[int], int]:
+    """Return the indexes of ``joins`` (one person's) that stay, and how many were cut."""
+    kept, cuts = list(range(len(joins))), 0
     while True:
         neighbours: Neighbours = {}
-        for index, (a, b, probability) in enumerate(kept):
+        for index in kept:
+            a, b, probability = joins[index]
             neighbours.setdefault(a, []).append((b, probability, index))
             neighbours.setdefault(b, []).append((a, probability, index))
         conflict = _first_conflict(neighbours, providers, direct)
         if conflict is None:
             return kept, cuts
-        path = _path(neighbours, *conflict)
-        weakest = min(path, key=lambda index: (kept[index][2], index))
-        kept.pop(weakest)
+        weakest = min(_path(neighbours, *conflict), key=lambda index: (joins[index][2], index))
+        kept.remove(weakest)
         cuts += 1
 
 

@@ -35,6 +35,9 @@ from scipy.optimize import linear_sum_assignment
 from linkage.union_find import UnionFind
 
 PROBABILITY_BOUNDS = (1e-12, 1 - 1e-12)
+MAX_EXACT_MATCHING_CELLS = 4_000_000
+"""A component whose assignment matrix would exceed this many cells (32 MB) is matched greedily,
+strongest pair first: memory stays bounded whatever a file holds."""
 LAMBDA_CEILING = 0.999
 
 
@@ -152,6 +155,9 @@ def maximum_weight_matching(edges: pl.DataFrame) -> np.ndarray:
             continue
         lefts = sorted({left_nodes[i] for i in rows})
         rights = sorted({right_nodes[i] for i in rows})
+        if len(lefts) * len(rights) > MAX_EXACT_MATCHING_CELLS:
+            _match_greedily(rows, left_nodes, right_nodes, weights, chosen)
+            continue
         li, ri = {v: k for k, v in enumerate(lefts)}, {v: k for k, v in enumerate(rights)}
         # an edge's weight is positive: a missing edge (0) is never chosen over a real one
         matrix = np.zeros((len(lefts), len(rights)))
@@ -161,6 +167,19 @@ def maximum_weight_matching(edges: pl.DataFrame) -> np.ndarray:
         for i in rows:
             chosen[i] = (li[left_nodes[i]], ri[right_nodes[i]]) in assigned
     return chosen
+
+
+def _match_greedily(
+    rows: list[int], left_nodes: list[tuple[int, str]], right_nodes: list[tuple[int, str]], weights: np.ndarray,
+    chosen: np.ndarray,
+) -> None:  # fmt: skip
+    """Mark in ``chosen`` a matching of ``rows`` taken strongest first (ties by row)."""
+    taken: set[tuple[str, tuple[int, str]]] = set()
+    for i in sorted(rows, key=lambda row: (-weights[row], row)):
+        left, right = ("l", left_nodes[i]), ("r", right_nodes[i])
+        if left not in taken and right not in taken:
+            taken.update((left, right))
+            chosen[i] = True
 
 
 def select_links(

@@ -29,11 +29,13 @@ def output_digests(run: RoundRun) -> dict[str, str]:
     summary = json.loads(files["run_summary.json"])
     for field in KEYED_SUMMARY_FIELDS:
         summary.pop(field, None)
-    for detail in summary["files"]["details"]:
-        detail.pop("sha256")  # of the inputs: a generated workbook carries the time it was made
+    for detail in summary["files"]["details"]:  # of the inputs: a generated workbook carries the
+        detail.pop("sha256")  # time it was made, so its hash and compressed size vary
+        detail.pop("size")
     for name in KEYED_FILES:
         files.pop(name)
-    files["run_summary.json"] = json.dumps(summary, sort_keys=True).encode()
+    del files["run_summary.json"]  # one digest per field, so that a failure names the field
+    files |= {f"run_summary.json#{key}": json.dumps(value, sort_keys=True).encode() for key, value in summary.items()}
     return {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
 
 

@@ -101,3 +101,12 @@ def test_merging_refuses_two_bsns_and_oversized_persons():
                             report=report)  # fmt: skip
     assert merges.joins == [(1, 2, 0.9)]
     assert (report.rejected_bsn_conflict, report.rejected_cluster_size, report.links) == (1, 1, 1)
+
+
+def test_a_component_too_large_for_an_exact_assignment_is_matched_greedily(monkeypatch):
+    import linkage.selection
+
+    monkeypatch.setattr(linkage.selection, "MAX_EXACT_MATCHING_CELLS", 3)
+    # a chain 1-11-2-12: too large now; strongest first still gives every entry one partner at most
+    chosen = maximum_weight_matching(edges([(1, 11, "A", "B", 5.0), (2, 11, "A", "B", 4.0), (2, 12, "A", "B", 3.0)]))
+    assert chosen.tolist() == [True, False, True]
