@@ -28,7 +28,6 @@ from flows.evaluation_data import (
     Dataset,
     evaluation_key,
     febrl4_dataset,
-    febrl4_plain,
     generated_dataset,
     ordered,
     pairs_in_groups,
@@ -111,7 +110,7 @@ def ours_generated(dataset: Dataset) -> dict[str, Any]:
 def ours_febrl4(dataset: Dataset, parameters: LinkageParameters | None = None) -> dict[str, Any]:
     """Link FEBRL4 file A (one provider) to file B (another) on keyed encodings; return pair
     precision and recall, blocking recall per pass and the time taken (encoding included)."""
-    plain, _ = febrl4_plain()
+    plain = pl.concat(dataset.sources)  # the peer columns keep the pipeline's plain columns
     started = time.perf_counter()
     key = evaluation_key()
     encoded = pl.concat(
@@ -186,13 +185,10 @@ def without_both_bsn(pairs: set[tuple[Any, Any]], dataset: Dataset) -> set[tuple
 def run_system(dataset_name: str, system: str, entries: int, seed: int) -> dict[str, Any]:
     """Load ``dataset_name`` (``generated`` or ``febrl4``) and run ``system`` on it; return its
     figures with the peak memory of this process (run each in a fresh process to compare)."""
-    runners: dict[str, Callable[[Dataset], dict[str, Any]]] = {"recordlinkage": recordlinkage_pairs}
-    if dataset_name == "generated":
-        runners["ours"] = ours_generated
-    else:
-        runners["ours"] = ours_febrl4
-    if system == "splink":
-        raise ValueError("Splink runs from benchmarks.linkage_evaluation")
+    ours: Callable[[Dataset], dict[str, Any]] = ours_generated if dataset_name == "generated" else ours_febrl4
+    runners = {"ours": ours, "recordlinkage": recordlinkage_pairs}
+    if system not in runners:
+        raise ValueError(f"{system} runs from benchmarks.linkage_evaluation")
     with tempfile.TemporaryDirectory() as folder:
         dataset = generated_dataset(Path(folder), entries, seed) if dataset_name == "generated" else febrl4_dataset()
         result = runners[system](dataset)
