@@ -3,7 +3,8 @@
     python -m benchmarks.round_benchmark --entries 1000000
 
 Generates a round (once per size and seed, cached in --dir), then in fresh processes:
-(1) the core stages as the flow runs them, timed one by one; (2) the naive baseline for
+(1) the round's stages in this process (``flows.round_run``, as ``--engine direct`` runs them),
+timed one by one; (2) the naive baseline for
 pseudonymisation, a per-row ``hmac.new`` loop, on the same rows; (3) the whole
 ``wachtlijst run`` command (Prefect flow included). Prints a table and writes JSON.
 """
@@ -63,56 +64,33 @@ def prepare(folder: Path, entries: int, providers: int, seed: int, formats: tupl
 
 
 def measure_core(target: Path) -> dict[str, Any]:
-    """Run the round's core stages in this process; return seconds per stage and peak MiB."""
-    from flows.core_round import stage_and_link
-    from flows.settings import load_settings
-    from hashing.keys import load_key_file
-    from ingest.stage import staged_paths
-    from linkage.store import open_store, round_totals
-    from reports.files import AuditLog
-    from reports.insurers import write_insurer_outputs
-    from reports.packages import signing_key
-    from reports.providers import deliver_packages, provider_packages
-    from reports.quality import rejected_rows
+    """Run the whole round in this process with the stages the flow runs (no Prefect); return
+    seconds per stage and peak MiB."""
+    import shutil
 
-    settings = load_settings(target / "config.toml")
+    from flows.round_context import RoundContext
+    from flows.round_run import run_round
+    from flows.settings import load_settings
+
     work = target / "core_out"
+    shutil.rmtree(work, ignore_errors=True)
     started = time.perf_counter()
-    key = load_key_file(target / "ttp.key")
-    core = stage_and_link(
-        target / "input", work, settings, key,
-        settings.reference_date or dt.date(2026, 11, 1),
+    context = RoundContext.create(
+        input_dir=target / "input", output_dir=work, round_id="bench", key_file=target / "ttp.key",
+        settings=load_settings(target / "config.toml"), reference_date=dt.date(2026, 11, 1),
     )  # fmt: skip
-    times = dict(core.seconds)
-    times.update({f"  of which {k}": v for k, v in core.linkage.seconds.items()})
-    accepted = [r for r in core.reports if r.status == "accepted"]
-    mark = time.perf_counter()
-    with open_store(core.store_path, settings.store.resources()) as con:
-        totals = round_totals(con)
-        write_insurer_outputs(
-            con, work / "insurers", settings.disclosure_threshold, "bench",
-            reference_date="2026-11-01", norms_weeks=settings.norms_weeks,
-        )  # fmt: skip
-        times["insurer reports"] = round(time.perf_counter() - mark, 3)
-        mark = time.perf_counter()
-        rejected = rejected_rows(
-            [pl.read_parquet(staged_paths(work / "staging", r.sha256)[1]) for r in accepted], None, accepted
-        )
-        packages = provider_packages(con, rejected, settings.locations, "bench")
-    deliver_packages(
-        packages, work / "providers", settings.paths.recipients, "bench", AuditLog(work / "audit.jsonl"),
-        signer=signing_key(key),
-    )  # fmt: skip
-    times["provider lists + encryption"] = round(time.perf_counter() - mark, 3)
+    summary = run_round(context)
+    times = dict(summary["stage_seconds"])
+    times.update({f"  of which {k}": v for k, v in summary["linkage"]["seconds"].items()})
     times["total"] = round(time.perf_counter() - started, 3)
     return {
         "stages_s": times,
         "peak_rss_mib": round(peak_rss_mib(), 1),
-        "entries": totals["entries"],
-        "rows": sum(r.rows_received for r in accepted),
-        "files": len(core.reports),
-        "candidate_pairs": core.linkage.candidate_pairs,
-        "probabilistic_links": core.linkage.links,
+        "entries": summary["entries"],
+        "rows": summary["rows"]["received"],
+        "files": summary["files"]["received"],
+        "candidate_pairs": summary["linkage"]["candidate_pairs"],
+        "probabilistic_links": summary["linkage"]["links"],
     }
 
 

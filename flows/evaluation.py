@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
 import tempfile
 import time
 import warnings
@@ -61,25 +62,35 @@ def ours_generated(dataset: Dataset) -> dict[str, Any]:
     """Run the pipeline's staging and linking on the generated round; return pair precision and
     recall, blocking recall per pass, and precision and recall of double-waiter entries for
     entries without a usable BSN and with one (the figures the providers' lists rest on)."""
-    from flows.core_round import stage_and_link
+    from flows.round_context import RoundContext
+    from flows.round_run import stage_and_link
     from flows.settings import load_settings
+    from hashing.keys import create_key_file
+    from ingest.stage import staged_paths
     from sample_data.generate import RoundSpec
 
     if dataset.round_dir is None:
         raise ValueError("the generated round's folder is needed to run the pipeline on it")
-    settings = load_settings(dataset.round_dir / "config.toml")
     work = dataset.round_dir / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    key_file = work / "evaluation.key"
+    create_key_file(key_file, secret=evaluation_key().secret)
+    context = RoundContext.create(
+        input_dir=dataset.round_dir / "input", output_dir=work, round_id="evaluation", key_file=key_file,
+        settings=load_settings(dataset.round_dir / "config.toml"), reference_date=RoundSpec().reference_date,
+    )  # fmt: skip
     started = time.perf_counter()
-    core = stage_and_link(dataset.round_dir / "input", work, settings, evaluation_key(), RoundSpec().reference_date)
+    reports, linked = stage_and_link(context)
     seconds = time.perf_counter() - started
-    with duckdb.connect(str(core.store_path)) as con:
+    staged_files = [staged_paths(context.staging_dir, r.sha256)[0] for r in reports if r.status == "accepted"]
+    with duckdb.connect(str(context.store_path)) as con:
         predicted = query_frame(
             con,
             "SELECT f.entry_id, f.provider, f.client_id, f.person_id AS found_person, f.is_double, e.bsn_status "
             "FROM entry_facts AS f JOIN entries AS e USING (entry_id)",
         )
         # the store keeps no encodings: load the linking table again to see what blocking proposes
-        con.execute(sql_text("01_entries.sql"), {"files": [str(path) for path in core.staged_files]})
+        con.execute(sql_text("01_entries.sql"), {"files": [str(path) for path in staged_files]})
         find_candidates(con, left_filter="l.bsn_token IS NULL")
         candidates = query_frame(con, "SELECT l, r, pass::VARCHAR AS pass FROM candidate_passes")
     peers = dataset.sources[0]
@@ -87,14 +98,12 @@ def ours_generated(dataset: Dataset) -> dict[str, Any]:
     if not joined.height == predicted.height == peers.height:
         raise RuntimeError("every entry must meet its truth")
     unique_of = dict(zip(joined["entry_id"].to_list(), joined["unique_id"].to_list(), strict=True))
-    candidates = candidates.with_columns(
-        pl.col("l").replace_strict(unique_of), pl.col("r").replace_strict(unique_of)
-    )
+    candidates = candidates.with_columns(pl.col("l").replace_strict(unique_of), pl.col("r").replace_strict(unique_of))
     result: dict[str, Any] = {
         "seconds": round(seconds, 2),
         "blocking_recall": recall_per_pass(candidates, dataset.truth),
         "pairs": precision_recall(pairs_in_groups(joined, "found_person", skip_both_bsn=True), dataset.truth),
-        "linkage": _linkage_summary(core.linkage),
+        "linkage": _linkage_summary(linked.linkage),
     }
     truth = pl.read_parquet(dataset.round_dir / "truth" / "entry_flags.parquet")
     flags = joined.join(truth, on=["provider", "client_id"], suffix="_true")

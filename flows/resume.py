@@ -7,13 +7,12 @@ import fcntl
 import json
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from flows.round_context import RoundFailed
 
-FAULT_VARIABLE = "WACHTLIJST_FAULT_AT"
 FAULT_POINTS: tuple[str, ...] = ("staging", "linking", "insurer_reports", "delivery", "summary")
 
 
@@ -37,14 +36,35 @@ def round_lock(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+_fault_hooks: list[Callable[[str], None]] = []
+
+
+def install_fault_hook(hook: Callable[[str], None] | None) -> None:
+    """Make ``hook`` run at every fault point with the point's name (None removes it). Only the
+    crash tests install one: production code never does, and no setting or variable turns it on."""
+    _fault_hooks.clear()
+    if hook is not None:
+        _fault_hooks.append(hook)
+
+
 def fault_point(name: str) -> None:
-    """Kill this process outright at ``name`` when ``WACHTLIJST_FAULT_AT`` says so (crash tests);
-    when it leads its own process group (as the crash tests start it), the whole group dies with
-    it, Prefect's temporary server included, as in a power cut."""
-    if os.environ.get(FAULT_VARIABLE) == name:
-        if os.getpgid(0) == os.getpid():
-            os.killpg(os.getpid(), signal.SIGKILL)
-        os.kill(os.getpid(), signal.SIGKILL)
+    """Mark a point between stages where a crash test may stop the round (see
+    :func:`install_fault_hook`); a no-op otherwise."""
+    for hook in _fault_hooks:
+        hook(name)
+
+
+def kill_process_group_at(point: str) -> Callable[[str], None]:
+    """Return a fault hook that kills this process outright at ``point``; when it leads its own
+    process group (as the crash tests start it), the whole group dies with it, as in a power cut."""
+
+    def kill(name: str) -> None:
+        if name == point:
+            if os.getpgid(0) == os.getpid():
+                os.killpg(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return kill
 
 
 def was_interrupted(audit_path: Path, round_id: str) -> bool:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flows.settings import Settings, load_settings
+from pydantic import BaseModel, ConfigDict
+
+from flows.settings import Settings
+from hashing.keys import KEY_ENVIRONMENT_VARIABLE, PseudonymKey, load_key
 from ingest.registry import ProviderRegistry, load_registry
 from ingest.stage import FileReport
 from reports.providers import DeliveryResult
@@ -61,15 +65,36 @@ class RoundFailed(Exception):
     """The round could not complete; the message states why without any data value."""
 
 
-@dataclass(frozen=True)
-class RoundContext:
-    """Paths and dates of one round. Holds no secret and no data, only locations."""
+@functools.lru_cache(maxsize=4)
+def _key_at(path: Path | None, modified_ns: int, size: int, environment_digest: str) -> PseudonymKey:
+    return load_key(path)
+
+
+def cached_key(path: Path | None) -> PseudonymKey:
+    """Return the TTP key from ``path`` (or ``WACHTLIJST_KEY`` without one), read and checked once
+    per process while the file (or the variable) is unchanged. Raises
+    :class:`hashing.keys.KeyFileError` naming the file."""
+    if path is None:
+        text = os.environ.get(KEY_ENVIRONMENT_VARIABLE, "")
+        return _key_at(None, 0, 0, hashlib.sha256(text.encode()).hexdigest())
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_key(path)  # raises, naming the file
+    return _key_at(path.resolve(), stat.st_mtime_ns, stat.st_size, "")
+
+
+class RoundContext(BaseModel):
+    """One round's configuration, built once at start-up and passed down (the flow's parameter):
+    its paths, reference date and validated settings. Holds no secret and no data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     input_dir: Path
     output_dir: Path
     round_id: str
     key_file: Path | None
-    config_file: Path | None
+    settings: Settings
     reference_date: dt.date
     work_dir: Path
     audit_path: Path
@@ -83,15 +108,14 @@ class RoundContext:
         output_dir: Path,
         round_id: str,
         key_file: Path | None,
-        config_file: Path | None,
+        settings: Settings,
         reference_date: dt.date | None,
         registry_file: Path | None = None,
     ) -> RoundContext:
-        """Return the context of a round after validating its id, settings and provider
-        registry (``registry_file``, else the settings' ``paths.registry``)."""
+        """Return the context of a round after validating its id and provider registry
+        (``registry_file``, else the settings' ``paths.registry``)."""
         if not ROUND_ID_PATTERN.match(round_id):
             raise ValueError("round id must be 1-64 letters, digits, '.', '_' or '-'")
-        settings = load_settings(config_file)
         registry_file = registry_file or settings.paths.registry
         if registry_file is not None:
             cached_registry(registry_file)
@@ -100,25 +124,25 @@ class RoundContext:
             output_dir=output_dir,
             round_id=round_id,
             key_file=key_file,
-            config_file=config_file,
+            settings=settings,
             reference_date=resolve_reference_date(reference_date, settings.reference_date, round_id, dt.date.today()),
             work_dir=work_dir_for(settings, output_dir),
             audit_path=settings.paths.audit_log or output_dir / "audit.jsonl",
             registry_file=registry_file,
         )
 
-    def settings(self) -> Settings:
-        """Return the validated settings of this round."""
-        return load_settings(self.config_file)
+    def key(self) -> PseudonymKey:
+        """Return the round's TTP key (read once per process)."""
+        return cached_key(self.key_file)
 
     def registry(self) -> ProviderRegistry | None:
         """Return the round's provider registry, or None when it has none."""
         return cached_registry(self.registry_file) if self.registry_file is not None else None
 
-    def locations(self, settings: Settings) -> dict[str, str]:
+    def locations(self) -> dict[str, str]:
         """Return {location AGB: organisation AGB}: the configured mapping, then the registry's."""
         registry = self.registry()
-        return {**settings.locations, **(registry.locations() if registry is not None else {})}
+        return {**self.settings.locations, **(registry.locations() if registry is not None else {})}
 
     @property
     def round_dir(self) -> Path:
@@ -147,7 +171,7 @@ class RoundContext:
         stage_seconds: dict[str, float] | None = None,
     ) -> dict[str, Any]:
         """Return the run summary of this round."""
-        settings = self.settings()
+        settings = self.settings
         return build_summary(
             round_id=self.round_id,
             reference_date=self.reference_date.isoformat(),

@@ -20,7 +20,7 @@ from prefect.logging import get_logger
 
 from flows.alerts import failure_alert, send_alert
 from flows.cleanup_round import cleanup_round_with_runner
-from flows.round_context import RoundFailed
+from flows.round_context import RoundContext, RoundFailed
 from flows.settings import ScheduleSettings, SettingsError, load_settings
 from ingest.inventory import visible_files
 
@@ -96,13 +96,10 @@ def scheduled_cleanup(
                              settings.schedule)  # fmt: skip
     input_dir = inbox_round_dir(Path(inbox_dir), round_id)
     get_run_logger().info("round %s from %s", round_id, input_dir)
-    summary: dict[str, Any] = cleanup_round_with_runner(Path(config_file) if config_file else None)(
-        input_dir=str(input_dir),
-        output_dir=output_dir,
-        round_id=round_id,
-        key_file=key_file,
-        config_file=config_file,
-    )
+    context = RoundContext.create(input_dir=input_dir, output_dir=Path(output_dir), round_id=round_id,
+                                  key_file=Path(key_file) if key_file else None, settings=settings,
+                                  reference_date=None)  # fmt: skip
+    summary: dict[str, Any] = cleanup_round_with_runner(context)(context)
     return summary
 
 

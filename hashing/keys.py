@@ -55,18 +55,24 @@ def key_id_for(secret: bytes) -> str:
 
 
 def create_key_file(
-    path: Path, *, n_bytes: int = MIN_KEY_BYTES, purpose: str = PURPOSE_TTP, replaces: str = ""
+    path: Path,
+    *,
+    n_bytes: int = MIN_KEY_BYTES,
+    purpose: str = PURPOSE_TTP,
+    replaces: str = "",
+    secret: bytes | None = None,
 ) -> PseudonymKey:
-    """Write a new random key to ``path`` with permissions 0600 and return it.
+    """Write a new random key (or ``secret``, for the evaluation's reproducible key) to ``path``
+    with permissions 0600 and return it.
 
     ``purpose`` is the TTP's key or a providers' stage-1 key; ``replaces`` the id of the key
     this one rotates out. Refuses to overwrite an existing file.
     """
-    if n_bytes < MIN_KEY_BYTES:
+    if (len(secret) if secret is not None else n_bytes) < MIN_KEY_BYTES:
         raise KeyFileError(f"a key needs at least {MIN_KEY_BYTES} bytes")
     if purpose not in KEY_PURPOSES:
         raise KeyFileError(f"unknown key purpose {purpose!r}; use one of {', '.join(KEY_PURPOSES)}")
-    secret = os.urandom(n_bytes)
+    secret = os.urandom(n_bytes) if secret is None else secret
     key = PseudonymKey(
         key_id=key_id_for(secret),
         secret=secret,

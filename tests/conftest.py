@@ -68,14 +68,16 @@ def provider_files(round_dir: Path, agb: str, provider_keys: Path) -> dict[str, 
 
 
 def cli(
-    *args: str | Path, env: dict[str, str] | None = None, own_session: bool = False
+    *args: str | Path, env: dict[str, str] | None = None, own_session: bool = False, fault_at: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the wachtlijst CLI in a fresh process, as an operator would (``own_session``: in a
-    process group of its own, so that a crash test can kill it with everything it started)."""
+    process group of its own, so that a crash test can kill it with everything it started;
+    ``fault_at``: with a fault hook installed that kills it at that fault point)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WACHTLIJST_"))}
     environment.update(env or {})
+    command = [sys.executable, "-m", "tests.flows.crash_cli", fault_at] if fault_at else WACHTLIJST
     return subprocess.run(
-        [*WACHTLIJST, *map(str, args)],
+        [*command, *map(str, args)],
         capture_output=True,
         text=True,
         env=environment,

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
+import traceback
 from contextlib import nullcontext
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
+from flows import progress
 from flows.cli.common import (
     EXIT_CONFIG,
     EXIT_INPUT,
@@ -28,7 +32,10 @@ from flows.cli.common import (
     fail,
     out,
 )  # fmt: skip
-from flows.settings import SettingsError, load_settings
+from flows.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from flows.round_context import RoundContext
 
 
 def prepare_prefect_environment(prefect_home: Path) -> None:
@@ -53,6 +60,57 @@ def use_running_server() -> None:
         os.environ["PREFECT_API_URL"] = url
 
 
+class Engine(StrEnum):
+    """How ``wachtlijst run`` runs the round's stages."""
+
+    AUTO = "auto"
+    PREFECT = "prefect"
+    DIRECT = "direct"
+
+
+def choose_engine(engine: str, settings: Settings) -> str:
+    """Return how the round's stages run: ``prefect`` (a Prefect flow: on the server that runs, else
+    on a temporary one that takes seconds to start) or ``direct`` (the same stages in this process).
+    ``auto`` takes Prefect when a server answers or the runner is Dask, else runs directly."""
+    from flows.server import running_server
+
+    if engine != "auto":
+        return engine
+    if settings.runner.kind == "dask" or os.environ.get("PREFECT_API_URL"):
+        return "prefect"
+    return "prefect" if running_server(Path(os.environ["PREFECT_HOME"])) else "direct"
+
+
+def round_context(
+    *, input_dir: Path, output_dir: Path, round_id: str, key_file: Path | None, settings: Settings,
+    reference_date: dt.date | None, registry: Path | None,
+) -> RoundContext:  # fmt: skip
+    """Return the round's one configuration, with absolute paths (the flow may run elsewhere)."""
+    from flows.round_context import ROUND_ID_PATTERN, RoundContext
+
+    if not ROUND_ID_PATTERN.match(round_id):
+        fail("round id must be 1-64 letters, digits, '.', '_' or '-'", EXIT_USAGE)
+    return RoundContext.create(
+        input_dir=input_dir.resolve(), output_dir=output_dir.resolve(), round_id=round_id,
+        key_file=key_file.resolve() if key_file else None, settings=settings, reference_date=reference_date,
+        registry_file=registry.resolve() if registry else None,
+    )  # fmt: skip
+
+
+def quiet_loggers() -> None:
+    """Send the round's own log lines to standard error with ``--verbose``, else nowhere (the CLI
+    prints its own lines); Prefect's console lines likewise. Must run before Prefect is imported."""
+    logger = logging.getLogger("wachtlijst")
+    logger.propagate = False
+    logger.handlers.clear()
+    if VERBOSE["on"]:
+        logger.setLevel(logging.INFO)
+        logger.addHandler(logging.StreamHandler(sys.stderr))
+    else:
+        logger.addHandler(logging.NullHandler())
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+
+
 def run_round(
     *,
     input_dir: Path,
@@ -64,65 +122,71 @@ def run_round(
     reference_date: dt.date | None,
     show_progress: bool = True,
     registry: Path | None = None,
+    engine: str = "auto",
 ) -> dict[str, Any]:
-    """Validate everything a round needs, then run the Prefect flow; return its summary.
-
-    Progress bars go to standard error when ``show_progress``; Prefect's own console lines
-    are limited to warnings unless ``--verbose``.
-    """
-    from flows.round_context import ROUND_ID_PATTERN, work_dir_for
-    from hashing.keys import KeyFileError, load_key
+    """Validate everything a round needs, build its one configuration and run it (see
+    :func:`choose_engine`); return its summary. Progress bars go to standard error when
+    ``show_progress``; log lines only with ``--verbose``."""
+    from flows.round_context import cached_key, work_dir_for
+    from hashing.keys import KeyFileError
 
     try:
-        if recipients is not None:
-            # tasks reload the settings, so the override travels as the settings' own env variable
-            os.environ["WACHTLIJST_PATHS__RECIPIENTS"] = str(recipients.resolve())
         settings = load_settings(config_file)
     except SettingsError as error:
         fail(str(error), EXIT_CONFIG)
-    if not ROUND_ID_PATTERN.match(round_id):
-        fail("round id must be 1-64 letters, digits, '.', '_' or '-'", EXIT_USAGE)
+    if recipients is not None:
+        paths = settings.paths.model_copy(update={"recipients": recipients.resolve()})
+        settings = settings.model_copy(update={"paths": paths})
     try:
-        load_key(key_file)
+        cached_key(key_file)
     except KeyFileError as error:
         fail(str(error), EXIT_KEY)
     check_folders(input_dir, output_dir)
     registry = registry or settings.paths.registry
     check_round_resources(settings.paths.recipients, registry)
+    context = round_context(input_dir=input_dir, output_dir=output_dir, round_id=round_id, key_file=key_file,
+                            settings=settings, reference_date=reference_date, registry=registry)  # fmt: skip
     prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
     use_running_server()
-    if not VERBOSE["on"]:  # the CLI prints its own lines; Prefect's (with tracebacks) only with --verbose
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    from flows import progress
-    from flows.cleanup_round import cleanup_round_with_runner
+    engine = choose_engine(engine, settings)
+    if engine == "direct" and settings.runner.kind == "dask":
+        fail("the Dask runner runs the stages as Prefect tasks: use --engine prefect or auto", EXIT_USAGE)
+    quiet_loggers()
+    with progress.RichProgress(console) if show_progress else nullcontext() as sink:
+        progress.attach(sink)
+        try:
+            return execute_round(context, engine)
+        finally:
+            progress.attach(None)
+
+
+def execute_round(context: RoundContext, engine: str) -> dict[str, Any]:
+    """Run the round on ``engine`` and return its summary; fail with the exit code of its error."""
     from flows.resume import RoundLocked
     from flows.round_context import RoundFailed
     from linkage.store import KeyVersionMismatch
 
-    with progress.RichProgress(console) if show_progress else nullcontext() as sink:
-        progress.attach(sink)
-        try:
-            return cleanup_round_with_runner(config_file)(
-                input_dir=str(input_dir.resolve()),
-                output_dir=str(output_dir.resolve()),
-                round_id=round_id,
-                key_file=str(key_file.resolve()) if key_file else None,
-                config_file=str(config_file.resolve()) if config_file else None,
-                reference_date=reference_date.isoformat() if reference_date else None,
-                registry_file=str(registry.resolve()) if registry else None,
-            )
-        except RoundLocked as error:
-            fail(f"round {round_id} not started: {error}", EXIT_LOCKED)
-        except (RoundFailed, KeyVersionMismatch) as error:  # our own messages, free of data values
-            fail(f"the round failed: {error}", EXIT_ROUND_FAILED)
-        except OSError as error:  # a full disk, a read-only folder: the path and the cause, never data
-            where = error.filename if error.filename is not None else "a file of the round"
-            fail(f"the round failed writing or reading {where}: {error.strerror or type(error).__name__}; "
-                 "no partial release was published", EXIT_OUTPUT)  # fmt: skip
-        except Exception as error:  # the message may come from a library; only its type is shown
-            fail(f"the round failed ({type(error).__name__}); run with --verbose for details", EXIT_ROUND_FAILED)
-        finally:
-            progress.attach(None)
+    try:
+        if engine == "prefect":
+            from flows.cleanup_round import cleanup_round_with_runner
+
+            summary: dict[str, Any] = cleanup_round_with_runner(context)(context)
+            return summary
+        from flows.round_run import run_round as run_directly
+
+        return run_directly(context)
+    except RoundLocked as error:
+        fail(f"round {context.round_id} not started: {error}", EXIT_LOCKED)
+    except (RoundFailed, KeyVersionMismatch) as error:  # our own messages, free of data values
+        fail(f"the round failed: {error}", EXIT_ROUND_FAILED)
+    except OSError as error:  # a full disk, a read-only folder: the path and the cause, never data
+        where = error.filename if error.filename is not None else "a file of the round"
+        fail(f"the round failed writing or reading {where}: {error.strerror or type(error).__name__}; "
+             "no partial release was published", EXIT_OUTPUT)  # fmt: skip
+    except Exception as error:  # the message may come from a library; only its type is shown
+        if VERBOSE["on"]:
+            traceback.print_exc()
+        fail(f"the round failed ({type(error).__name__}); run with --verbose for details", EXIT_ROUND_FAILED)
 
 
 def check_folders(input_dir: Path, output_dir: Path) -> None:
@@ -220,6 +284,17 @@ def run(
         bool, typer.Option("--json", help="Print only the run summary, as JSON, on standard output.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary table: errors only.")] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help=(
+                "How the stages run: 'prefect' as a Prefect flow (on the running server, else a temporary one), "
+                "'direct' in this process without Prefect, 'auto' Prefect when a server runs (wachtlijst serve, "
+                "PREFECT_API_URL) or the runner is Dask, else direct."
+            ),
+        ),
+    ] = Engine.AUTO,
 ) -> None:
     """Run one cleanup round over a folder of provider extracts."""
     if key_file is None and not os.environ.get("WACHTLIJST_KEY"):
@@ -238,6 +313,7 @@ def run(
         reference_date=peildatum,
         show_progress=not (quiet or as_json),
         registry=registry,
+        engine=engine.value,
     )
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
@@ -325,4 +401,3 @@ def serve(
     if code != 0:
         fail(f"the deployment runner stopped with exit code {code}; see the lines above", EXIT_SERVER)
     console.print("stopped; the Prefect server is stopped too")
-

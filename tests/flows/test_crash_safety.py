@@ -20,7 +20,7 @@ def run_round(run: RoundRun, output: Path, fault: str | None = None):
         "run", "--input", run.generated.input_dir, "--output", output, "--round", run.round_id,
         "--config", run.generated.config_file, "--key-file", run.key_file,
         "--recipients", run.workspace / "recipients", "--quiet",
-        env={"WACHTLIJST_FAULT_AT": fault} if fault else None, own_session=True,
+        fault_at=fault, own_session=True,
     )  # fmt: skip
 
 

@@ -53,12 +53,12 @@ def test_a_round_on_a_local_dask_cluster_equals_the_threaded_round(tmp_path: Pat
 
 
 def test_files_are_staged_in_batches_that_keep_every_worker_busy():
-    from flows.cleanup_round import MAX_FILES_PER_TASK, batches
+    from flows.stages import MAX_FILES_PER_BATCH, batches
     from ingest.inventory import InputFile
 
     files = [InputFile(Path(f"f{i}.csv"), f"{i:064x}", 1) for i in range(2000)]
     split = batches(files, workers=2)
     assert [f for batch in split for f in batch] == files
-    assert max(map(len, split)) <= MAX_FILES_PER_TASK and len(split) >= 16
+    assert max(map(len, split)) <= MAX_FILES_PER_BATCH and len(split) >= 16
     assert [len(b) for b in batches(files[:5], workers=2)] == [1, 1, 1, 1, 1]
     assert batches([], workers=2) == []
