@@ -49,16 +49,10 @@ class RoundSteps:
     logger: Callable[[], RoundLogger]
 
 
-def reading_workers(context: RoundContext) -> int:
-    """Return how many batches of files the settings read at once."""
-    runner = context.settings.runner
-    return runner.dask_workers if runner.kind == "dask" else runner.threads
-
-
 def stage_batches_in_threads(batches: list[list[InputFile]], context: RoundContext) -> list[list[FileReport]]:
     """Stage ``batches`` on a thread pool as wide as the settings' runner (each thread drives its
     own reader process); return their reports in order."""
-    with ThreadPoolExecutor(max_workers=max(1, reading_workers(context))) as pool:
+    with ThreadPoolExecutor(max_workers=stages.reading_workers(context)) as pool:
         return list(pool.map(lambda batch: stages.stage_files(batch, context), batches))
 
 
@@ -85,7 +79,7 @@ def read_round(
     for item in inputs:
         audit.append("file_received", object=item.name, sha256=item.sha256, size=item.size, round=round_id,
                      sender=item.sender)  # fmt: skip
-    staged = steps.stage_batches(stages.batches(inputs, reading_workers(context)), context)
+    staged = steps.stage_batches(stages.batches(inputs, stages.reading_workers(context)), context)
     reports = [report for batch in staged for report in batch]
     feedback = [steps.stage_feedback_file(item, context) for item in feedback_files(context.input_dir)]
     for received in feedback:

@@ -7,6 +7,7 @@ directly. Stages that touch person-level data take and return paths and counts, 
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -98,12 +99,21 @@ def stage_input_file(
     return stager.stage(StageJob(input_file.path, input_file.sha256, options))
 
 
+def reading_workers(context: RoundContext) -> int:
+    """Return how many batches of files the settings read at once."""
+    runner = context.settings.runner
+    return max(1, runner.dask_workers if runner.kind == "dask" else runner.threads)
+
+
 def stage_files(input_files: list[InputFile], context: RoundContext) -> list[FileReport]:
     """Read, validate and pseudonymise a batch of files, each in a worker process with a memory
-    limit unless the settings say otherwise; return their reports (counts only)."""
+    limit unless the settings say otherwise; return their reports (counts only). The cores are
+    shared among the readers: a reader of mostly small files spends more on starting polars'
+    threads than it gains from them."""
     limits = context.settings.limits
     reports = []
-    isolated = pooled_worker(WorkerLimits(limits.reader_memory_mb, limits.reader_seconds_per_file))
+    threads = max(1, (os.cpu_count() or 1) // reading_workers(context))
+    isolated = pooled_worker(WorkerLimits(limits.reader_memory_mb, limits.reader_seconds_per_file, threads))
     with isolated if limits.isolate_readers else nullcontext() as stager:
         for input_file in input_files:
             reports.append(stage_input_file(input_file, context, context.key(), stager))

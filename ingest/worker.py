@@ -42,10 +42,12 @@ MAX_REPLY_BYTES = 64 << 20
 
 @dataclass(frozen=True)
 class WorkerLimits:
-    """What one worker process may use: address space (MiB) and seconds per file."""
+    """What one worker process may use: address space (MiB), seconds per file and polars threads
+    (None: polars' default, every core)."""
 
     memory_mb: int = 3072
     seconds_per_file: float = 600.0
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,8 @@ class IsolatedStager:
         # glibc reserves 64 MiB of address space per thread arena: without a cap on arenas the
         # readers' thread pools alone would eat the address-space limit before any data is read
         environment = {**os.environ, "MALLOC_ARENA_MAX": "2"}
+        if self.limits.threads is not None:
+            environment["POLARS_MAX_THREADS"] = str(self.limits.threads)
         self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", "ingest.worker", str(self.limits.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment, close_fds=True,

@@ -39,11 +39,12 @@ def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def csv_bytes(frame: pl.DataFrame) -> bytes:
+def csv_bytes(frame: pl.DataFrame, *, formula_escaped: bool = False) -> bytes:
     """Return ``frame`` as CSV for Dutch spreadsheet users: UTF-8 with BOM, ``;``, a decimal comma
-    (``0,9731``), ISO dates, and formula-looking text escaped (:func:`formula_safe`). Every CSV of
-    a round is written here."""
-    text = formula_safe(frame).write_csv(separator=CSV_SEPARATOR, date_format="%Y-%m-%d", decimal_comma=True)
+    (``0,9731``), ISO dates, and formula-looking text escaped (:func:`formula_safe`; ``formula_escaped``
+    says the caller did that already, for many files at once). Every CSV of a round is written here."""
+    safe = frame if formula_escaped else formula_safe(frame)
+    text = safe.write_csv(separator=CSV_SEPARATOR, date_format="%Y-%m-%d", decimal_comma=True)
     return b"\xef\xbb\xbf" + text.encode("utf-8")
 
 

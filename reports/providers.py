@@ -20,11 +20,12 @@ from linkage.frames import query_frame
 from linkage.store import contact_rows
 from reports.cover_note import cover_note
 from reports.delivery import DeliveryError, encrypt_for
-from reports.files import AuditLog, csv_bytes
+from reports.files import AuditLog, csv_bytes, formula_safe
 from reports.packages import SIGNER_FILE, build_package, package_name, seal, signer_pem
 from reports.quality import routed_rejections
 from reports.recipients import RecipientKey, load_recipient, load_registry
 from reports.spreadsheets import contact_workbook
+from reports.xlsx import rows_xml_by
 
 REASONS_NL: dict[str, str] = {**ROW_REASONS_NL, **FEEDBACK_REASONS_NL, **FILE_REASONS_NL}
 WARNINGS_NL: dict[str, str] = {
@@ -75,34 +76,42 @@ class DeliveryResult:
 
 def _named_providers(codes: pl.Expr, names: Mapping[str, str]) -> pl.Expr:
     """Return ``codes`` (``;``-separated AGB codes) as ``"22000002 GGZ Noord; 22000003"``."""
-    return codes.str.split(";").list.eval(
-        pl.concat_str(
-            pl.element(),
-            pl.element().replace_strict(dict(names), default="", return_dtype=pl.Utf8),
-            separator=" ",
-        ).str.strip_chars()
-    ).list.join("; ")
+    return (
+        codes.str.split(";")
+        .list.eval(
+            pl.concat_str(
+                pl.element(),
+                pl.element().replace_strict(dict(names), default="", return_dtype=pl.Utf8),
+                separator=" ",
+            ).str.strip_chars()
+        )
+        .list.join("; ")
+    )
 
 
-def contact_list(rows: pl.DataFrame, other_provider_names: Mapping[str, str] | None = None) -> pl.DataFrame:
-    """Return one provider's contact list (:data:`CONTACT_COLUMNS`) from its contact rows:
-    ``groep`` numbers the persons of this list (G0001, ...; entries of one person share it, the
-    person's first client number decides the order), rows sorted by group, and ``zekerheid_label``
-    grades the link (``zeker``: a BSN link or a probability of at least :data:`CERTAIN_LINK`).
+def contact_lists(rows: pl.DataFrame, other_provider_names: Mapping[str, str] | None = None) -> pl.DataFrame:
+    """Return every provider's contact list (``provider``, then :data:`CONTACT_COLUMNS`) from the
+    contact rows of all providers at once, each provider's rows together and in list order.
+
+    ``groep`` numbers the persons of each provider's list (G0001, ...; entries of one person share
+    it, the person's first client number decides the order), and ``zekerheid_label`` grades the
+    link (``zeker``: a BSN link or a probability of at least :data:`CERTAIN_LINK`).
 
     With ``other_provider_names`` (only when ``name_other_providers`` is set: code -> name, may be
     empty) the list has ``andere_aanbieders`` after ``aantal_andere_aanbieders``: the codes, and
     names where known, of the providers where the person also waits."""
-    first = rows.group_by("person_id").agg(pl.col("client_id").min().alias("first_client"))
-    numbered = first.sort("first_client", "person_id").with_row_index("number", offset=1)
-    columns = list(CONTACT_COLUMNS)
+    first = rows.group_by("provider", "person_id").agg(pl.col("client_id").min().alias("first_client"))
+    numbered = first.sort("provider", "first_client", "person_id").with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("provider").alias("number")
+    )
+    columns = ["provider", *CONTACT_COLUMNS]
     extra: list[pl.Expr] = []
     if other_provider_names is not None:
         columns.insert(columns.index("aantal_andere_aanbieders") + 1, "andere_aanbieders")
         extra.append(_named_providers(pl.col("other_provider_codes"), other_provider_names).alias("andere_aanbieders"))
     return (
-        rows.join(numbered, on="person_id", how="left")
-        .sort("number", "client_id", "aanmelddatum")
+        rows.join(numbered.drop("first_client"), on=["provider", "person_id"], how="left")
+        .sort("provider", "number", "client_id", "aanmelddatum")
         .with_columns(
             pl.format("G{}", pl.col("number").cast(pl.Utf8).str.zfill(4)).alias("groep"),
             pl.when((pl.col("koppeling") == "bsn") | (pl.col("zekerheid") >= CERTAIN_LINK))
@@ -115,12 +124,20 @@ def contact_list(rows: pl.DataFrame, other_provider_names: Mapping[str, str] | N
     )
 
 
-def rejected_list(rows: pl.DataFrame) -> pl.DataFrame:
-    """Return one provider's ``afgewezen.csv`` (:data:`REJECTED_COLUMNS`): files rejected whole
-    first (no ``rij``), then rows by file and row; ``rij`` is the row as a spreadsheet numbers
-    it (the header is row 1), and ``soort`` says whether it came from the waiting-list extract
-    (``aanlevering``) or from a feedback file (``terugmelding``)."""
-    return rows.sort("source_file", "source_row", nulls_last=False).select(
+def contact_list(rows: pl.DataFrame, other_provider_names: Mapping[str, str] | None = None) -> pl.DataFrame:
+    """Return one provider's contact list (:data:`CONTACT_COLUMNS`) from its contact rows; see
+    :func:`contact_lists`."""
+    single = rows.with_columns(pl.lit("").alias("provider"))
+    return contact_lists(single, other_provider_names).drop("provider")
+
+
+def rejected_lists(rows: pl.DataFrame) -> pl.DataFrame:
+    """Return every provider's ``afgewezen.csv`` rows (``provider``, then :data:`REJECTED_COLUMNS`):
+    per provider, files rejected whole first (no ``rij``), then rows by file and row; ``rij`` is
+    the row as a spreadsheet numbers it (the header is row 1), and ``soort`` says whether it came
+    from the waiting-list extract (``aanlevering``) or from a feedback file (``terugmelding``)."""
+    return rows.sort("provider", "source_file", "source_row", nulls_last=False).select(
+        "provider",
         pl.col("source_file").alias("bestand"),
         "soort",
         (pl.col("source_row") + 1).alias("rij"),
@@ -130,10 +147,17 @@ def rejected_list(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def rejected_list(rows: pl.DataFrame) -> pl.DataFrame:
+    """Return one provider's ``afgewezen.csv`` (:data:`REJECTED_COLUMNS`); see :func:`rejected_lists`."""
+    return rejected_lists(rows.with_columns(pl.lit("").alias("provider"))).drop("provider")
+
+
 def warning_list(rows: pl.DataFrame) -> pl.DataFrame:
-    """Return one provider's ``waarschuwingen.csv`` (:data:`WARNING_COLUMNS`): accepted rows that
-    were counted in the data-quality report, each with its warning and a Dutch explanation."""
+    """Return ``waarschuwingen.csv`` rows (:data:`WARNING_COLUMNS`, after ``provider`` when the
+    rows have one): accepted rows that were counted in the data-quality report, each with its
+    warning and a Dutch explanation."""
     return rows.select(
+        *(["provider"] if "provider" in rows.columns else []),
         "bestand",
         "rij",
         "client_id",
@@ -142,11 +166,34 @@ def warning_list(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _by_provider(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Return ``frame`` split by its ``provider`` column, in one pass."""
+def _by_provider(frame: pl.DataFrame, key: str = "provider", keep_key: bool = False) -> dict[str, pl.DataFrame]:
+    """Return ``frame`` split by its ``key`` column (dropped unless ``keep_key``) in one pass, each
+    part in frame order."""
     if frame.is_empty():
         return {}
-    return {str(key[0]): part for key, part in frame.partition_by("provider", as_dict=True).items()}
+    parts = frame.partition_by(key, as_dict=True, maintain_order=True, include_key=keep_key)
+    return {str(value[0]): part for value, part in parts.items()}
+
+
+@dataclass(frozen=True)
+class _Split:
+    """One table of every provider, split by provider: as shown (``plain``, for the workbook and
+    the cover note) and with formula-looking text escaped (``safe``, for the CSV)."""
+
+    plain: dict[str, pl.DataFrame]
+    safe: dict[str, pl.DataFrame]
+    empty: pl.DataFrame
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, key: str = "provider", keep_key: bool = False) -> _Split:
+        empty = frame.clear() if keep_key else frame.clear().drop(key)
+        return cls(_by_provider(frame, key, keep_key), _by_provider(formula_safe(frame), key, keep_key), empty)
+
+    def plain_of(self, provider: str) -> pl.DataFrame:
+        return self.plain.get(provider, self.empty)
+
+    def csv_of(self, provider: str) -> bytes:
+        return csv_bytes(self.safe.get(provider, self.empty), formula_escaped=True)
 
 
 def provider_packages(
@@ -167,33 +214,36 @@ def provider_packages(
     ``rejected`` holds the round's rejected rows (see :func:`reports.quality.rejected_rows`);
     those without a sender or a valid AGB are not routed. ``other_provider_names`` is given only
     when the configuration says to name the other providers (see :func:`contact_list`).
+    Every table is made for all providers at once and split in one pass.
     """
-    every_contact = contact_rows(con)
-    every_routed = routed_rejections(rejected, locations)
-    contacts, routed = _by_provider(every_contact), _by_provider(every_routed)
-    flagged = _by_provider(warnings) if warnings is not None else {}
+    all_contacts = contact_lists(contact_rows(con), other_provider_names)
+    contacts = _Split.of(all_contacts)
+    routed = _Split.of(rejected_lists(routed_rejections(rejected, locations)))
+    workbook_rows = rows_xml_by(all_contacts.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")), "provider")
+    own_quality = _Split.of(quality, "agb_code", keep_key=True) if quality is not None else None
+    flagged = _Split.of(warning_list(warnings)) if warnings is not None else None
     entered = set(query_frame(con, "SELECT DISTINCT provider FROM entries")["provider"].to_list())
-    empty_contacts, empty_rejected = every_contact.clear(), every_routed.clear()
     names = [CONTACT_LIST, CONTACT_WORKBOOK, REJECTED_LIST, COVER_NOTE]
     if quality is not None:
         names.append(QUALITY_REPORT)
     if warnings is not None:
         names.append(WARNINGS_LIST)
     packages: dict[str, dict[str, bytes]] = {}
-    for provider in sorted(set(contacts) | set(routed) | entered):
-        own_contacts = contact_list(contacts.get(provider, empty_contacts), other_provider_names)
-        own_rejected = rejected_list(routed.get(provider, empty_rejected))
+    for provider in sorted(set(contacts.plain) | set(routed.plain) | entered):
+        own_contacts = contacts.plain_of(provider)
         files = {
-            CONTACT_LIST: csv_bytes(own_contacts),
-            CONTACT_WORKBOOK: contact_workbook(own_contacts),
-            REJECTED_LIST: csv_bytes(own_rejected),
+            CONTACT_LIST: contacts.csv_of(provider),
+            CONTACT_WORKBOOK: contact_workbook(own_contacts, workbook_rows.get(provider, "")),
+            REJECTED_LIST: routed.csv_of(provider),
         }
-        own_quality = quality.filter(pl.col("agb_code") == provider) if quality is not None else None
+        quality_row = None
         if own_quality is not None:
-            files[QUALITY_REPORT] = csv_bytes(own_quality)
-        if warnings is not None:
-            files[WARNINGS_LIST] = csv_bytes(warning_list(flagged.get(provider, warnings.clear())))
-        files[COVER_NOTE] = cover_note(provider, round_id, own_contacts, own_rejected, own_quality, names, CERTAIN_LINK)
+            quality_row = own_quality.plain_of(provider)
+            files[QUALITY_REPORT] = own_quality.csv_of(provider)
+        if flagged is not None:
+            files[WARNINGS_LIST] = flagged.csv_of(provider)
+        files[COVER_NOTE] = cover_note(provider, round_id, own_contacts, routed.plain_of(provider), quality_row,
+                                       names, CERTAIN_LINK)  # fmt: skip
         packages[provider] = files
     return packages
 

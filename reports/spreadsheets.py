@@ -119,6 +119,8 @@ def insurer_workbook(
     return workbook_bytes([*sheets, Sheet("Ronde", round_sheet), Sheet("Definities", definitions)])
 
 
-def contact_workbook(contacts: pl.DataFrame) -> bytes:
-    """Return a provider's contact list as an .xlsx with a formatted, filterable sheet."""
-    return workbook_bytes([Sheet("Contactlijst", contacts.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")))])
+def contact_workbook(contacts: pl.DataFrame, rows_xml: str | None = None) -> bytes:
+    """Return a provider's contact list as an .xlsx with a formatted, filterable sheet (``rows_xml``:
+    its rows' XML made beforehand for many providers at once, see :func:`reports.xlsx.rows_xml_by`)."""
+    shown = contacts.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d"))
+    return workbook_bytes([Sheet("Contactlijst", shown, rows_xml=rows_xml)])

@@ -47,11 +47,14 @@ STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 
 @dataclass(frozen=True)
 class Sheet:
-    """A table to write as one sheet; with ``marker``, a null whole number reads as that text."""
+    """A table to write as one sheet; with ``marker``, a null whole number reads as that text.
+    ``rows_xml``, when given, is the XML of the frame's rows made beforehand (see
+    :func:`rows_xml_by`), so that many workbooks cost one pass over their rows together."""
 
     name: str
     frame: pl.DataFrame
     marker: str | None = None
+    rows_xml: str | None = None
 
 
 def column_letters(index: int) -> str:
@@ -112,6 +115,39 @@ def _cell_expr(frame: pl.DataFrame, index: int, marker: str | None) -> pl.Expr:
     return pl.when(column.is_null()).then(empty).otherwise(value)
 
 
+def _rows_xml(frame: pl.DataFrame, marker: str | None, group: str | None = None) -> tuple[pl.Expr, pl.Expr]:
+    """Return the expressions of each row's XML and of its row number ``__row`` (from 2, per
+    ``group`` when given; ``group`` itself is not a cell)."""
+    cells = [i for i, name in enumerate(frame.columns) if name != group]
+    shown = frame.select(frame.columns[i] for i in cells)
+    number = pl.int_range(2, pl.len() + 2, dtype=pl.Int64)
+    xml = pl.concat_str(
+        [
+            pl.lit('<row r="'),
+            pl.col("__row").cast(pl.Utf8),
+            pl.lit('">'),
+            *(_cell_expr(shown, i, marker) for i in range(len(shown.columns))),
+            pl.lit("</row>"),
+        ]
+    ).alias("xml")
+    return xml, (number.over(group) if group is not None else number).alias("__row")
+
+
+def rows_xml_by(frame: pl.DataFrame, group: str, marker: str | None = None) -> dict[str, str]:
+    """Return {value of ``group``: the XML of its rows} for a frame holding many sheets' rows,
+    each group's rows in frame order and numbered from 2 (``group`` is not written)."""
+    if frame.is_empty():
+        return {}
+    xml, number = _rows_xml(frame, marker, group)
+    joined = (
+        frame.with_columns(number)
+        .select(pl.col(group), xml)
+        .group_by(group, maintain_order=True)
+        .agg(pl.col("xml").str.join(""))
+    )
+    return dict(zip(joined[group].cast(pl.Utf8).to_list(), joined["xml"].to_list(), strict=True))
+
+
 def _sheet_xml(sheet: Sheet) -> bytes:
     """Return the worksheet XML of one table."""
     frame = sheet.frame
@@ -125,20 +161,11 @@ def _sheet_xml(sheet: Sheet) -> bytes:
         for i, title in enumerate(frame.columns)
     )
     body = ""
-    if frame.height and frame.columns:
-        numbered = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias("__row"))
-        rows = numbered.select(
-            pl.concat_str(
-                [
-                    pl.lit('<row r="'),
-                    pl.col("__row").cast(pl.Utf8),
-                    pl.lit('">'),
-                    *(_cell_expr(frame, i, sheet.marker) for i in range(len(frame.columns))),
-                    pl.lit("</row>"),
-                ]
-            ).alias("xml")
-        )["xml"]
-        body = rows.str.join("").item()
+    if sheet.rows_xml is not None:
+        body = sheet.rows_xml
+    elif frame.height and frame.columns:
+        xml, number = _rows_xml(frame, sheet.marker)
+        body = frame.with_columns(number).select(xml)["xml"].str.join("").item()
     last = f"{column_letters(width - 1)}{frame.height + 1}"
     autofilter = f'<autoFilter ref="A1:{last}"/>' if frame.height and frame.columns else ""
     return (

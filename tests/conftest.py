@@ -87,7 +87,11 @@ def cli(
     )
 
 
-def run_generated(workspace: Path, spec: RoundSpec, *, keyless: int = 2, output_name: str = "output") -> RoundRun:
+def run_generated(
+    workspace: Path, spec: RoundSpec, *, keyless: int = 2, output_name: str = "output", engine: str = "auto"
+) -> RoundRun:
+    """Generate a round into ``workspace`` (once), make the keys, and run it through the CLI on
+    ``engine`` into ``workspace/output_name``."""
     generated = generate_round(workspace, spec)
     key_file = workspace / "keys" / "ttp.key"
     if not key_file.exists():
@@ -116,6 +120,8 @@ def run_generated(workspace: Path, spec: RoundSpec, *, keyless: int = 2, output_
         key_file,
         "--recipients",
         recipients,
+        "--engine",
+        engine,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return RoundRun(generated, workspace, output, round_id, key_file, provider_keys, result)
@@ -130,8 +136,9 @@ def exact_round(tmp_path_factory: pytest.TempPathFactory) -> RoundRun:
 
 @pytest.fixture(scope="session")
 def dirty_round(tmp_path_factory: pytest.TempPathFactory) -> RoundRun:
-    """A round with missing and invalid BSNs, bad rows and bad files."""
-    return run_generated(tmp_path_factory.mktemp("dirty"), RoundSpec(entries=3000, seed=11))
+    """A round with missing and invalid BSNs, bad rows and bad files, run as a Prefect flow (on a
+    temporary server), so that the privacy tests scan Prefect's database too."""
+    return run_generated(tmp_path_factory.mktemp("dirty"), RoundSpec(entries=3000, seed=11), engine="prefect")
 
 
 CHROMIUM = Path("/usr/bin/chromium")

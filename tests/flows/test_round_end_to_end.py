@@ -1,6 +1,7 @@
 """A generated round through the CLI, compared with the generator's truth."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +12,8 @@ from reports.files import verify_audit_log
 from reports.operator_page import UNDELIVERED_NL
 from reports.release import TREND_COLUMNS
 from reports.spreadsheets import COLUMN_LABELS_NL
-from tests.conftest import RoundRun
+from tests.conftest import RoundRun, cli
+from tests.flows.test_rerun import snapshot
 
 THRESHOLD = 10
 MEASURED = (*COUNT_COLUMNS, DOUBLE_ENTRIES, *BREAKDOWN_COLUMNS)
@@ -253,6 +255,17 @@ def test_prefect_holds_totals_artifacts_and_no_results(dirty_round: RoundRun):
     assert all("input_dir" in p and "key_file" in p for p in parameters)
     storage = dirty_round.output / "_ttp" / "prefect" / "storage"
     assert not storage.exists() or not any(storage.iterdir()), "no task result may be persisted"
+
+
+def test_the_round_run_in_process_equals_its_prefect_flow_run(dirty_round: RoundRun, tmp_path: Path):
+    output = tmp_path / "direct"
+    result = cli("run", "--input", dirty_round.generated.input_dir, "--output", output, "--round", dirty_round.round_id,
+                 "--config", dirty_round.generated.config_file, "--key-file", dirty_round.key_file,
+                 "--recipients", dirty_round.workspace / "recipients", "--engine", "direct", "--quiet")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not (output / "_ttp" / "prefect" / "prefect.db").exists(), "no Prefect server was used"
+    direct = replace(dirty_round, output=output, result=result)
+    assert snapshot(direct) == snapshot(dirty_round)
 
 
 def test_spreadsheets_equal_the_csv_cell_by_cell(exact_round: RoundRun):

@@ -199,7 +199,7 @@ def test_serve_registers_the_scheduled_deployment_and_a_triggered_run_produces_t
         assert by_hand.returncode == 0, by_hand.stderr[-3000:]
         assert "temporary server" not in by_hand.stdout + by_hand.stderr
         runs = _api(f"{api}/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}})
-        assert any(r["parameters"].get("round_id") == "2026-12-hand" for r in runs)
+        assert any(r["parameters"].get("context", {}).get("round_id") == "2026-12-hand" for r in runs)
         assert not alert_file.exists(), "a completed run alerts no one"
 
         failing = _api(f"{api}/deployments/{deployment['id']}/create_flow_run", {"parameters": {"round_id": "2027-01"}})
