@@ -79,7 +79,7 @@ def measure_core(target: Path) -> dict[str, Any]:
         input_dir=target / "input", output_dir=work, round_id="bench", key_file=target / "ttp.key",
         settings=load_settings(target / "config.toml"), reference_date=dt.date(2026, 11, 1),
     )  # fmt: skip
-    summary = run_round(context)
+    summary = run_round(context).document()
     times = dict(summary["stage_seconds"])
     times.update({f"  of which {k}": v for k, v in summary["linkage"]["seconds"].items()})
     times["total"] = round(time.perf_counter() - started, 3)

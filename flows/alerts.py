@@ -12,7 +12,7 @@ import urllib.request
 from typing import Any
 
 from flows.round_context import RoundFailed
-from flows.settings import AlertSettings
+from flows.settings_sections import AlertSettings
 
 LOG = logging.getLogger("wachtlijst.alerts")
 

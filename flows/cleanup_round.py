@@ -16,9 +16,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import stages
 from flows.round_context import RoundContext
 from flows.round_run import RoundSteps, run_round
-from flows.settings import RunnerSettings
+from flows.settings_sections import RunnerSettings
 from ingest.inventory import InputFile
 from ingest.stage import FileReport
+from reports.summary import RunSummary
 
 TASK_OPTIONS: dict[str, Any] = {"persist_result": False, "cache_policy": NO_CACHE}
 """No task result is stored: results hold paths and counts, and caching would skip real work."""
@@ -46,20 +47,20 @@ def stage_batches_as_tasks(batches: list[list[InputFile]], context: RoundContext
 
 
 @task(name="write_summary", **TASK_OPTIONS)
-def write_summary_task(context: RoundContext, summary: dict[str, Any]) -> None:
+def write_summary_task(context: RoundContext, summary: RunSummary) -> None:
     """Write the summary files and publish the round's totals as Prefect artifacts."""
     stages.write_summary_files(context, summary)
     totals = {
-        "bestanden ontvangen": summary["files"]["received"],
-        "bestanden afgewezen": summary["files"]["rejected"],
-        "rijen ontvangen": summary["rows"]["received"],
-        "rijen afgewezen": summary["rows"]["rejected"],
-        "wachtenden": summary["entries"],
-        "personen": summary["persons"],
-        "dubbel wachtenden": summary["double_waiters"],
-        "interne dubbelingen": summary["internal_duplicates"],
-        "aanbieders": summary["providers"],
-        "niet geleverd": len(summary["undelivered"]),
+        "bestanden ontvangen": summary.files.received,
+        "bestanden afgewezen": summary.files.rejected,
+        "rijen ontvangen": summary.rows.received,
+        "rijen afgewezen": summary.rows.rejected,
+        "wachtenden": summary.entries,
+        "personen": summary.persons,
+        "dubbel wachtenden": summary.double_waiters,
+        "interne dubbelingen": summary.internal_duplicates,
+        "aanbieders": summary.providers,
+        "niet geleverd": len(summary.undelivered),
     }
     create_table_artifact(key="round-totals", table=[{"totaal": k, "aantal": v} for k, v in totals.items()],
                           description=f"Totals of round {context.round_id}")  # fmt: skip
@@ -105,7 +106,7 @@ ROUND_TASK_RUNNER: Any = ThreadPoolTaskRunner(max_workers=2)
 
 
 @flow(name="cleanup_round", task_runner=ROUND_TASK_RUNNER, persist_result=False)
-def cleanup_round(context: RoundContext) -> dict[str, Any]:
+def cleanup_round(context: RoundContext) -> RunSummary:
     """Run one cleanup round with the configuration ``context`` (paths and settings, no secret)
     and return its summary (totals only)."""
     return run_round(context, PREFECT_STEPS)

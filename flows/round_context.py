@@ -16,8 +16,8 @@ from flows.settings import Settings
 from hashing.keys import KEY_ENVIRONMENT_VARIABLE, PseudonymKey, load_key
 from ingest.registry import ProviderRegistry, load_registry
 from ingest.stage import FileReport
-from reports.providers import DeliveryResult
-from reports.summary import build_summary
+from reports.package_delivery import DeliveryResult
+from reports.summary import RunSummary, build_summary
 
 ROUND_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -169,8 +169,10 @@ class RoundContext(BaseModel):
         key_id: str,
         duration_s: float,
         stage_seconds: dict[str, float] | None = None,
-    ) -> dict[str, Any]:
-        """Return the run summary of this round."""
+        **measured: dict[str, Any],
+    ) -> RunSummary:
+        """Return the run summary of this round (``measured``: its ``history``, ``disclosure`` and
+        ``stage_bytes_written``)."""
         settings = self.settings
         return build_summary(
             round_id=self.round_id,
@@ -191,4 +193,5 @@ class RoundContext(BaseModel):
             duration_s=duration_s,
             stage_seconds=stage_seconds or {},
             provider_names=registry.names() if (registry := self.registry()) is not None else None,
+            **measured,
         )

@@ -23,7 +23,8 @@ from ingest.inventory import InputFile
 from ingest.stage import FileReport, supersede_earlier_deliveries
 from ingest.worker import stop_workers
 from reports.files import AuditLog
-from reports.providers import DeliveryResult
+from reports.package_delivery import DeliveryResult
+from reports.summary import RunSummary
 
 
 class RoundLogger(Protocol):
@@ -44,7 +45,7 @@ class RoundSteps:
     link_entries: Callable[[RoundContext, list[FileReport], list[FeedbackReport]], stages.LinkOutcome]
     write_insurer_reports: Callable[[RoundContext, str | None], dict[str, Any]]
     deliver_provider_files: Callable[[RoundContext, list[FileReport], list[FeedbackReport]], tuple[DeliveryResult, int]]
-    write_summary: Callable[[RoundContext, dict[str, Any]], None]
+    write_summary: Callable[[RoundContext, RunSummary], None]
     archive_and_remove_inputs: Callable[[RoundContext, list[InputFile]], tuple[int, list[str]]]
     logger: Callable[[], RoundLogger]
 
@@ -109,7 +110,7 @@ def stage_and_link(
     return reports, steps.link_entries(context, reports, feedback)
 
 
-def run_locked_round(context: RoundContext, steps: RoundSteps, started: float) -> dict[str, Any]:
+def run_locked_round(context: RoundContext, steps: RoundSteps, started: float) -> RunSummary:
     """Run the stages of a round whose lock is held; return its summary."""
     logger = steps.logger()
     round_id = context.round_id
@@ -133,12 +134,10 @@ def run_locked_round(context: RoundContext, steps: RoundSteps, started: float) -
     with progress.stage(stages.STAGE_SUMMARY):
         linkage = stages.linkage_summary(linked.linkage)
         summary = context.summary(reports, linked.totals, linkage, delivery, unrouted, linkage["key_id"],
-                                  time.perf_counter() - started, timings)  # fmt: skip
-        summary["history"] = linked.history
-        summary["disclosure"] = disclosure
-        summary["stage_bytes_written"] = written
+                                  time.perf_counter() - started, timings, history=linked.history,
+                                  disclosure=disclosure, stage_bytes_written=written)  # fmt: skip
         steps.write_summary(context, summary)
-    audit.append("round_completed", round=round_id, entries=linked.totals["entries"], duration_s=summary["duration_s"])
+    audit.append("round_completed", round=round_id, entries=linked.totals["entries"], duration_s=summary.duration_s)
     archived, removed = steps.archive_and_remove_inputs(context, inputs)
     if archived or removed:
         logger.info("archived %d and removed %d raw extracts", archived, len(removed))
@@ -147,7 +146,7 @@ def run_locked_round(context: RoundContext, steps: RoundSteps, started: float) -
     return summary
 
 
-def run_round(context: RoundContext, steps: RoundSteps = DIRECT_STEPS) -> dict[str, Any]:
+def run_round(context: RoundContext, steps: RoundSteps = DIRECT_STEPS) -> RunSummary:
     """Run one cleanup round under its lock through ``steps``; return its summary (totals only).
 
     A run that finds the round interrupted earlier removes the partial files first; a failure

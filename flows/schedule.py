@@ -23,6 +23,7 @@ from flows.cleanup_round import cleanup_round_with_runner
 from flows.round_context import RoundContext, RoundFailed
 from flows.settings import ScheduleSettings, SettingsError, load_settings
 from ingest.inventory import visible_files
+from reports.summary import RunSummary
 
 DEPLOYMENT_NAME = "cleanup_round"
 FLOW_NAME = "scheduled_cleanup"
@@ -99,8 +100,8 @@ def scheduled_cleanup(
     context = RoundContext.create(input_dir=input_dir, output_dir=Path(output_dir), round_id=round_id,
                                   key_file=Path(key_file) if key_file else None, settings=settings,
                                   reference_date=None)  # fmt: skip
-    summary: dict[str, Any] = cleanup_round_with_runner(context)(context)
-    return summary
+    summary: RunSummary = cleanup_round_with_runner(context)(context)
+    return summary.document()
 
 
 def serve_deployment(

@@ -41,9 +41,11 @@ from reports.files import AuditLog, build_manifest, csv_bytes
 from reports.insurers import write_insurer_outputs
 from reports.ledger import read_ledger
 from reports.operator_page import summary_html
+from reports.package_delivery import DeliveryResult, deliver_packages
 from reports.packages import signing_key
-from reports.providers import QUALITY_REPORT, DeliveryResult, deliver_packages, provider_packages
+from reports.providers import QUALITY_REPORT, provider_packages
 from reports.quality import months_before, operator_quality, quality_table, rejected_rows, unrouted_extract_rows
+from reports.summary import RunSummary
 
 STAGE_READ = "reading + pseudonymising files"
 STAGE_LINK = "linking"
@@ -237,10 +239,11 @@ def _provider_done(_: str) -> None:
     fault_point("delivery")
 
 
-def write_summary_files(context: RoundContext, summary: dict[str, Any]) -> None:
+def write_summary_files(context: RoundContext, summary: RunSummary) -> None:
     """Write ``run_summary.json``, ``run_summary.html`` and ``manifest.json``."""
-    write_json_atomic(context.round_dir / "run_summary.json", summary)
-    write_atomic(context.round_dir / "run_summary.html", summary_html(summary))
+    document = summary.document()
+    write_json_atomic(context.round_dir / "run_summary.json", document)
+    write_atomic(context.round_dir / "run_summary.html", summary_html(document))
     write_json_atomic(context.round_dir / "manifest.json", build_manifest(context.round_dir))
 
 

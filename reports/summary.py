@@ -7,8 +7,94 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from ingest.stage import FileReport
-from reports.providers import DeliveryResult
+from reports.package_delivery import DeliveryResult
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FileCounts(_Part):
+    """Files of the round: received = accepted + rejected, with every file's report."""
+
+    received: int
+    accepted: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    details: list[dict[str, Any]]
+
+
+class RowCounts(_Part):
+    """Rows of the accepted files: received = accepted + rejected."""
+
+    received: int
+    accepted: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    warnings: dict[str, int]
+    rejected_unrouted: int
+    duplicate_rows: int
+
+
+class LinkCounts(_Part):
+    """Entries linked by BSN and probabilistically, entries without a BSN left unlinked, and the
+    pairs in the review band."""
+
+    bsn: int
+    probabilistic: int
+    unlinked_without_bsn: int
+    review_pairs: int
+
+
+class Undelivered(_Part):
+    """A provider that got no package, and why."""
+
+    agb_code: str
+    reason: str
+
+
+class SenderCounts(_Part):
+    """Accepted files from a sender folder (verified) and without one."""
+
+    verified_files: int
+    unverified_files: int
+
+
+class RunSummary(_Part):
+    """The run summary, typed: what the round returns to the CLI and writes as
+    ``run_summary.json`` (:meth:`document`). Totals only, never a data value."""
+
+    round: str
+    reference_date: str
+    key_version: str
+    files: FileCounts
+    rows: RowCounts
+    entries: int
+    persons: int
+    double_waiters: int
+    internal_duplicates: int
+    providers: int
+    insurers: int
+    links: LinkCounts
+    linkage: dict[str, Any]
+    delivered: dict[str, list[str]]
+    recipients_pinned: bool
+    undelivered: list[Undelivered]
+    senders: SenderCounts
+    registry: dict[str, Any] | None
+    settings: dict[str, Any]
+    duration_s: float
+    stage_seconds: dict[str, float]
+    history: dict[str, Any] = {}
+    disclosure: dict[str, Any] = {}
+    stage_bytes_written: dict[str, int] = {}
+
+    def document(self) -> dict[str, Any]:
+        """Return ``run_summary.json`` as a JSON-ready dict (the contract of docs/outputs.md)."""
+        return self.model_dump(mode="json")
 
 
 def build_summary(
@@ -25,8 +111,11 @@ def build_summary(
     duration_s: float,
     stage_seconds: Mapping[str, float] | None = None,
     provider_names: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """Return ``run_summary.json`` as a dict: the spec's keys plus per-file details.
+    history: Mapping[str, Any] | None = None,
+    disclosure: Mapping[str, Any] | None = None,
+    stage_bytes_written: Mapping[str, int] | None = None,
+) -> RunSummary:
+    """Return the run summary: the spec's keys plus per-file details.
 
     ``links.bsn`` counts entries with a valid BSN, ``links.probabilistic`` entries without one
     that were linked to another entry, ``links.review_pairs`` pairs scored in the review band
@@ -44,7 +133,7 @@ def build_summary(
     rows_received = sum(r.rows_received for r in accepted_files)
     rows_accepted = sum(r.rows_accepted for r in accepted_files)
     rows_rejected = sum(r.rows_rejected for r in accepted_files)
-    return {
+    return RunSummary.model_validate({
         "round": round_id,
         "reference_date": reference_date,
         "key_version": key_id,
@@ -88,4 +177,7 @@ def build_summary(
         "settings": dict(settings_used),
         "duration_s": round(duration_s, 3),
         "stage_seconds": dict(stage_seconds or {}),
-    }
+        "history": dict(history or {}),
+        "disclosure": dict(disclosure or {}),
+        "stage_bytes_written": dict(stage_bytes_written or {}),
+    })

@@ -26,7 +26,7 @@ from flows.cli.common import (
     console,
 )  # fmt: skip
 
-COMMAND_MODULES = ("rounds", "keys", "provider", "demo", "checks")
+COMMAND_MODULES = ("rounds", "serving", "keys", "provider", "demo", "checks")
 """Imported in this order, they register their commands, which ``--help`` lists in that order."""
 for _module in COMMAND_MODULES:
     importlib.import_module(f"flows.cli.{_module}")

@@ -11,7 +11,7 @@ import traceback
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -24,7 +24,6 @@ from flows.cli.common import (
     EXIT_LOCKED,
     EXIT_OUTPUT,
     EXIT_ROUND_FAILED,
-    EXIT_SERVER,
     EXIT_USAGE,
     VERBOSE,
     app,
@@ -36,6 +35,7 @@ from flows.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from flows.round_context import RoundContext
+    from reports.summary import RunSummary
 
 
 def prepare_prefect_environment(prefect_home: Path) -> None:
@@ -123,7 +123,7 @@ def run_round(
     show_progress: bool = True,
     registry: Path | None = None,
     engine: str = "auto",
-) -> dict[str, Any]:
+) -> RunSummary:
     """Validate everything a round needs, build its one configuration and run it (see
     :func:`choose_engine`); return its summary. Progress bars go to standard error when
     ``show_progress``; log lines only with ``--verbose``."""
@@ -160,7 +160,7 @@ def run_round(
             progress.attach(None)
 
 
-def execute_round(context: RoundContext, engine: str) -> dict[str, Any]:
+def execute_round(context: RoundContext, engine: str) -> RunSummary:
     """Run the round on ``engine`` and return its summary; fail with the exit code of its error."""
     from flows.resume import RoundLocked
     from flows.round_context import RoundFailed
@@ -170,7 +170,7 @@ def execute_round(context: RoundContext, engine: str) -> dict[str, Any]:
         if engine == "prefect":
             from flows.cleanup_round import cleanup_round_with_runner
 
-            summary: dict[str, Any] = cleanup_round_with_runner(context)(context)
+            summary: RunSummary = cleanup_round_with_runner(context)(context)
             return summary
         from flows.round_run import run_round as run_directly
 
@@ -227,31 +227,26 @@ def check_round_resources(recipients: Path | None, registry: Path | None) -> Non
             fail(str(error), EXIT_CONFIG)
 
 
-def print_summary(summary: dict[str, Any], round_dir: Path) -> None:
+def print_summary(summary: RunSummary, round_dir: Path) -> None:
     """Print the closing table of a round."""
-    table = Table(title=f"Round {summary['round']} (peildatum {summary['reference_date']})")
+    table = Table(title=f"Round {summary.round} (peildatum {summary.reference_date})")
     table.add_column("")
     table.add_column("count", justify="right")
-    rows = [
-        (
-            "files received / accepted / rejected",
-            f"{summary['files']['received']} / {summary['files']['accepted']} / {summary['files']['rejected']}",
-        ),
-        (
-            "rows received / accepted / rejected",
-            f"{summary['rows']['received']} / {summary['rows']['accepted']} / {summary['rows']['rejected']}",
-        ),
-        ("entries (wachtenden)", str(summary["entries"])),
-        ("persons", str(summary["persons"])),
-        ("double waiters", str(summary["double_waiters"])),
-        ("internal duplicates", str(summary["internal_duplicates"])),
-        ("providers delivered / undelivered", f"{len(summary['delivered'])} / {len(summary['undelivered'])}"),
-        ("duration (s)", str(summary["duration_s"])),
+    files, rows = summary.files, summary.rows
+    lines = [
+        ("files received / accepted / rejected", f"{files.received} / {files.accepted} / {files.rejected}"),
+        ("rows received / accepted / rejected", f"{rows.received} / {rows.accepted} / {rows.rejected}"),
+        ("entries (wachtenden)", str(summary.entries)),
+        ("persons", str(summary.persons)),
+        ("double waiters", str(summary.double_waiters)),
+        ("internal duplicates", str(summary.internal_duplicates)),
+        ("providers delivered / undelivered", f"{len(summary.delivered)} / {len(summary.undelivered)}"),
+        ("duration (s)", str(summary.duration_s)),
     ]
-    for label, value in rows:
+    for label, value in lines:
         table.add_row(label, value)
     out.print(table)
-    for detail in summary["files"]["details"]:
+    for detail in files.details:
         if detail["status"] == "rejected":
             out.print(
                 f"  rejected file {detail['file']}: {detail['reason']}"
@@ -316,88 +311,6 @@ def run(
         engine=engine.value,
     )
     if as_json:
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        sys.stdout.write(json.dumps(summary.document(), indent=2) + "\n")
     elif not quiet:
         print_summary(summary, output_dir / round_id)
-
-
-@app.command()
-def serve(
-    inbox: Annotated[
-        Path | None, typer.Option("--inbox", help="Inbox with one folder per round (default: paths.inbox).")
-    ] = None,
-    output_dir: Annotated[
-        Path | None, typer.Option("--output", help="Folder for outputs (rounds go to OUTPUT/ROUND).")
-    ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")] = None,
-    key_file: Annotated[
-        Path | None, typer.Option("--key-file", envvar="WACHTLIJST_KEY_FILE", help="Pseudonymisation key file.")
-    ] = None,
-    cron: Annotated[str | None, typer.Option("--cron", help="Cron line (default: schedule.cron, 0 3 1 * *).")] = None,
-    timezone: Annotated[
-        str | None, typer.Option("--timezone", help="Time zone of the cron line (default: Europe/Amsterdam).")
-    ] = None,
-    port: Annotated[int, typer.Option("--port", help="Port of the local Prefect server and its UI.")] = 4200,
-    api_url: Annotated[
-        str | None,
-        typer.Option("--api-url", envvar="PREFECT_API_URL", help="Use this running Prefect API; start none."),
-    ] = None,
-) -> None:
-    """Start a local Prefect server (127.0.0.1) and serve the scheduled cleanup_round deployment.
-
-    Each scheduled run takes INBOX/<round>/, the round named after its scheduled date
-    (2026-12 for 1 December 2026). Runs, logs and totals are in the UI at
-    http://127.0.0.1:PORT. Stop with Ctrl-C (or SIGTERM); the server stops with it.
-    """
-    from flows.round_context import work_dir_for
-    from hashing.keys import KeyFileError, load_key
-
-    try:
-        settings = load_settings(config)
-        given = {k: v for k, v in {"cron": cron, "timezone": timezone}.items() if v is not None}
-        if given:  # the options go through the same validation as the configuration
-            settings = load_settings(config, schedule={**settings.schedule.model_dump(), **given})
-    except SettingsError as error:
-        fail(str(error), EXIT_CONFIG)
-    schedule = settings.schedule
-    inbox = inbox or settings.paths.inbox
-    if inbox is None or not inbox.is_dir():
-        fail(f"inbox folder {inbox} does not exist (pass --inbox or set paths.inbox)", EXIT_INPUT)
-    if output_dir is None:
-        fail("pass --output, the folder the rounds are written to", EXIT_USAGE)
-    if key_file is None and not os.environ.get("WACHTLIJST_KEY"):
-        fail("no pseudonymisation key: pass --key-file, or set WACHTLIJST_KEY_FILE or WACHTLIJST_KEY", EXIT_KEY)
-    try:
-        load_key(key_file)
-    except KeyFileError as error:
-        fail(str(error), EXIT_KEY)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    prefect_home = settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect"
-    prepare_prefect_environment(prefect_home)
-    from flows.server import ServerError, local_prefect_server, run_until_stopped
-
-    server = nullcontext(api_url) if api_url else local_prefect_server(port, Path(os.environ["PREFECT_HOME"]))
-    arguments = {
-        "inbox_dir": str(inbox.resolve()),
-        "output_dir": str(output_dir.resolve()),
-        "key_file": str(key_file.resolve()) if key_file else None,
-        "config_file": str(config.resolve()) if config else None,
-        "schedule": schedule.model_dump(),
-    }
-    try:
-        with server as url:
-            console.print(
-                f"serving deployment cleanup_round ({schedule.cron}, {schedule.timezone}) from {inbox}; "
-                f"Prefect UI at {str(url).removesuffix('/api')}; stop with Ctrl-C"
-            )
-            code = run_until_stopped(
-                [sys.executable, "-m", "flows.schedule", json.dumps(arguments)],
-                {**os.environ, "PREFECT_API_URL": str(url)},
-            )
-    except ServerError as error:
-        fail(str(error), EXIT_SERVER)
-    except KeyboardInterrupt:
-        code = 0
-    if code != 0:
-        fail(f"the deployment runner stopped with exit code {code}; see the lines above", EXIT_SERVER)
-    console.print("stopped; the Prefect server is stopped too")

@@ -8,7 +8,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from flows.cleanup_round import task_runner_for
-from flows.settings import RunnerSettings
+from flows.settings_sections import RunnerSettings
 from hashing.keys import create_key_file
 from sample_data.generate import RoundSpec, generate_round
 from tests.conftest import cli

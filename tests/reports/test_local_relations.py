@@ -7,7 +7,9 @@ import pytest
 
 import reports.insurers as insurers
 from reports.local_relations import LocalRelations, SharedCells, local_relations, local_relations_with
-from reports.protection import _area, _primary, _Problem
+from reports.protection import _primary
+from reports.protection_problem import ProtectionProblem
+from reports.protection_search import witness_area
 from reports.release import Release, release_relations
 from sample_data.populations import PopulationSpec, load_population
 
@@ -45,13 +47,13 @@ def canonical(local: LocalRelations) -> tuple[set, set, list, list]:
 def test_areas_with_prepared_totals_have_the_same_relations(allow_new: bool):
     release = unprotected_release(PopulationSpec(providers=30, insurers=4, seed=3))
     targets = _primary(release, 10, ())
-    problem = _Problem(release, release_relations(release))
+    problem = ProtectionProblem(release, release_relations(release))
     rng = np.random.default_rng(0)
     chosen = rng.choice(np.flatnonzero(targets), size=25, replace=False)
     compared = 0
     for target in chosen:
         for reach in (0, 1, 2):
-            area = _area(problem, int(target), reach)
+            area = witness_area(problem, int(target), reach)
             free = problem.hidden[area] | (allow_new & problem.hideable[area])
             cells = area[free]
             totals = problem.provider_of[cells] == problem.width - 1

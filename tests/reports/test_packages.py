@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hashing.keys import create_key_file
 from reports.delivery import DeliveryError, create_recipient_keys
 from reports.files import AuditLog
+from reports.package_delivery import append_receipts, deliver_packages, read_receipts
 from reports.packages import (
     SIGNER_FILE,
     PackageError,
@@ -22,7 +23,6 @@ from reports.packages import (
     seal,
     signing_key,
 )
-from reports.providers import append_receipts, deliver_packages, read_receipts
 from reports.recipients import (
     age_fingerprint,
     create_age_keys,
