@@ -18,7 +18,7 @@ import polars as pl
 from flows import progress
 from flows.resume import fault_point
 from flows.round_context import RoundContext
-from hashing.files import parquet_bytes, sha256_bytes, write_atomic, write_json_atomic
+from hashing.files import parquet_bytes, write_atomic, write_json_atomic
 from hashing.keys import PseudonymKey
 from ingest.feedback import (
     OUTCOMES,
@@ -189,9 +189,9 @@ def write_insurer_reports(context: RoundContext, previous_round: str | None = No
             category_min_providers=settings.reports.category_min_providers,
         )  # fmt: skip
     audit = AuditLog(context.audit_path)
-    for path in written:
-        audit.append("file_produced", object=path.relative_to(context.round_dir).as_posix(),
-                     sha256=sha256_bytes(path.read_bytes()), recipient="insurers", round=context.round_id)  # fmt: skip
+    for file in written:
+        audit.append("file_produced", object=file.path.relative_to(context.round_dir).as_posix(),
+                     sha256=file.sha256, recipient="insurers", round=context.round_id)  # fmt: skip
     releases = [e for e in read_ledger(context.work_dir / "release_ledger.jsonl") if e["round"] == context.round_id]
     return dict(releases[-1].get("protection", {})) if releases else {}
 

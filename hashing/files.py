@@ -8,16 +8,27 @@ import io
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 
-def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+@dataclass(frozen=True)
+class WrittenFile:
+    """A file as written: where, how many bytes, and their SHA-256 (for the audit log and the
+    release ledger, without reading the file back)."""
+
+    path: Path
+    size: int
+    sha256: str
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> WrittenFile:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename, synced to
     disk first unless ``durable`` is False (for files a rerun rebuilds anyway, such as staging:
-    the rename alone keeps readers from ever seeing half a file)."""
+    the rename alone keeps readers from ever seeing half a file). Returns what was written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -30,6 +41,7 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return WrittenFile(path, len(data), sha256_bytes(data))
 
 
 def parquet_bytes(frame: pl.DataFrame) -> bytes:
@@ -39,9 +51,9 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def write_json_atomic(path: Path, document: Any) -> None:
-    """Write ``document`` as indented, key-sorted JSON, atomically."""
-    write_atomic(path, (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+def write_json_atomic(path: Path, document: Any) -> WrittenFile:
+    """Write ``document`` as indented, key-sorted JSON, atomically; return what was written."""
+    return write_atomic(path, (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
 
 
 def sha256_bytes(data: bytes) -> str:

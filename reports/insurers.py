@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from hashing.files import parquet_bytes, sha256_bytes, write_atomic
+from hashing.files import WrittenFile, parquet_bytes, write_atomic
 from linkage.frames import query_frame
 from linkage.store import provider_counts, sql_text, trend_counts
 from reports.breakdowns import category_counts, category_table, choose_categories
@@ -73,9 +74,7 @@ def previous_hidden(
     return hidden
 
 
-def add_categories(
-    con: duckdb.DuckDBPyConnection, release: Release, per_sector: int, min_providers: int
-) -> Release:
+def add_categories(con: duckdb.DuckDBPyConnection, release: Release, per_sector: int, min_providers: int) -> Release:
     """Add the category columns (tables by sector and zorgvraag, see :mod:`reports.breakdowns`)
     to ``release``: published in their totals rows only. Returns the release."""
     counts = query_frame(con, sql_text("category_counts.sql"))
@@ -143,6 +142,64 @@ def earlier_totals(output_root: Path, round_id: str) -> pl.DataFrame:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
+@dataclass(frozen=True)
+class ReleaseText:
+    """What the pages and workbooks of one release say besides the counts."""
+
+    round_id: str
+    reference_date: str
+    threshold: int
+    norms_weeks: Mapping[str, Mapping[str, int]]
+    rounding_base: int
+    insurer_names: Mapping[str, str] | None
+    categories_per_sector: int
+    category_min_providers: int
+
+
+def scope_outputs(
+    text: ReleaseText,
+    release: Release,
+    scope_code: str,
+    categories: pl.DataFrame,
+    history: pl.DataFrame,
+    provider_names: Mapping[str, str] | None,
+) -> tuple[dict[str, bytes], pl.DataFrame]:
+    """Return the files of one scope of the release (national or one UZOVI: CSV, Parquet, .xlsx,
+    HTML) and its totals row for ``totalen.csv``."""
+    uzovi = None if scope_code == NATIONAL else scope_code
+    table, totals = (round_published(frame, text.rounding_base) for frame in release_tables(release, scope_code))
+    if provider_names is not None:
+        names = pl.col("agb_code").replace_strict(dict(provider_names), default=None, return_dtype=pl.Utf8)
+        table = table.insert_column(1, table.select(names.alias("naam")).to_series())
+    name = "national" if uzovi is None else uzovi
+    outputs = {f"{name}.csv": csv_bytes(table), f"{name}.parquet": parquet_bytes(table)}
+    insurer = None if uzovi is None else insurer_label(uzovi, text.insurer_names)
+    scope = (
+        "Alle verzekerden."
+        if insurer is None
+        else f"Alleen verzekerden van {insurer} (elke persoon telt bij één verzekeraar, zie Begrippen)."
+    )
+    scope_categories = categories if uzovi is None else None
+    outputs[f"{name}.xlsx"] = insurer_workbook(
+        table, totals, text.threshold, text.round_id, reference_date=text.reference_date, scope=scope,
+        norms_weeks=text.norms_weeks, rounding_base=text.rounding_base, categories=scope_categories,
+    )  # fmt: skip
+    context = ReportContext(
+        title=f"Dubbel wachtenden, ronde {text.round_id}: " + ("landelijk" if insurer is None else insurer),
+        scope=scope, round_id=text.round_id, reference_date=text.reference_date, threshold=text.threshold,
+        norms_weeks=text.norms_weeks, category_min_providers=text.category_min_providers,
+        categories_per_sector=text.categories_per_sector,
+    )  # fmt: skip
+    scope_history = history_frame(
+        [
+            *history.filter(pl.col("uzovi") == (uzovi or "alle")).drop("uzovi").to_dicts(),
+            {"ronde": text.round_id, **totals.drop("agb_code").row(0, named=True)},
+        ]
+    )
+    outputs[f"{name}.html"] = insurer_report_html(context, table, totals, scope_history, scope_categories)
+    return outputs, totals.drop("agb_code").insert_column(0, pl.Series("uzovi", [uzovi or "alle"]))
+
+
 def write_insurer_outputs(
     con: duckdb.DuckDBPyConnection,
     insurers_dir: Path,
@@ -158,13 +215,13 @@ def write_insurer_outputs(
     insurer_names: Mapping[str, str] | None = None,
     categories_per_sector: int = 15,
     category_min_providers: int = 2,
-) -> list[Path]:
+) -> list[WrittenFile]:
     """Write national and per-UZOVI tables (CSV, Parquet, .xlsx, HTML report) and totals.
 
-    Returns the paths written. Only protected aggregates are written (see
-    :func:`protected_release`), rounded to ``rounding_base`` when it is above 1; the release
-    is recorded in the ledger at ``ledger_path``. Earlier rounds beside this one
-    (``insurers_dir/../../<round>/insurers/totalen.csv``) give the trend charts. With
+    Returns the files written (at their final paths, with size and SHA-256). Only protected
+    aggregates are written (see :func:`protected_release`), rounded to ``rounding_base`` when it
+    is above 1; the release is recorded in the ledger at ``ledger_path``. Earlier rounds beside
+    this one (``insurers_dir/../../<round>/insurers/totalen.csv``) give the trend charts. With
     ``provider_names`` (the registry's), each table has the provider's ``naam`` beside its code;
     with ``insurer_names`` (the configured UZOVI list), each insurer's report names its insurer.
     The national table by sector and zorgvraag goes to ``uitsplitsing.csv`` (and ``.parquet``)
@@ -177,75 +234,29 @@ def write_insurer_outputs(
     insurers_dir = final_dir.with_name(f".{final_dir.name}.partial")
     if insurers_dir.exists():
         shutil.rmtree(insurers_dir)
-    written: list[Path] = []
-    totals_rows = []
+    text = ReleaseText(round_id, reference_date, threshold, norms_weeks, rounding_base, insurer_names,
+                       categories_per_sector, category_min_providers)  # fmt: skip
     history = earlier_totals(insurers_dir.parent.parent, round_id)
     release = protected_release(
         con, threshold, ledger_path, round_id, previous_round,
         categories_per_sector=categories_per_sector, category_min_providers=category_min_providers,
     )  # fmt: skip
     categories = round_published(category_table(category_totals(release, NATIONAL)), rounding_base)
-    csv_hashes: dict[str, str] = {}
+    outputs: dict[str, bytes] = {}
     if categories.height:
-        categories_csv = csv_bytes(categories)
-        for file_name, data in (("uitsplitsing.csv", categories_csv),
-                                ("uitsplitsing.parquet", parquet_bytes(categories))):  # fmt: skip
-            write_atomic(insurers_dir / file_name, data)
-            written.append(insurers_dir / file_name)
-        csv_hashes["uitsplitsing.csv"] = sha256_bytes(categories_csv)
+        outputs |= {"uitsplitsing.csv": csv_bytes(categories), "uitsplitsing.parquet": parquet_bytes(categories)}
+    totals_rows = []
     for scope_code in release.scopes:
-        uzovi = None if scope_code == NATIONAL else scope_code
-        table, totals = (round_published(frame, rounding_base) for frame in release_tables(release, scope_code))
-        if provider_names is not None:
-            names = pl.col("agb_code").replace_strict(dict(provider_names), default=None, return_dtype=pl.Utf8)
-            table = table.insert_column(1, table.select(names.alias("naam")).to_series())
-        name = "national" if uzovi is None else uzovi
-        outputs = {
-            f"{name}.csv": csv_bytes(table),
-            f"{name}.parquet": parquet_bytes(table),
-        }
-        insurer = None if uzovi is None else insurer_label(uzovi, insurer_names)
-        scope = (
-            "Alle verzekerden."
-            if insurer is None
-            else f"Alleen verzekerden van {insurer} (elke persoon telt bij één verzekeraar, zie Begrippen)."
-        )
-        scope_categories = categories if uzovi is None else None
-        outputs[f"{name}.xlsx"] = insurer_workbook(
-            table, totals, threshold, round_id, reference_date=reference_date, scope=scope, norms_weeks=norms_weeks,
-            rounding_base=rounding_base, categories=scope_categories,
-        )  # fmt: skip
-        context = ReportContext(
-            title=f"Dubbel wachtenden, ronde {round_id}: " + ("landelijk" if insurer is None else insurer),
-            scope=scope,
-            round_id=round_id,
-            reference_date=reference_date,
-            threshold=threshold,
-            norms_weeks=norms_weeks,
-            category_min_providers=category_min_providers,
-            categories_per_sector=categories_per_sector,
-        )
-        scope_history = history_frame(
-            [
-                *history.filter(pl.col("uzovi") == (uzovi or "alle")).drop("uzovi").to_dicts(),
-                {"ronde": round_id, **totals.drop("agb_code").row(0, named=True)},
-            ]
-        )
-        outputs[f"{name}.html"] = insurer_report_html(context, table, totals, scope_history, scope_categories)
-        for file_name, data in outputs.items():
-            write_atomic(insurers_dir / file_name, data)
-            written.append(insurers_dir / file_name)
-        csv_hashes[f"{name}.csv"] = sha256_bytes(outputs[f"{name}.csv"])
-        totals_rows.append(totals.drop("agb_code").insert_column(0, pl.Series("uzovi", [uzovi or "alle"])))
-    totals_path = insurers_dir / "totalen.csv"
-    totals_csv = csv_bytes(pl.concat(totals_rows))
-    write_atomic(totals_path, totals_csv)
-    written.append(totals_path)
-    csv_hashes[totals_path.name] = sha256_bytes(totals_csv)
+        files, totals_row = scope_outputs(text, release, scope_code, categories, history, provider_names)
+        outputs |= files
+        totals_rows.append(totals_row)
+    outputs["totalen.csv"] = csv_bytes(pl.concat(totals_rows))
+    written = [write_atomic(insurers_dir / file_name, data) for file_name, data in outputs.items()]
     swap_in(insurers_dir, final_dir)
     if ledger_path is not None:
+        csv_hashes = {w.path.name: w.sha256 for w in written if w.path.suffix == ".csv"}
         record_release(ledger_path, round_id, release, threshold, rounding_base, csv_hashes)
-    return [final_dir / path.name for path in written]
+    return [replace(w, path=final_dir / w.path.name) for w in written]
 
 
 def insurer_label(uzovi: str, insurer_names: Mapping[str, str] | None) -> str:

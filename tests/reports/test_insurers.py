@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from flows.settings import DEFAULT_MATCH_SCOPE, DEFAULT_NORMS_WEEKS
+from hashing.files import WrittenFile
 from hashing.pseudonyms import pseudonymise_entries
 from linkage.store import link_round, open_store
 from reports import insurers
@@ -34,16 +35,16 @@ def test_a_failed_write_leaves_no_partial_release(tmp_path: Path, monkeypatch: p
     options = {"reference_date": PEIL.isoformat(), "norms_weeks": DEFAULT_NORMS_WEEKS,
                "provider_names": {"21000001": "GGZ Een", "21000002": "GGZ Twee"}}  # fmt: skip
     first = write_insurer_outputs(con, target, 10, "2026-11", **options)
-    before = {path.name: path.read_bytes() for path in first}
+    before = {file.path.name: file.path.read_bytes() for file in first}
     assert "GGZ Een" in before["national.csv"].decode()
     calls = {"n": 0}
     real_write = insurers.write_atomic
 
-    def full_disk(path: Path, data: bytes) -> None:
+    def full_disk(path: Path, data: bytes) -> WrittenFile:
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError(28, "No space left on device", str(path))
-        real_write(path, data)
+        return real_write(path, data)
 
     monkeypatch.setattr(insurers, "write_atomic", full_disk)
     with pytest.raises(OSError, match="No space"):
