@@ -48,6 +48,54 @@ def program(cost: np.ndarray, rows: Sequence[Rows], low: np.ndarray, high: np.nd
     return Program(np.asarray(cost, float), matrix, row_low, row_high, np.asarray(low, float), np.asarray(high, float))
 
 
+@dataclass(frozen=True)
+class SharedRows:
+    """Constraint rows that many programs share (CSR), with their bounds: see :func:`program_with_row`."""
+
+    matrix: csr_matrix
+    low: np.ndarray
+    high: np.ndarray
+
+    @classmethod
+    def of(cls, rows: Sequence[Rows], width: int) -> SharedRows:
+        """Return ``rows`` stacked once (as :func:`program` would stack them)."""
+        present = [(matrix, lo, hi) for matrix, lo, hi in rows if matrix.shape[0]]
+        if not present:
+            return cls(csr_matrix((0, width)), np.zeros(0), np.zeros(0))
+        low = np.concatenate([np.broadcast_to(np.asarray(lo, float), m.shape[0]) for m, lo, _ in present])
+        high = np.concatenate([np.broadcast_to(np.asarray(hi, float), m.shape[0]) for m, _, hi in present])
+        return cls(csr_matrix(vstack([m for m, _, _ in present], format="csr")), low, high)
+
+
+def program_with_row(
+    cost: np.ndarray,
+    shared: SharedRows,
+    row: tuple[np.ndarray, np.ndarray, float, float],
+    low: np.ndarray,
+    high: np.ndarray,
+) -> Program:
+    """Return the program :func:`program` makes of the ``shared`` rows and one more ``row``
+    (columns, values, low, high), the same matrix entry for entry, without stacking matrices
+    again: thousands of programs that differ in one row cost a fraction of the time."""
+    columns, values, row_low, row_high = row
+    order = np.argsort(columns, kind="stable")
+    base = shared.matrix
+    extended = csr_matrix(
+        (
+            np.concatenate([base.data.astype(float), np.asarray(values, float)[order]]),
+            np.concatenate([base.indices, np.asarray(columns)[order]]),
+            np.append(base.indptr, base.indptr[-1] + len(columns)),
+        ),
+        shape=(base.shape[0] + 1, base.shape[1]),
+    )
+    matrix = csc_matrix(extended.tocsc())
+    matrix.sum_duplicates()
+    return Program(
+        np.asarray(cost, float), matrix, np.append(shared.low, row_low), np.append(shared.high, row_high),
+        np.asarray(low, float), np.asarray(high, float),
+    )  # fmt: skip
+
+
 _SOLVERS: dict[tuple[int, bool], highspy.Highs] = {}
 
 

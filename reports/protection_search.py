@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
-from scipy.sparse import csc_matrix, csr_matrix, hstack
+from scipy.sparse import csc_matrix, hstack
 
 from reports.local_relations import LocalRelations, SharedCells, local_relations, local_relations_with
-from reports.programs import Rows, program, solve
+from reports.programs import Rows, SharedRows, program, program_with_row, solve
 from reports.protection_problem import ProtectionProblem, step_bounds
 
 REACH: tuple[int, ...] = (0, 1, 4, 16)
@@ -184,8 +184,9 @@ class WitnessArea:
     cells: np.ndarray
     unit: np.ndarray
     local: LocalRelations
-    equal: csr_matrix
-    at_most: csr_matrix
+    rows: SharedRows
+    """The relations on ``plus`` and ``minus`` (equalities, then the at-most rows), stacked once
+    for every target of the area."""
 
 
 def prepare_area(problem: ProtectionProblem, area: np.ndarray, allow_new: bool) -> WitnessArea:
@@ -201,12 +202,14 @@ def prepare_area(problem: ProtectionProblem, area: np.ndarray, allow_new: bool) 
         problem.shared[key] = SharedCells.prepare(problem.constraints, totals)
     cells = np.concatenate([own, totals])
     local = local_relations_with(problem.constraints, own, problem.shared[key], *step_bounds(problem, cells))
+    equal = hstack([local.equal, -local.equal]).tocsr()
+    at_most = hstack([local.at_most, -local.at_most]).tocsr()
+    rows: list[Rows] = [(equal, 0.0, 0.0), (at_most, -np.inf, local.room)]
     return WitnessArea(
         cells,
         np.where(problem.hidden[cells], 1.0, 100.0 * problem.cost(cells)),
         local,
-        hstack([local.equal, -local.equal]).tocsr(),
-        hstack([local.at_most, -local.at_most]).tocsr(),
+        SharedRows.of(rows, 2 * len(cells)),
     )
 
 
@@ -222,9 +225,8 @@ def smallest_witness(problem: ProtectionProblem, area: WitnessArea, target: int)
     for direction in (1.0, -1.0):
         if (local.high if direction > 0 else -local.low)[position] < 1:
             continue  # the relations of this cell alone keep it from going this way
-        pick = csr_matrix(([direction, -direction], ([0, 0], [position, n + position])), shape=(1, 2 * n))
-        rows: list[Rows] = [(area.equal, 0.0, 0.0), (area.at_most, -np.inf, local.room), (pick, 1.0, np.inf)]
-        witness = program(objective, rows, np.zeros(2 * n), high)
+        pick = (np.array([position, n + position]), np.array([direction, -direction]), 1.0, np.inf)
+        witness = program_with_row(objective, area.rows, pick, np.zeros(2 * n), high)
         problem.programs += 1
         solution = solve(witness)
         if solution is not None and np.abs(solution - np.round(solution)).max() > 1e-6:
