@@ -2,10 +2,14 @@
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.read import ExtractRejected, read_extract
 from tests.conftest import RoundRun
@@ -43,6 +47,28 @@ def plain_identifiers(input_dir: Path) -> set[str]:
 POSTCODE = re.compile(r"^[0-9]{4} ?[A-Za-z]{2}$")
 
 
+def trie_alternation(needles: Iterable[bytes]) -> bytes:
+    """Return a regular expression matching exactly the ``needles``, factored as a trie
+    (``Jan(?:sen|ssen)`` rather than ``Jansen|Janssen``): Python's engine tries a plain
+    alternation of thousands of words one by one at every byte, a trie one branch per byte."""
+    trie: dict[int, Any] = {}
+    for needle in needles:
+        node = trie
+        for byte in needle:
+            node = node.setdefault(byte, {})
+        node[-1] = {}  # the end of a needle
+
+    def pattern(node: dict[int, Any]) -> bytes:
+        ends = -1 in node
+        branches = [re.escape(bytes([byte])) + pattern(child) for byte, child in sorted(node.items()) if byte != -1]
+        if not branches:
+            return b""
+        body = branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
+        return (b"(?:" + body + b")?") if ends else body
+
+    return pattern(trie)
+
+
 def identifier_pattern(needles: set[str]) -> re.Pattern[bytes]:
     """Return a byte pattern for the needles. Digit-only needles (BSNs) must not touch another
     hex digit, so that 64-character hex pseudonyms, which contain runs of digits by chance,
@@ -50,13 +76,15 @@ def identifier_pattern(needles: set[str]) -> re.Pattern[bytes]:
     digits = sorted((n for n in needles if n.isdigit()), key=len, reverse=True)
     postcodes = sorted((n for n in needles if POSTCODE.match(n)), key=len, reverse=True)
     others = sorted((n for n in needles if not n.isdigit() and not POSTCODE.match(n)), key=len, reverse=True)
-    bsn = b"(?<![0-9A-Fa-f])(?:" + b"|".join(re.escape(n.encode()) for n in digits) + b")(?![0-9A-Fa-f])"
+    bsn = b"(?<![0-9A-Fa-f])(?:" + trie_alternation(n.encode() for n in digits) + b")(?![0-9A-Fa-f])"
     # a postcode not glued to more hex digits before it or letters after it: a timestamp's
     # microseconds followed by a record byte ("...25.087899" + "XP") is not a postcode, nor is the
     # end of a UUID followed by one in Prefect's SQLite index ("...-967386cc6290" + "BC")
-    postcode = b"(?<![0-9A-Fa-f])(?:" + b"|".join(re.escape(n.encode()) for n in postcodes) + b")(?![A-Za-z])"
+    postcode = b"(?<![0-9A-Fa-f])(?:" + trie_alternation(n.encode() for n in postcodes) + b")(?![A-Za-z])"
     groups = [g for g, present in ((bsn, digits), (postcode, postcodes)) if present]  # an empty one matches anything
-    return re.compile(b"|".join([*groups, *(re.escape(n.encode()) for n in others)]))
+    if others:
+        groups.append(trie_alternation(n.encode() for n in others))
+    return re.compile(b"|".join(groups))
 
 
 def written_files(run: RoundRun) -> list[Path]:
@@ -201,3 +229,14 @@ def test_a_round_that_fails_half_way_leaves_no_identifier_or_key(dirty_round: Ro
         assert not any(form in data for form in key_forms), f"{path} holds the key"
     for stream in (result.stdout, result.stderr):
         assert pattern.search(stream.encode()) is None
+
+
+@given(
+    st.sets(st.text(alphabet="abcAB12 ", min_size=1, max_size=6), min_size=1, max_size=30),
+    st.text(alphabet="abcAB12 x", max_size=80),
+)
+def test_the_trie_pattern_matches_exactly_where_a_needle_occurs(needles: set[str], text: str):
+    pattern = re.compile(trie_alternation(n.encode() for n in needles))
+    found = {m.start() for m in re.finditer(b"(?=(?:" + pattern.pattern + b"))", text.encode())}
+    expected = {i for i in range(len(text)) if any(text.startswith(n, i) for n in needles)}
+    assert found == expected
