@@ -5,7 +5,7 @@ data, asked for the lowest and highest value each suppressed cell can take."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,21 +125,12 @@ def _category_relations(categories: Categories) -> list[tuple[dict[str, int], bo
     return found
 
 
-def attack(  # noqa: C901 (one attack, step by step; to be split, see the closing note)
-    tables: Tables,
-    previous: Tables | None = None,
-    rounds: int = 12,
-    seed: int = 0,
-    categories: Categories | None = None,
-    support: set[tuple[str, str]] | None = None,
-    only_below: int | None = None,
-) -> Attack:
-    """Return the range of every empty cell of ``tables`` (and of the previous round's empty
-    ``dubbel_wachtenden`` cells, as column ``vorig``), given everything published in both, and
-    the national table by sector and zorgvraag (``categories``) whose provider cells are never
-    published (``support``: which of them are not 0, if the attacker knows that). With
-    ``only_below``, only cells that may be pinned to a count from 1 to ``only_below - 1`` get
-    their range (enough for :meth:`Attack.small_counts_pinned` at that threshold)."""
+def _published_cells(
+    tables: Tables, previous: Tables | None, categories: Categories | None, support: set[tuple[str, str]] | None
+) -> tuple[dict[Key, int | None], dict[Key, int]]:
+    """Return every cell the attacker reasons about (None: not published), with the previous
+    round's ``dubbel_wachtenden`` as column ``vorig`` and the national table by sector and
+    zorgvraag, and the lowest value each unpublished category cell may take."""
     some_table = next(iter(tables.values()))[0]
     columns = [c for c in some_table.columns if c not in ("agb_code", "naam")]
     cells = _cells(tables, columns)
@@ -154,80 +145,134 @@ def attack(  # noqa: C901 (one attack, step by step; to be split, see the closin
         for scope in {s for _, s, _ in cells}:  # a provider or insurer the previous round lacked: 0
             for provider in {p for _, _, p in cells}:
                 cells.setdefault(("vorig", scope, provider), 0)
-    present = sorted({c for c, _, _ in cells})
-    scopes = sorted({s for _, s, _ in cells})
-    providers = sorted({p for _, _, p in cells} - {"totaal"})
-    unknown = sorted(key for key, value in cells.items() if value is None)
-    if not unknown:
-        return Attack()
-    index = {key: i for i, key in enumerate(unknown)}
-    rows: list[dict[int, float]] = []
-    lows: list[float] = []
-    highs: list[float] = []
+    return cells, lowest
 
-    def relation(terms: Mapping[Key, float], equal: bool) -> None:
+
+@dataclass
+class _System:
+    """The relations over the unknown cells, as rows ``low <= row @ x <= high`` (the published
+    cells moved into the bounds)."""
+
+    cells: Mapping[Key, int | None]
+    index: dict[Key, int]
+    rows: list[dict[int, float]] = field(default_factory=list)
+    lows: list[float] = field(default_factory=list)
+    highs: list[float] = field(default_factory=list)
+
+    def relation(self, terms: Mapping[Key, float], equal: bool) -> None:
+        """Add ``sum(terms) == 0`` (``equal``) or ``<= 0`` over the cells named."""
         row: dict[int, float] = {}
         constant = 0.0
         for key, coefficient in terms.items():
-            if key in index:
-                row[index[key]] = row.get(index[key], 0.0) + coefficient
+            if key in self.index:
+                row[self.index[key]] = row.get(self.index[key], 0.0) + coefficient
             else:
-                constant += coefficient * (cells.get(key) or 0)
+                constant += coefficient * (self.cells.get(key) or 0)
         row = {i: c for i, c in row.items() if c}
         if row:
-            rows.append(row)
-            lows.append(-constant if equal else -np.inf)
-            highs.append(-constant)
+            self.rows.append(row)
+            self.lows.append(-constant if equal else -np.inf)
+            self.highs.append(-constant)
 
-    slices = [s for s in scopes if s != NATIONAL]
+    def constraints(self) -> list[LinearConstraint]:
+        """Return the rows as scipy's linear constraint (none without rows)."""
+        matrix = csr_matrix(
+            (
+                [c for row in self.rows for c in row.values()],
+                ([r for r, row in enumerate(self.rows) for _ in row], [i for row in self.rows for i in row]),
+            ),
+            shape=(len(self.rows), len(self.index)),
+        )
+        return [LinearConstraint(matrix, self.lows, self.highs)] if self.rows else []
+
+
+def _add_relations(system: _System, categories: Categories | None) -> None:
+    """Add every relation that holds by definition between the cells of ``system``."""
+    keys = system.cells
+    present = sorted({c for c, _, _ in keys})
+    scopes = sorted({s for _, s, _ in keys})
+    providers = sorted({p for _, _, p in keys} - {"totaal"})
     for column in present:
-        national_only = column.startswith("cat:")
-        for provider in [*providers, "totaal"]:  # one insurer per person: the slices add up
-            if not national_only:
-                relation({(column, NATIONAL, provider): 1, **{(column, s, provider): -1 for s in slices}}, True)
-        for scope in [NATIONAL] if national_only else scopes:
-            total = (column, scope, "totaal")
-            rows_of = {(column, scope, p): -1.0 for p in providers}
-            if column in ENTRY_COUNTS or national_only:
-                relation({**rows_of, total: 1}, True)
-            else:
-                relation({**rows_of, total: 2.0 if column in TWICE else 1.0}, False)
-                if column not in OUTCOMES:
-                    for p in providers:
-                        relation({(column, scope, p): 1, total: -1}, False)
+        _add_table_relations(system, column, scopes, providers)
     for terms, equal in PER_CELL:
         if set(terms) <= set(present):
             for scope in scopes:
                 for provider in [*providers, "totaal"]:
-                    relation({(c, scope, provider): k for c, k in terms.items()}, equal)
+                    system.relation({(c, scope, provider): k for c, k in terms.items()}, equal)
     for terms, equal in PER_TOTALS_ROW:
         if set(terms) <= set(present):
             for scope in scopes:
-                relation({(c, scope, "totaal"): k for c, k in terms.items()}, equal)
+                system.relation({(c, scope, "totaal"): k for c, k in terms.items()}, equal)
     for terms, equal in _category_relations(categories or {}):
         for provider in [*providers, "totaal"]:
-            relation({(c, NATIONAL, provider): k for c, k in terms.items()}, equal)
-    matrix = csr_matrix(
-        (
-            [c for row in rows for c in row.values()],
-            ([r for r, row in enumerate(rows) for _ in row], [i for row in rows for i in row]),
-        ),
-        shape=(len(rows), len(unknown)),
-    )
-    constraint = [LinearConstraint(matrix, lows, highs)] if rows else []
+            system.relation({(c, NATIONAL, provider): k for c, k in terms.items()}, equal)
+
+
+def _add_table_relations(system: _System, column: str, scopes: list[str], providers: list[str]) -> None:
+    """Add the relations of one column: the insurers' slices add up to the national cell, and
+    each table's rows to (or, for persons, at least to) its totals row."""
+    national_only = column.startswith("cat:")
+    slices = [s for s in scopes if s != NATIONAL]
+    for provider in [*providers, "totaal"]:  # one insurer per person: the slices add up
+        if not national_only:
+            system.relation({(column, NATIONAL, provider): 1, **{(column, s, provider): -1 for s in slices}}, True)
+    for scope in [NATIONAL] if national_only else scopes:
+        total = (column, scope, "totaal")
+        rows_of = {(column, scope, p): -1.0 for p in providers}
+        if column in ENTRY_COUNTS or national_only:
+            system.relation({**rows_of, total: 1}, True)
+        else:
+            system.relation({**rows_of, total: 2.0 if column in TWICE else 1.0}, False)
+            if column not in OUTCOMES:
+                for p in providers:
+                    system.relation({(column, scope, p): 1, total: -1}, False)
+
+
+def attack(
+    tables: Tables,
+    previous: Tables | None = None,
+    rounds: int = 12,
+    seed: int = 0,
+    categories: Categories | None = None,
+    support: set[tuple[str, str]] | None = None,
+    only_below: int | None = None,
+) -> Attack:
+    """Return the range of every empty cell of ``tables`` (and of the previous round's empty
+    ``dubbel_wachtenden`` cells, as column ``vorig``), given everything published in both, and
+    the national table by sector and zorgvraag (``categories``) whose provider cells are never
+    published (``support``: which of them are not 0, if the attacker knows that). With
+    ``only_below``, only cells that may be pinned to a count from 1 to ``only_below - 1`` get
+    their range (enough for :meth:`Attack.small_counts_pinned` at that threshold)."""
+    cells, lowest = _published_cells(tables, previous, categories, support)
+    unknown = sorted(key for key, value in cells.items() if value is None)
+    if not unknown:
+        return Attack()
+    system = _System(cells, {key: i for i, key in enumerate(unknown)})
+    _add_relations(system, categories)
+    constraint = system.constraints()
     bounds = Bounds(np.array([float(lowest.get(key, 1)) for key in unknown]), np.full(len(unknown), 10.0**6))
     integral = np.ones(len(unknown))
 
     def solve(objective: np.ndarray, integer: bool = True) -> np.ndarray:
         result = milp(objective, integrality=integral if integer else None, bounds=bounds, constraints=constraint)
-        assert result.status == 0, f"the published release is inconsistent with the relations: {result.message}"
+        if result.status != 0:
+            raise AssertionError(f"the published release is inconsistent with the relations: {result.message}")
         return np.asarray(result.x)
 
-    # Cells seen at two values in two integer solutions are not pinned. For the rest, the linear
-    # relaxation's range contains the integer one: a range narrower than one pins the cell; a
-    # wider one is asked of the integer program.
+    return _pin_ranges(system.index, solve, rounds, seed, only_below)
+
+
+def _pin_ranges(
+    index: Mapping[Key, int], solve: Callable[..., np.ndarray], rounds: int, seed: int, only_below: int | None
+) -> Attack:
+    """Return the range of every cell that two integer solutions do not show at two values.
+
+    Cells seen at two values in two integer solutions are not pinned. For the rest, the linear
+    relaxation's range contains the integer one: a range narrower than one pins the cell; a
+    wider one is asked of the integer program."""
+    size = len(index)
     rng = np.random.default_rng(seed)
-    seen = np.array([np.round(solve(rng.normal(size=len(unknown)))) for _ in range(rounds)])
+    seen = np.array([np.round(solve(rng.normal(size=size))) for _ in range(rounds)])
     spread = np.ptp(seen, axis=0) > 0
     if only_below is not None:  # a cell seen at a value outside 1..only_below-1 is not a small count pinned
         spread |= (seen[0] < 1) | (seen[0] >= only_below)
@@ -238,7 +283,7 @@ def attack(  # noqa: C901 (one attack, step by step; to be split, see the closin
             break
         before = int(still.sum())
         for direction in (-1.0, 1.0):
-            objective = np.where(still, direction * rng.uniform(0.5, 1.5, size=len(unknown)), 0.0)
+            objective = np.where(still, direction * rng.uniform(0.5, 1.5, size=size), 0.0)
             solution = np.round(solve(objective))
             spread |= solution != seen[0]
         if int((~spread).sum()) == before:
@@ -247,7 +292,7 @@ def attack(  # noqa: C901 (one attack, step by step; to be split, see the closin
     for key, i in index.items():
         if spread[i]:
             continue
-        unit = np.zeros(len(unknown))
+        unit = np.zeros(size)
         unit[i] = 1.0
         low, high = solve(unit, integer=False)[i], solve(-unit, integer=False)[i]
         if np.ceil(low - 1e-6) < np.floor(high + 1e-6):

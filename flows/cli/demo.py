@@ -43,43 +43,15 @@ def demo(
     ] = 1,
 ) -> None:
     """Generate sample data and keys in a scratch folder and run a round on them end to end."""
-    from hashing.keys import create_key_file
-    from reports.recipients import create_age_keys, pin_recipients
-    from sample_data.generate import RoundSpec, generate_round
-    from sample_data.rounds import generate_rounds
-
     if folder.exists():
         shutil.rmtree(folder)
     round_id = "2026-11"
-    if rounds == 1:
-        generated = generate_round(folder, RoundSpec(entries=entries, sender_folders=True, registry=True))
-        inputs, providers, config_file = {round_id: generated.input_dir}, generated.providers, generated.config_file
-        truth: Path = generated.truth_dir
-    else:
-        round_ids = [f"{2026 - (m < 0)}-{m % 12 + 1:02d}" for m in range(11 - rounds, 11)]
-        series = generate_rounds(folder, round_ids, RoundSpec(entries=entries))
-        inputs, providers, config_file = {r: series.inbox / r for r in round_ids}, series.providers, series.config_file
-        truth = folder / "truth_rounds.json"
-    key_file = folder / "keys" / "ttp.key"
-    create_key_file(key_file)
-    provider_keys = folder / "provider_keys"
-    recipients = folder / "recipients"
-    for agb in providers[:-2]:
-        public_path, _ = create_age_keys(agb, provider_keys)
-        recipients.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(public_path, recipients / public_path.name)
-    pin_recipients(recipients)
+    inputs, providers, config_file, truth = generate_demo_rounds(folder, entries, rounds, round_id)
+    key_file, recipients, provider_keys = make_demo_keys(folder, providers)
     output = folder / "output"
     for each_round, input_dir in inputs.items():
-        summary = run_round(
-            input_dir=input_dir,
-            output_dir=output,
-            round_id=each_round,
-            key_file=key_file,
-            config_file=config_file,
-            recipients=recipients,
-            reference_date=None,
-        )
+        summary = run_round(input_dir=input_dir, output_dir=output, round_id=each_round, key_file=key_file,
+                            config_file=config_file, recipients=recipients, reference_date=None)  # fmt: skip
         print_summary(summary, output / each_round)
     first = providers[0]
     signer = output / round_id / "providers" / "ondertekening.pub"
@@ -113,6 +85,40 @@ def demo(
     )
 
 
+def generate_demo_rounds(
+    folder: Path, entries: int, rounds: int, round_id: str
+) -> tuple[dict[str, Path], list[str], Path, Path]:
+    """Generate the demo's round (sender folders and a registry) or its monthly rounds ending with
+    ``round_id``; return (input folder per round, providers, configuration file, truth)."""
+    from sample_data.generate import RoundSpec, generate_round
+    from sample_data.rounds import generate_rounds
+
+    if rounds == 1:
+        generated = generate_round(folder, RoundSpec(entries=entries, sender_folders=True, registry=True))
+        return {round_id: generated.input_dir}, generated.providers, generated.config_file, generated.truth_dir
+    round_ids = [f"{2026 - (m < 0)}-{m % 12 + 1:02d}" for m in range(11 - rounds, 11)]
+    series = generate_rounds(folder, round_ids, RoundSpec(entries=entries))
+    return {r: series.inbox / r for r in round_ids}, series.providers, series.config_file, folder / "truth_rounds.json"
+
+
+def make_demo_keys(folder: Path, providers: list[str]) -> tuple[Path, Path, Path]:
+    """Create the TTP key and an age key pair for every provider but the last two (left without
+    on purpose), pinned; return (TTP key file, recipients folder, providers' private keys)."""
+    from hashing.keys import create_key_file
+    from reports.recipients import create_age_keys, pin_recipients
+
+    key_file = folder / "keys" / "ttp.key"
+    create_key_file(key_file)
+    provider_keys = folder / "provider_keys"
+    recipients = folder / "recipients"
+    for agb in providers[:-2]:
+        public_path, _ = create_age_keys(agb, provider_keys)
+        recipients.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(public_path, recipients / public_path.name)
+    pin_recipients(recipients)
+    return key_file, recipients, provider_keys
+
+
 def open_package_as_provider(package: Path, private_key: Path, signer: Path, target: Path) -> Path:
     """Open and verify a provider's delivery into ``target`` (the demo plays the provider);
     return ``target``."""
@@ -120,4 +126,3 @@ def open_package_as_provider(package: Path, private_key: Path, signer: Path, tar
 
     write_files(open_delivery(package, private_key, load_signer(signer)).files, target)
     return target
-

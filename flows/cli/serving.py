@@ -13,7 +13,7 @@ import typer
 
 from flows.cli.common import EXIT_CONFIG, EXIT_INPUT, EXIT_KEY, EXIT_SERVER, EXIT_USAGE, app, console, fail
 from flows.cli.rounds import prepare_prefect_environment
-from flows.settings import SettingsError, load_settings
+from flows.settings import Settings, SettingsError, load_settings
 
 
 @app.command()
@@ -45,27 +45,15 @@ def serve(
     http://127.0.0.1:PORT. Stop with Ctrl-C (or SIGTERM); the server stops with it.
     """
     from flows.round_context import work_dir_for
-    from hashing.keys import KeyFileError, load_key
 
-    try:
-        settings = load_settings(config)
-        given = {k: v for k, v in {"cron": cron, "timezone": timezone}.items() if v is not None}
-        if given:  # the options go through the same validation as the configuration
-            settings = load_settings(config, schedule={**settings.schedule.model_dump(), **given})
-    except SettingsError as error:
-        fail(str(error), EXIT_CONFIG)
+    settings = serve_settings(config, cron, timezone)
     schedule = settings.schedule
     inbox = inbox or settings.paths.inbox
     if inbox is None or not inbox.is_dir():
         fail(f"inbox folder {inbox} does not exist (pass --inbox or set paths.inbox)", EXIT_INPUT)
     if output_dir is None:
         fail("pass --output, the folder the rounds are written to", EXIT_USAGE)
-    if key_file is None and not os.environ.get("WACHTLIJST_KEY"):
-        fail("no pseudonymisation key: pass --key-file, or set WACHTLIJST_KEY_FILE or WACHTLIJST_KEY", EXIT_KEY)
-    try:
-        load_key(key_file)
-    except KeyFileError as error:
-        fail(str(error), EXIT_KEY)
+    check_key(key_file)
     output_dir.mkdir(parents=True, exist_ok=True)
     prefect_home = settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect"
     prepare_prefect_environment(prefect_home)
@@ -96,3 +84,28 @@ def serve(
     if code != 0:
         fail(f"the deployment runner stopped with exit code {code}; see the lines above", EXIT_SERVER)
     console.print("stopped; the Prefect server is stopped too")
+
+
+def serve_settings(config: Path | None, cron: str | None, timezone: str | None) -> Settings:
+    """Return the settings with ``--cron`` and ``--timezone`` applied (validated like the
+    configuration); fail with the configuration's exit code when they are unusable."""
+    try:
+        settings = load_settings(config)
+        given = {k: v for k, v in {"cron": cron, "timezone": timezone}.items() if v is not None}
+        if given:  # the options go through the same validation as the configuration
+            settings = load_settings(config, schedule={**settings.schedule.model_dump(), **given})
+    except SettingsError as error:
+        fail(str(error), EXIT_CONFIG)
+    return settings
+
+
+def check_key(key_file: Path | None) -> None:
+    """Fail with the key's exit code unless the TTP key (file, or ``WACHTLIJST_KEY``) is usable."""
+    from hashing.keys import KeyFileError, load_key
+
+    if key_file is None and not os.environ.get("WACHTLIJST_KEY"):
+        fail("no pseudonymisation key: pass --key-file, or set WACHTLIJST_KEY_FILE or WACHTLIJST_KEY", EXIT_KEY)
+    try:
+        load_key(key_file)
+    except KeyFileError as error:
+        fail(str(error), EXIT_KEY)
