@@ -7,4 +7,4 @@ bash scripts/install-system-tools.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
 .venv/bin/mypy --strict hashing ingest linkage reports  # the pure core: strict
-.venv/bin/pytest -q --durations=15  # the slowest tests, for whoever makes the suite faster
+.venv/bin/pytest -q -n auto --durations=15  # one worker per core; the slowest tests listed for whoever makes the suite faster
