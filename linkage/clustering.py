@@ -156,24 +156,7 @@ def cluster_links(
     person, how it was linked, the weakest join of its person (``zekerheid``) and the strongest
     accepted link of its own base cluster (``entry_zekerheid``; the person's weakest where it has
     none)."""
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE base_cluster AS
-           SELECT entry_id, bsn_token, provider,
-                  dense_rank() OVER (ORDER BY CASE WHEN bsn_token IS NOT NULL THEN 'b' || bsn_token
-                                                   ELSE 'e' || entry_id END) AS cluster
-           FROM entries"""
-    )
-    touched = pl.concat([links["l"], links["r"]]).unique().to_frame("entry_id")
-    con.register("touched_entries", touched)
-    base = query_frame(
-        con,
-        """WITH sized AS (
-               SELECT entry_id, cluster, bsn_token, provider, count(*) OVER (PARTITION BY cluster) AS size
-               FROM base_cluster)
-           SELECT * FROM sized
-           WHERE cluster IN (SELECT cluster FROM base_cluster JOIN touched_entries USING (entry_id))""",
-    )
-    con.unregister("touched_entries")
+    base = touched_clusters(con, links)
     cluster_of = dict(zip(base["entry_id"].to_list(), base["cluster"].to_list(), strict=True))
     size = dict(base.select("cluster", "size").unique().iter_rows())
     bsn = dict(base.filter(pl.col("bsn_token").is_not_null()).select("cluster", "bsn_token").unique().iter_rows())
@@ -184,30 +167,7 @@ def cluster_links(
     )  # fmt: skip
     joins, report.split_clusters = split_weak_joins(merges.joins, providers, merges.accepted)
     report.links -= report.split_clusters
-    sets: UnionFind[int] = UnionFind()
-    weakest: dict[int, float] = {}
-    for left, right, probability in sorted(joins, key=lambda join: (min(join[:2]), max(join[:2]))):
-        a, b = sorted((sets.find(left), sets.find(right)))
-        sets.union(a, b)  # the lower cluster stays the root: person ids do not depend on link order
-        weakest[a] = min(weakest.get(a, 1.0), weakest.get(b, 1.0), probability)
-
-    def root(node: int) -> int:
-        return sets.find(node)
-
-    strongest: dict[int, float] = {}
-    for left, right, probability in merges.accepted:
-        if root(left) == root(right):
-            for cluster in (left, right):
-                strongest[cluster] = max(strongest.get(cluster, 0.0), probability)
-    mapping = pl.DataFrame(
-        {
-            "cluster": list(size),
-            "root": [root(c) for c in size],
-            "entry_zekerheid": [strongest.get(c) for c in size],
-        },
-        schema={"cluster": pl.Int64, "root": pl.Int64, "entry_zekerheid": pl.Float64},
-    ).with_columns(pl.col("root").replace_strict(weakest, default=None, return_dtype=pl.Float64).alias("zekerheid"))
-    con.register("cluster_mapping", mapping)
+    con.register("cluster_mapping", person_mapping(joins, merges.accepted, list(size)))
     con.execute(
         """CREATE OR REPLACE TABLE entry_person AS
            WITH resolved AS (
@@ -224,3 +184,53 @@ def cluster_links(
            FROM resolved"""
     )
     con.unregister("cluster_mapping")
+
+
+def touched_clusters(con: duckdb.DuckDBPyConnection, links: pl.DataFrame) -> pl.DataFrame:
+    """Make ``base_cluster`` (one cluster per BSN pseudonym, else per entry) and return the
+    entries of the clusters that ``links`` touch, with their cluster's size."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE base_cluster AS
+           SELECT entry_id, bsn_token, provider,
+                  dense_rank() OVER (ORDER BY CASE WHEN bsn_token IS NOT NULL THEN 'b' || bsn_token
+                                                   ELSE 'e' || entry_id END) AS cluster
+           FROM entries"""
+    )
+    con.register("touched_entries", pl.concat([links["l"], links["r"]]).unique().to_frame("entry_id"))
+    base = query_frame(
+        con,
+        """WITH sized AS (
+               SELECT entry_id, cluster, bsn_token, provider, count(*) OVER (PARTITION BY cluster) AS size
+               FROM base_cluster)
+           SELECT * FROM sized
+           WHERE cluster IN (SELECT cluster FROM base_cluster JOIN touched_entries USING (entry_id))""",
+    )
+    con.unregister("touched_entries")
+    return base
+
+
+def person_mapping(
+    joins: list[tuple[int, int, float]], accepted: list[tuple[int, int, float]], clusters: list[int]
+) -> pl.DataFrame:
+    """Return, per touched cluster, its person's root cluster (the lowest, so that person ids do
+    not depend on link order), the weakest join of that person (``zekerheid``) and the strongest
+    accepted link of the cluster within its person (``entry_zekerheid``)."""
+    sets: UnionFind[int] = UnionFind()
+    weakest: dict[int, float] = {}
+    for left, right, probability in sorted(joins, key=lambda join: (min(join[:2]), max(join[:2]))):
+        a, b = sorted((sets.find(left), sets.find(right)))
+        sets.union(a, b)  # the lower cluster stays the root: person ids do not depend on link order
+        weakest[a] = min(weakest.get(a, 1.0), weakest.get(b, 1.0), probability)
+    strongest: dict[int, float] = {}
+    for left, right, probability in accepted:
+        if sets.find(left) == sets.find(right):
+            for cluster in (left, right):
+                strongest[cluster] = max(strongest.get(cluster, 0.0), probability)
+    return pl.DataFrame(
+        {
+            "cluster": clusters,
+            "root": [sets.find(c) for c in clusters],
+            "entry_zekerheid": [strongest.get(c) for c in clusters],
+        },
+        schema={"cluster": pl.Int64, "root": pl.Int64, "entry_zekerheid": pl.Float64},
+    ).with_columns(pl.col("root").replace_strict(weakest, default=None, return_dtype=pl.Float64).alias("zekerheid"))

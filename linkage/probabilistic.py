@@ -36,19 +36,41 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
     """
     report = LinkageReport()
     started = time.perf_counter()
+    block(con, parameters, report)
+    report.seconds["blocking"] = round(time.perf_counter() - started, 3)
+    mark = time.perf_counter()
+    patterns = compare(con)
+    report.seconds["comparing"] = round(time.perf_counter() - mark, 3)
+    mark = time.perf_counter()
+    estimate_and_score(con, patterns, parameters, report)
+    report.seconds["estimating"] = round(time.perf_counter() - mark, 3)
+    mark = time.perf_counter()
+    select_and_cluster(con, parameters, report)
+    report.seconds["clustering"] = round(time.perf_counter() - mark, 3)
+    return report
+
+
+def block(con: duckdb.DuckDBPyConnection, parameters: LinkageParameters, report: LinkageReport) -> None:
+    """Find the candidate pairs (``candidate_pairs``) and record the blocking's counts in ``report``."""
     blocking = find_candidates(con, left_filter="l.bsn_token IS NULL", parameters=parameters)
     report.pairs_per_pass, report.skipped_blocks = blocking.pairs_per_pass, blocking.skipped_blocks
     report.skipped_block_entries = blocking.skipped_block_entries
     report.frequent_value_entries = blocking.frequent_value_entries
     report.candidate_pairs = int(con.sql("SELECT count(*) FROM candidate_pairs").fetchall()[0][0])
-    report.seconds["blocking"] = round(time.perf_counter() - started, 3)
 
-    mark = time.perf_counter()
+
+def compare(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Give every candidate pair its comparison level per field (``pair_levels``); return each
+    pattern of levels that occurs with its count ``n``."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE pair_levels AS {comparison_sql('candidate_pairs')}")
-    patterns = query_frame(con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM pair_levels GROUP BY ALL")
-    report.seconds["comparing"] = round(time.perf_counter() - mark, 3)
+    return query_frame(con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM pair_levels GROUP BY ALL")
 
-    mark = time.perf_counter()
+
+def estimate_and_score(
+    con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, parameters: LinkageParameters, report: LinkageReport
+) -> None:
+    """Estimate m, u and the prior (m from BSN-labelled pairs, or by EM without enough of them),
+    score every pattern of levels (``patterns``) and leave the pairs worth keeping in ``scored_pairs``."""
     u = random_pair_u(con, parameters.random_pairs)
     m, labelled = same_bsn_m(con, parameters.labelled_pairs)
     report.labelled_matches = labelled
@@ -77,26 +99,25 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
             "provider_r VARCHAR)"
         )
     report.m, report.u, report.match_prior = m, u, prior
-    report.seconds["estimating"] = round(time.perf_counter() - mark, 3)
 
-    mark = time.perf_counter()
+
+def select_and_cluster(con: duckdb.DuckDBPyConnection, parameters: LinkageParameters, report: LinkageReport) -> None:
+    """Select the links (one-to-one between providers, see :mod:`linkage.selection`), cluster them
+    into persons (``entry_person``) and record the decisions in ``report``."""
     sizes = query_frame(con, "SELECT provider, count(*) AS n FROM linkable_entries GROUP BY provider")
     selection = select_links(
         query_frame(con, "SELECT l, r, probability, provider_l, provider_r FROM scored_pairs ORDER BY l, r"),
         dict(zip(sizes["provider"].to_list(), sizes["n"].to_list(), strict=True)),
-        prior,
+        report.match_prior,
         link_threshold=parameters.link_threshold,
         review_threshold=parameters.review_threshold,
         second_link_threshold=parameters.second_link_threshold,
         shrinkage=parameters.rate_shrinkage,
     )
-    accepted = selection.links
     report.review_pairs = selection.review.height
     report.refused_one_to_one = selection.refused_one_to_one
     report.provider_pair_rates = selection.provider_pair_rates
     report.probability_histogram = np.histogram(selection.probabilities, bins=20, range=(0.0, 1.0))[0].tolist()
     per_provider = pl.concat([selection.review["provider_l"], selection.review["provider_r"]]).value_counts()
     report.review_per_provider = dict(sorted(zip(*per_provider.to_dict(as_series=False).values(), strict=True)))
-    cluster_links(con, accepted, parameters, report)
-    report.seconds["clustering"] = round(time.perf_counter() - mark, 3)
-    return report
+    cluster_links(con, selection.links, parameters, report)
