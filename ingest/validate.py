@@ -117,6 +117,37 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
     ).with_columns(
         pl.coalesce(pl.col("_peildatum"), pl.lit(reference_date)).alias("_peil"),
     )
+    checks = row_checks(rules)
+    if set(checks) | {ROW_MALFORMED} != set(ROW_REASONS):
+        raise RuntimeError("every reason code must have exactly one check")
+    reason = pl.lit(None, dtype=pl.Utf8)
+    for code in reversed(list(checks)):
+        reason = pl.when(checks[code].fill_null(False)).then(pl.lit(code)).otherwise(reason)
+    typed = typed.with_columns(reason.alias(REASON))
+
+    rejected = typed.filter(pl.col(REASON).is_not_null()).select(
+        ROW_NUMBER,
+        pl.when(
+            (pl.col("client_id").str.len_chars() <= rules.field_chars.get("client_id", 64))
+            & ~pl.col("client_id").str.contains(CONTROL_CHARACTERS)
+        )
+        .then(pl.col("client_id"))
+        .alias("client_id"),
+        pl.when(pl.col(REASON) != "agb_code_unknown").then(pl.col("_agb_code")).alias("agb_code"),
+        REASON,
+    )
+    accepted = accepted_rows(typed.filter(pl.col(REASON).is_null()).with_columns(_placeholder_flags()))
+    return ValidatedExtract(
+        date_formats=date_formats_used(raw),
+        accepted=accepted.drop("_postcode_bad", "_geslacht_bad", "_placeholder"),
+        rejected=rejected,
+        warnings=row_warnings(accepted),
+    )
+
+
+def row_checks(rules: RowRules) -> dict[str, pl.Expr]:
+    """Return the check of every reason code (:data:`ingest.columns.ROW_REASONS`) as an expression
+    over the typed columns; the first check a row fails is its reason."""
 
     def missing(column: str) -> pl.Expr:
         return pl.col(column).is_null()
@@ -131,7 +162,7 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
         else pl.col("_agb_code").replace_strict(dict(rules.registered), default=None, return_dtype=pl.Utf8)
     )
     not_sender = pl.lit(False) if rules.sender_codes is None else ~pl.col("_agb_code").is_in(list(rules.sender_codes))
-    checks: dict[str, pl.Expr] = {
+    return {
         **{
             f"{column}_too_long": pl.col(column).str.len_chars() > rules.field_chars.get(column, 200)
             for column in ALL_COLUMNS
@@ -166,30 +197,15 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
         | (pl.col("_intakedatum") < pl.col("_aanmelddatum"))
         | (pl.col("_intakedatum") > pl.col("_peil")),
     }
-    if set(checks) | {ROW_MALFORMED} != set(ROW_REASONS):
-        raise RuntimeError("every reason code must have exactly one check")
-    reason = pl.lit(None, dtype=pl.Utf8)
-    for code in reversed(list(checks)):
-        reason = pl.when(checks[code].fill_null(False)).then(pl.lit(code)).otherwise(reason)
-    typed = typed.with_columns(reason.alias(REASON))
 
-    rejected = typed.filter(pl.col(REASON).is_not_null()).select(
-        ROW_NUMBER,
-        pl.when(
-            (pl.col("client_id").str.len_chars() <= rules.field_chars.get("client_id", 64))
-            & ~pl.col("client_id").str.contains(CONTROL_CHARACTERS)
-        )
-        .then(pl.col("client_id"))
-        .alias("client_id"),
-        pl.when(pl.col(REASON) != "agb_code_unknown").then(pl.col("_agb_code")).alias("agb_code"),
-        REASON,
-    )
-    good = typed.filter(pl.col(REASON).is_null())
-    good = good.with_columns(_placeholder_flags())
+
+def accepted_rows(good: pl.DataFrame) -> pl.DataFrame:
+    """Return the accepted rows in the staged shape: typed, normalised, placeholders blanked,
+    with the helper flags ``_postcode_bad``, ``_geslacht_bad`` and ``_placeholder`` for the warnings."""
     bsn_ok = bsn_passes_check_expr(pl.col("_bsn9")).fill_null(False)
     postcode = normalised_postcode_expr("postcode")
     geslacht = pl.col("geslacht").str.to_uppercase()
-    accepted = good.select(
+    return good.select(
         ROW_NUMBER,
         pl.col("_agb_code").alias("agb_code"),
         "client_id",
@@ -225,7 +241,11 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
             "_placeholder"
         ),
     )
-    warnings = {
+
+
+def row_warnings(accepted: pl.DataFrame) -> dict[str, int]:
+    """Return how many accepted rows carry each warning."""
+    return {
         "bsn_missing": int((accepted["bsn_status"] == "missing").sum()),
         "bsn_invalid": int((accepted["bsn_status"] == "invalid").sum()),
         "postcode_invalid": int(accepted["_postcode_bad"].sum()),
@@ -235,17 +255,14 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
             ((accepted["wachtfase"] == "behandeling") & accepted["intakedatum"].is_null()).sum()
         ),
     }
-    date_formats = {
-        name: int(
-            raw.select(
-                pl.sum_horizontal([pl.col(c).str.contains(pattern).fill_null(False) for c in DATE_COLUMNS]).sum()
-            ).item()
-        )
+
+
+def date_formats_used(raw: pl.DataFrame) -> dict[str, int]:
+    """Return how many date cells are written in each recognised format (formats not used left out),
+    counted in one pass over the extract."""
+    counts = raw.select(
+        pl.sum_horizontal([pl.col(c).str.contains(pattern).fill_null(False) for c in DATE_COLUMNS]).sum().alias(name)
         for name, (pattern, _) in zip(DATE_FORMAT_NAMES, DATE_FORMATS, strict=True)
-    }
-    return ValidatedExtract(
-        date_formats={name: count for name, count in date_formats.items() if count},
-        accepted=accepted.drop("_postcode_bad", "_geslacht_bad", "_placeholder"),
-        rejected=rejected,
-        warnings=warnings,
-    )
+    ).row(0, named=True)
+    date_formats = {name: int(count) for name, count in counts.items()}
+    return {name: count for name, count in date_formats.items() if count}
