@@ -154,6 +154,14 @@ def _sections(summary: Mapping[str, Any]) -> list[Section]:
                   f["rows_accepted"], f["rows_rejected"]) for f in feedback], marked(feedback)),
         Section("seconden", "Seconden per stap", "De looptijd van elke stap van deze run.", ("stap", "seconden"),
                 list(summary.get("stage_seconds", {}).items())),
+        *_linkage_sections(linkage),
+    ]  # fmt: skip
+
+
+def _linkage_sections(linkage: Mapping[str, Any]) -> list[Section]:
+    """Return the tables of the linkage stage's own counts: pairs per blocking pass, seconds per
+    step and the blocking keys skipped for being too common."""
+    return [
         Section("koppeling-paren", "Koppeling: kandidaatparen per blokkeerstap", "Hoeveel paren van inschrijvingen "
                 "elke blokkeerstap voorstelde om te vergelijken.", ("blokkeerstap", "paren"),
                 sorted(linkage.get("pairs_per_pass", {}).items())),

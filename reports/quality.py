@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import duckdb
 import polars as pl
@@ -106,9 +107,9 @@ def _joined(counter: Mapping[str, int]) -> str:
     return "; ".join(f"{key}: {value}" for key, value in sorted(counter.items()))
 
 
-def _feedback_figures(provider: str, rows: pl.DataFrame, reports: Sequence[FeedbackReport]) -> dict[str, int | str]:
-    """Return one provider's feedback columns: files, rows received, processed and rejected."""
-    own = rows.filter(pl.col("provider") == provider)
+def _feedback_figures(provider: str, own: pl.DataFrame, reports: Sequence[FeedbackReport]) -> dict[str, int | str]:
+    """Return one provider's feedback columns from its feedback rows ``own``: files, rows received,
+    processed and rejected."""
     reasons = Counter(own["reden"].drop_nulls().to_list())
     return {
         "terugmelding_bestanden": own["source_file"].n_unique(),
@@ -118,6 +119,38 @@ def _feedback_figures(provider: str, rows: pl.DataFrame, reports: Sequence[Feedb
         "terugmelding_rijen_afgewezen": sum(reasons.values()),
         "terugmelding_afgewezen_per_reden": _joined(reasons),
     }
+
+
+@dataclass
+class _FileFindings:
+    """Per provider: the accepted files holding its rows and their file-level findings."""
+
+    files: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    missing: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    unknown: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    notations: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    @classmethod
+    def of(cls, reports: Sequence[FileReport], locations: Mapping[str, str]) -> _FileFindings:
+        """Collect the findings of the accepted files; a file with rows of several providers
+        counts for each of them."""
+        found = cls()
+        for report in reports:
+            if report.status != "accepted":
+                continue
+            for provider in {locations.get(code, code) for code in report.agb_codes}:
+                found.files[provider].add(report.file)
+                found.missing[provider].update(report.missing_columns)
+                found.unknown[provider].update(report.unknown_columns)
+                found.notations[provider].update(report.date_formats)
+        return found
+
+
+def _split(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Return ``frame`` split by its ``provider`` column, in one pass."""
+    if frame.is_empty():
+        return {}
+    return {str(key[0]): part for key, part in frame.partition_by("provider", as_dict=True).items()}
 
 
 def quality_table(
@@ -136,42 +169,34 @@ def quality_table(
     file that holds rows of several providers count for each of them. Extract rows and feedback
     rows are counted apart: ``rijen_*`` are extract rows only (received = accepted + rejected),
     ``terugmelding_*`` the feedback file rows (received = processed + rejected), from
-    ``feedback_rows`` (every row of the accepted feedback files, with ``reden``).
+    ``feedback_rows`` (every row of the accepted feedback files, with ``reden``). Every table is
+    split by provider once.
     """
-    files: dict[str, set[str]] = defaultdict(set)
-    missing: dict[str, set[str]] = defaultdict(set)
-    unknown: dict[str, set[str]] = defaultdict(set)
-    notations: dict[str, Counter[str]] = defaultdict(Counter)
-    for report in reports:
-        if report.status != "accepted":
-            continue
-        for provider in {locations.get(code, code) for code in report.agb_codes}:
-            files[provider].add(report.file)
-            missing[provider].update(report.missing_columns)
-            unknown[provider].update(report.unknown_columns)
-            notations[provider].update(report.date_formats)
+    findings = _FileFindings.of(reports, locations)
     stale_from = months_before(reference_date, stale_after_months)
     accepted = {
         row["agb_code"]: row for row in query_frame(con, sql_text("quality.sql"), {"stale_from": stale_from}).to_dicts()
     }
     routed = routed_rejections(rejected, locations)
-    extract_rows = routed.filter((pl.col("soort") == EXTRACT) & pl.col("source_row").is_not_null())
-    whole_files = routed.filter((pl.col("soort") == EXTRACT) & pl.col("source_row").is_null())
+    extract_rows = _split(routed.filter((pl.col("soort") == EXTRACT) & pl.col("source_row").is_not_null()))
+    whole_files = _split(routed.filter((pl.col("soort") == EXTRACT) & pl.col("source_row").is_null()))
     every_feedback_row = feedback_rows if feedback_rows is not None else pl.DataFrame(schema=REJECTED_ROWS_SCHEMA)
-    feedback = routed_rejections(every_feedback_row, locations)
-    providers = set(files) | set(accepted) | set(whole_files["provider"]) | set(feedback["provider"])
+    all_feedback = routed_rejections(every_feedback_row, locations)
+    feedback, no_feedback = _split(all_feedback), all_feedback.clear()
+    providers = set(findings.files) | set(accepted) | set(whole_files) | set(feedback)
     providers |= {r.sender for r in feedback_reports if r.status == "rejected" and r.sender is not None}
     rows = []
     for provider in sorted(providers):
         own = accepted.get(provider, {})
         taken = int(own.get("rijen_geaccepteerd", 0))
-        reasons = Counter(extract_rows.filter(pl.col("provider") == provider)["reden"].to_list())
+        own_rows = extract_rows.get(provider)
+        reasons = Counter(own_rows["reden"].to_list() if own_rows is not None else [])
         without_bsn = int(own.get("bsn_ontbrekend", 0)) + int(own.get("bsn_ongeldig", 0))
         rows.append(
             {
                 "agb_code": provider,
-                "bestanden": len(files[provider]),
-                "bestanden_afgewezen": whole_files.filter(pl.col("provider") == provider).height,
+                "bestanden": len(findings.files[provider]),
+                "bestanden_afgewezen": whole_files[provider].height if provider in whole_files else 0,
                 "rijen_ontvangen": taken + sum(reasons.values()),
                 "rijen_geaccepteerd": taken,
                 "rijen_afgewezen": sum(reasons.values()),
@@ -181,10 +206,10 @@ def quality_table(
                 "bsn_ongeldig": int(own.get("bsn_ongeldig", 0)),
                 "verouderd": int(own.get("verouderd", 0)),
                 "behandeling_zonder_intakedatum": int(own.get("behandeling_zonder_intakedatum", 0)),
-                "niet_aangeleverde_optionele_kolommen": ", ".join(sorted(missing[provider])),
-                "onbekende_kolommen": ", ".join(sorted(unknown[provider])),
-                "datumnotaties": _joined(notations[provider]),
-                **_feedback_figures(provider, feedback, feedback_reports),
+                "niet_aangeleverde_optionele_kolommen": ", ".join(sorted(findings.missing[provider])),
+                "onbekende_kolommen": ", ".join(sorted(findings.unknown[provider])),
+                "datumnotaties": _joined(findings.notations[provider]),
+                **_feedback_figures(provider, feedback.get(provider, no_feedback), feedback_reports),
             }
         )
     if not rows:
