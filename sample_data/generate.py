@@ -102,41 +102,23 @@ def _numbered(entries: pl.DataFrame, first_provider: str, location: str) -> pl.D
     )
 
 
+WRITTEN_AS = {
+    "bsn": "bsn_written",
+    "achternaam": "achternaam_written",
+    "tussenvoegsel": "tussenvoegsel_written",
+    "postcode": "postcode_written",
+}
+"""Extract columns whose generated value is kept beside the value as the provider writes it."""
+
+
 def _extract_rows(entries: pl.DataFrame, bad: pl.DataFrame | None, seed: int) -> pl.DataFrame:
     """Return every row the extracts hold (the entries and the bad rows) under the extract's
     column names, each provider's rows in a shuffled order."""
-    columns = [
-        "provider",
-        "agb_code",
-        "client_id",
-        "bsn_written",
-        "achternaam_written",
-        "tussenvoegsel_written",
-        "voornaam",
-        "geslacht",
-        "geboortedatum",
-        "postcode_written",
-        "uzovi",
-        "sector",
-        "zorgvraag",
-        "verwijsdatum",
-        "aanmelddatum",
-        "wachtfase",
-        "intakedatum",
-        "expected_reason",
-        "date_override",
-    ]
+    columns = ["provider", *(WRITTEN_AS.get(c, c) for c in EXTRACT_COLUMNS), "expected_reason", "date_override"]
     rows = entries.select(columns)
     if bad is not None:
         rows = pl.concat([rows, bad.select(columns)], how="vertical_relaxed")
-    rows = rows.rename(
-        {
-            "bsn_written": "bsn",
-            "achternaam_written": "achternaam",
-            "tussenvoegsel_written": "tussenvoegsel",
-            "postcode_written": "postcode",
-        }
-    )
+    rows = rows.rename({written: column for column, written in WRITTEN_AS.items()})
     rows = (
         rows.with_columns(pl.int_range(pl.len()).shuffle(seed=seed).over("provider").alias("_order"))
         .sort("provider", "_order")
