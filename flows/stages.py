@@ -31,8 +31,8 @@ from ingest.feedback import (
 from ingest.inventory import InputFile, expired_inputs, inventory
 from ingest.read import file_sha256
 from ingest.registry import UnknownSender, rules_for_sender
-from ingest.stage import FileReport, rejected_file, stage_extract, staged_paths
-from ingest.worker import IsolatedStager, StageJob, WorkerLimits, pooled_worker
+from ingest.stage import FileReport, StageJob, rejected_file, stage_extracts, staged_paths
+from ingest.worker import IsolatedStager, WorkerLimits, pooled_worker
 from linkage.history import compare_with_history
 from linkage.parameters import LinkageParameters, LinkageReport
 from linkage.store import entry_warnings, link_round, open_store, round_totals
@@ -58,6 +58,14 @@ MAX_FILES_PER_BATCH = 50
 milliseconds, about twice what reading a small provider file costs, so a national round of
 2,000 files goes in batches."""
 
+SMALL_FILE_BYTES = 1 << 20
+"""Files up to this size are staged together with their neighbours: read and validated one by
+one, pseudonymised in one pass (about 20 ms a file saved, most of a small file's cost)."""
+FILES_STAGED_TOGETHER = 32
+BYTES_STAGED_TOGETHER = 8 << 20
+"""At most this many files and bytes are staged together: a worker killed by one of them
+stages the others again one by one, so a group bounds what one hostile file costs."""
+
 FEEDBACK_ROWS = "feedback_rows.parquet"
 """Every row of the round's accepted feedback files with its ``reden`` (null: processed)."""
 FEEDBACK_ROW_COLUMNS = ("source_row", "client_id", "agb_code", "reden", "source_file", "file_sha256", "sender")
@@ -75,11 +83,9 @@ def batches(inputs: list[InputFile], workers: int) -> list[list[InputFile]]:
     return [inputs[i : i + size] for i in range(0, len(inputs), size)]
 
 
-def stage_input_file(
-    input_file: InputFile, context: RoundContext, key: PseudonymKey, stager: IsolatedStager | None = None
-) -> FileReport:
-    """Read, validate and pseudonymise one file, in ``stager``'s worker process when given;
-    return its report (counts only)."""
+def stage_job(input_file: InputFile, context: RoundContext, key: PseudonymKey) -> StageJob | FileReport:
+    """Return the staging job of one input file, or its rejected report when its sender is
+    unknown or it repeats another file."""
     settings = context.settings
     name = input_file.name or input_file.path.name
     # the sender is checked first: a file rejected whole goes back to its sender, which must exist
@@ -96,9 +102,7 @@ def stage_input_file(
         "staging_dir": context.staging_dir, "csv_encoding": settings.csv_encoding, "file_name": name,
         "limits": settings.limits.read_limits(), "rules": rules, "sender": input_file.sender,
     }  # fmt: skip
-    if stager is None:
-        return stage_extract(input_file.path, input_file.sha256, **options)
-    return stager.stage(StageJob(input_file.path, input_file.sha256, options))
+    return StageJob(input_file.path, input_file.sha256, options)
 
 
 def reading_workers(context: RoundContext) -> int:
@@ -107,20 +111,51 @@ def reading_workers(context: RoundContext) -> int:
     return max(1, runner.dask_workers if runner.kind == "dask" else runner.threads)
 
 
+def small_file_groups(inputs: list[InputFile]) -> list[list[InputFile]]:
+    """Return ``inputs`` in order, in groups that a reader stages together: consecutive files
+    of at most :data:`SMALL_FILE_BYTES` each, up to :data:`FILES_STAGED_TOGETHER` files and
+    :data:`BYTES_STAGED_TOGETHER` bytes a group; a larger file is a group of its own."""
+    groups: list[list[InputFile]] = []
+    current: list[InputFile] = []
+    current_bytes = 0
+    for input_file in inputs:
+        small = input_file.size <= SMALL_FILE_BYTES
+        if current and (not small or len(current) >= FILES_STAGED_TOGETHER
+                        or current_bytes + input_file.size > BYTES_STAGED_TOGETHER):  # fmt: skip
+            groups.append(current)
+            current, current_bytes = [], 0
+        current.append(input_file)
+        current_bytes += input_file.size
+        if not small:
+            groups.append(current)
+            current, current_bytes = [], 0
+    return [*groups, current] if current else groups
+
+
 def stage_files(input_files: list[InputFile], context: RoundContext) -> list[FileReport]:
     """Read, validate and pseudonymise a batch of files, each in a worker process with a memory
-    limit unless the settings say otherwise; return their reports (counts only). The cores are
+    limit unless the settings say otherwise, small files together (see
+    :func:`small_file_groups`); return their reports (counts only), in order. The cores are
     shared among the readers: a reader of mostly small files spends more on starting polars'
     threads than it gains from them."""
     limits = context.settings.limits
-    reports = []
+    reports: list[FileReport] = []
     threads = max(1, (os.cpu_count() or 1) // reading_workers(context))
     isolated = pooled_worker(WorkerLimits(limits.reader_memory_mb, limits.reader_seconds_per_file, threads))
     with isolated if limits.isolate_readers else nullcontext() as stager:
-        for input_file in input_files:
-            reports.append(stage_input_file(input_file, context, context.key(), stager))
-            progress.advance(STAGE_READ)
+        for group in small_file_groups(input_files):
+            prepared = [stage_job(input_file, context, context.key()) for input_file in group]
+            staged = iter(_stage_together([job for job in prepared if isinstance(job, StageJob)], stager))
+            for job in prepared:
+                reports.append(next(staged) if isinstance(job, StageJob) else job)
+                progress.advance(STAGE_READ)
     return reports
+
+
+def _stage_together(jobs: list[StageJob], stager: IsolatedStager | None) -> list[FileReport]:
+    if not jobs:
+        return []
+    return stager.stage_together(jobs) if stager is not None else stage_extracts(jobs)
 
 
 def stage_feedback_file(feedback_file: InputFile, context: RoundContext) -> FeedbackReport:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -94,6 +94,10 @@ def _placeholder_flags() -> list[pl.Expr]:
     ]
 
 
+FILE_INDEX = "_file"
+"""The position of a row's extract among the extracts validated together."""
+
+
 def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules | None = None) -> ValidatedExtract:
     """Return the accepted and rejected rows of one extract read by ``read_extract``.
 
@@ -104,11 +108,27 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
     ``rules``, codes are checked against the registry and the sender, and fields against
     their length limits.
     """
-    rules = rules or RowRules()
+    return validate_extracts([raw], reference_date, [rules or RowRules()])[0]
+
+
+def validate_extracts(
+    raws: Sequence[pl.DataFrame], reference_date: dt.date, rules: Sequence[RowRules]
+) -> list[ValidatedExtract]:
+    """Return what :func:`validate_extract` returns for each of ``raws`` with its ``rules``,
+    computed in one pass over all of them (a small file costs mostly the passes' overhead).
+
+    The extracts must have the columns ``read_extract`` gives, and their rules the same
+    registry and field limits; each may have its own sender.
+    """
+    first = rules[0]
+    if len(rules) != len(raws) or any((r.registered, r.field_chars) != (first.registered, first.field_chars)
+                                      for r in rules):  # fmt: skip
+        raise ValueError("extracts validated together need one rule each, with one registry and field limits")
+    raw = pl.concat([frame.with_columns(pl.lit(i, pl.UInt32).alias(FILE_INDEX)) for i, frame in enumerate(raws)])
     typed = raw.with_columns(
         [parse_date_expr(column).alias(f"_{column}") for column in DATE_COLUMNS]
         + [
-            agb_code_expr(rules.registered).alias("_agb_code"),
+            agb_code_expr(first.registered).alias("_agb_code"),
             _padded_digits("uzovi", 4, 3).alias("_uzovi"),
             pl.col("sector").str.to_lowercase().alias("_sector"),
             pl.col("wachtfase").str.to_lowercase().alias("_wachtfase"),
@@ -117,7 +137,8 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
     ).with_columns(
         pl.coalesce(pl.col("_peildatum"), pl.lit(reference_date)).alias("_peil"),
     )
-    checks = row_checks(rules)
+    typed = _with_sender_check(typed, rules)
+    checks = row_checks(first)
     if set(checks) | {ROW_MALFORMED} != set(ROW_REASONS):
         raise RuntimeError("every reason code must have exactly one check")
     reason = pl.lit(None, dtype=pl.Utf8)
@@ -128,26 +149,61 @@ def validate_extract(raw: pl.DataFrame, reference_date: dt.date, rules: RowRules
     rejected = typed.filter(pl.col(REASON).is_not_null()).select(
         ROW_NUMBER,
         pl.when(
-            (pl.col("client_id").str.len_chars() <= rules.field_chars.get("client_id", 64))
+            (pl.col("client_id").str.len_chars() <= first.field_chars.get("client_id", 64))
             & ~pl.col("client_id").str.contains(CONTROL_CHARACTERS)
         )
         .then(pl.col("client_id"))
         .alias("client_id"),
         pl.when(pl.col(REASON) != "agb_code_unknown").then(pl.col("_agb_code")).alias("agb_code"),
         REASON,
+        FILE_INDEX,
     )
     accepted = accepted_rows(typed.filter(pl.col(REASON).is_null()).with_columns(_placeholder_flags()))
-    return ValidatedExtract(
-        date_formats=date_formats_used(raw),
-        accepted=accepted.drop("_postcode_bad", "_geslacht_bad", "_placeholder"),
-        rejected=rejected,
-        warnings=row_warnings(accepted),
+    return [
+        ValidatedExtract(
+            date_formats=date_formats,
+            accepted=accepted_part.drop("_postcode_bad", "_geslacht_bad", "_placeholder"),
+            rejected=rejected_part,
+            warnings=row_warnings(accepted_part),
+        )
+        for accepted_part, rejected_part, date_formats in zip(
+            _by_file(accepted, len(raws)), _by_file(rejected, len(raws)), date_formats_used(raw, len(raws)), strict=True
+        )
+    ]
+
+
+def _by_file(frame: pl.DataFrame, count: int) -> list[pl.DataFrame]:
+    """Return the rows of each of ``count`` extracts in ``frame``, in order, without the index."""
+    parts = frame.partition_by(FILE_INDEX, as_dict=True, include_key=False, maintain_order=True)
+    empty = frame.clear().drop(FILE_INDEX)
+    return [parts.get((index,), empty) for index in range(count)]
+
+
+def _with_sender_check(typed: pl.DataFrame, rules: Sequence[RowRules]) -> pl.DataFrame:
+    """Return ``typed`` with ``_not_sender``: whether a row's code is one its file's sender may
+    not deliver for (null without a code; false for a file without a verified sender)."""
+    allowed = [(index, code) for index, r in enumerate(rules) if r.sender_codes is not None for code in r.sender_codes]
+    unrestricted = [index for index, r in enumerate(rules) if r.sender_codes is None]
+    codes = pl.DataFrame(
+        {FILE_INDEX: [index for index, _ in allowed], "_agb_code": [code for _, code in allowed], "_allowed": True},
+        schema={FILE_INDEX: pl.UInt32, "_agb_code": pl.Utf8, "_allowed": pl.Boolean},
+    )
+    return (
+        typed.join(codes, on=[FILE_INDEX, "_agb_code"], how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("_agb_code").is_null())
+            .then(None)
+            .otherwise(~(pl.col("_allowed").fill_null(False) | pl.col(FILE_INDEX).is_in(unrestricted)))
+            .alias("_not_sender")
+        )
+        .drop("_allowed")
     )
 
 
 def row_checks(rules: RowRules) -> dict[str, pl.Expr]:
     """Return the check of every reason code (:data:`ingest.columns.ROW_REASONS`) as an expression
-    over the typed columns; the first check a row fails is its reason."""
+    over the typed columns (the sender's codes are checked in ``_not_sender``, made per file by
+    :func:`validate_extracts`); the first check a row fails is its reason."""
 
     def missing(column: str) -> pl.Expr:
         return pl.col(column).is_null()
@@ -161,7 +217,6 @@ def row_checks(rules: RowRules) -> dict[str, pl.Expr]:
         if rules.registered is None
         else pl.col("_agb_code").replace_strict(dict(rules.registered), default=None, return_dtype=pl.Utf8)
     )
-    not_sender = pl.lit(False) if rules.sender_codes is None else ~pl.col("_agb_code").is_in(list(rules.sender_codes))
     return {
         **{
             f"{column}_too_long": pl.col(column).str.len_chars() > rules.field_chars.get(column, 200)
@@ -173,7 +228,7 @@ def row_checks(rules: RowRules) -> dict[str, pl.Expr]:
         "agb_code_missing": missing("agb_code"),
         "agb_code_invalid": pl.col("_agb_code").is_null(),
         "agb_code_unknown": registered,
-        "agb_code_not_sender": not_sender,
+        "agb_code_not_sender": pl.col("_not_sender"),
         "client_id_missing": missing("client_id"),
         "geboortedatum_missing": missing("geboortedatum"),
         "geboortedatum_invalid": pl.col("_geboortedatum").is_null(),
@@ -201,7 +256,8 @@ def row_checks(rules: RowRules) -> dict[str, pl.Expr]:
 
 def accepted_rows(good: pl.DataFrame) -> pl.DataFrame:
     """Return the accepted rows in the staged shape: typed, normalised, placeholders blanked,
-    with the helper flags ``_postcode_bad``, ``_geslacht_bad`` and ``_placeholder`` for the warnings."""
+    with the helper flags ``_postcode_bad``, ``_geslacht_bad`` and ``_placeholder`` for the warnings,
+    and the file index."""
     bsn_ok = bsn_passes_check_expr(pl.col("_bsn9")).fill_null(False)
     postcode = normalised_postcode_expr("postcode")
     geslacht = pl.col("geslacht").str.to_uppercase()
@@ -240,6 +296,7 @@ def accepted_rows(good: pl.DataFrame) -> pl.DataFrame:
         pl.any_horizontal("_sn_placeholder", "_fn_placeholder", "_dob_placeholder", "_pc_placeholder").alias(
             "_placeholder"
         ),
+        FILE_INDEX,
     )
 
 
@@ -257,12 +314,12 @@ def row_warnings(accepted: pl.DataFrame) -> dict[str, int]:
     }
 
 
-def date_formats_used(raw: pl.DataFrame) -> dict[str, int]:
-    """Return how many date cells are written in each recognised format (formats not used left out),
-    counted in one pass over the extract."""
-    counts = raw.select(
+def date_formats_used(raw: pl.DataFrame, count: int) -> list[dict[str, int]]:
+    """Return, for each of ``count`` extracts in ``raw``, how many date cells are written in
+    each recognised format (formats not used left out), counted in one pass."""
+    counts = raw.group_by(FILE_INDEX).agg(
         pl.sum_horizontal([pl.col(c).str.contains(pattern).fill_null(False) for c in DATE_COLUMNS]).sum().alias(name)
         for name, (pattern, _) in zip(DATE_FORMAT_NAMES, DATE_FORMATS, strict=True)
-    ).row(0, named=True)
-    date_formats = {name: int(count) for name, count in counts.items()}
-    return {name: count for name, count in date_formats.items() if count}
+    )
+    by_file = {row.pop(FILE_INDEX): row for row in counts.iter_rows(named=True)}
+    return [{name: int(n) for name, n in by_file.get(index, {}).items() if n} for index in range(count)]

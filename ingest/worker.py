@@ -4,11 +4,13 @@ decoder crashes or exhausts memory (a native abort cannot be caught) costs only 
 Each worker is a child process (``python -m ingest.worker``, started with ``subprocess``: it
 works from threads and from inside daemonic processes such as Dask's workers, where
 ``multiprocessing`` may not start children) whose address space is capped with
-``RLIMIT_AS`` and that ends itself when its parent is gone. It receives one staging job
-at a time on its standard input and answers on its own pipe with the file's report as JSON (the
-parent never unpickles what a process that read hostile data sends). The staged Parquet files it
+``RLIMIT_AS`` and that ends itself when its parent is gone. It receives one batch of staging
+jobs at a time on its standard input (small files go together, see
+:func:`ingest.stage.stage_extracts`) and answers on its own pipe with the files' reports as JSON
+(the parent never unpickles what a process that read hostile data sends). The staged Parquet files it
 writes hold pseudonymised data only. When a worker dies or overruns its time, the file is
-rejected as ``reader_failed`` and the next file gets a fresh worker. Workers are kept for the
+rejected as ``reader_failed`` and the next file gets a fresh worker; when a batch killed it, its
+files are staged again one by one, so that only the file that did it is rejected. Workers are kept for the
 life of the process (starting one costs about a second) and stopped by :func:`stop_workers`, at
 exit at the latest.
 """
@@ -32,9 +34,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from ingest.stage import FileReport, rejected_file, stage_extract
+from ingest.stage import FileReport, StageJob, rejected_file, stage_extracts
 
 FRAME = struct.Struct("<Q")
 MAX_REPLY_BYTES = 64 << 20
@@ -48,16 +50,6 @@ class WorkerLimits:
     memory_mb: int = 3072
     seconds_per_file: float = 600.0
     threads: int | None = None
-
-
-@dataclass(frozen=True)
-class StageJob:
-    """The arguments of one :func:`ingest.stage.stage_extract` call (``path`` and ``sha256``
-    first, then its keywords)."""
-
-    path: Any
-    sha256: str
-    options: dict[str, Any]
 
 
 def _die_with_parent(interval_s: float = 0.5) -> None:
@@ -90,14 +82,20 @@ def _write_frame(stream: IO[bytes], payload: bytes) -> None:
     stream.flush()
 
 
-def _stage_safely(job: StageJob) -> FileReport:
+def _stage_safely(jobs: list[StageJob]) -> list[FileReport]:
+    """Return the reports of staging ``jobs`` together; when that fails as a whole, of staging
+    each alone, so that only the file that failed is rejected."""
     try:
-        return stage_extract(job.path, job.sha256, **job.options)
+        return stage_extracts(jobs)
     except MemoryError:
-        return _failed(job, "the reader ran out of its memory limit")
+        if len(jobs) > 1:
+            return [report for job in jobs for report in _stage_safely([job])]
+        return [_failed(jobs[0], "the reader ran out of its memory limit")]
     except Exception as error:  # a message could quote row content: keep only the type
-        return rejected_file(_name(job), job.sha256, 0, "processing_failed", type(error).__name__,
-                             job.options.get("sender"))  # fmt: skip
+        if len(jobs) > 1:
+            return [report for job in jobs for report in _stage_safely([job])]
+        return [rejected_file(jobs[0].name, jobs[0].sha256, 0, "processing_failed", type(error).__name__,
+                              jobs[0].options.get("sender"))]  # fmt: skip
 
 
 def serve(memory_mb: int) -> None:
@@ -114,14 +112,10 @@ def serve(memory_mb: int) -> None:
         try:
             (size,) = FRAME.unpack(_read_exactly(jobs, FRAME.size))
             # jobs come from our own parent process only; the answers go back as JSON, never pickled
-            job: StageJob = pickle.loads(_read_exactly(jobs, size))  # noqa: S301
+            batch: list[StageJob] = pickle.loads(_read_exactly(jobs, size))  # noqa: S301
         except (EOFError, OSError):
             return
-        _write_frame(replies, json.dumps(asdict(_stage_safely(job))).encode())
-
-
-def _name(job: StageJob) -> str:
-    return str(job.options.get("file_name") or getattr(job.path, "name", job.path))
+        _write_frame(replies, json.dumps([asdict(report) for report in _stage_safely(batch)]).encode())
 
 
 def _failed(job: StageJob, detail: str) -> FileReport:
@@ -129,7 +123,7 @@ def _failed(job: StageJob, detail: str) -> FileReport:
         size = job.path.stat().st_size
     except OSError:
         size = 0
-    return rejected_file(_name(job), job.sha256, size, "reader_failed", detail, job.options.get("sender"))
+    return rejected_file(job.name, job.sha256, size, "reader_failed", detail, job.options.get("sender"))
 
 
 class IsolatedStager:
@@ -158,22 +152,34 @@ class IsolatedStager:
     def stage(self, job: StageJob) -> FileReport:
         """Return the report of staging ``job`` in the worker; a worker that dies or overruns
         its time rejects the file as ``reader_failed`` and is replaced for the next file."""
+        return self.stage_together([job])[0]
+
+    def stage_together(self, jobs: list[StageJob]) -> list[FileReport]:
+        """Return the reports of staging ``jobs`` in the worker in one go (see
+        :func:`ingest.stage.stage_extracts`), within the time of one file. When the worker dies
+        or overruns that time, each file is staged again alone in a fresh worker, so that only
+        the file that killed it is rejected as ``reader_failed``."""
         process = self._process if self.is_alive() else self._start()
         if process is None or process.stdin is None or process.stdout is None:
             raise RuntimeError("the reader worker was started without its pipes")
         try:
-            _write_frame(process.stdin, pickle.dumps(job))
+            _write_frame(process.stdin, pickle.dumps(jobs))
             ready, _, _ = select.select([process.stdout], [], [], self.limits.seconds_per_file)
             if ready:
                 (size,) = FRAME.unpack(_read_exactly(process.stdout, FRAME.size))
                 if size > MAX_REPLY_BYTES:
                     raise EOFError("reply too large")
-                return FileReport(**json.loads(_read_exactly(process.stdout, size)))
+                reports = [FileReport(**report) for report in json.loads(_read_exactly(process.stdout, size))]
+                if len(reports) != len(jobs):
+                    raise ValueError("one report per file expected")
+                return reports
             detail = f"reading took longer than {self.limits.seconds_per_file:g} s"
         except (EOFError, OSError, ValueError, TypeError):
             detail = f"the reader stopped (over its memory limit of {self.limits.memory_mb} MiB, or crashed)"
         self.stop()
-        return _failed(job, detail)
+        if len(jobs) > 1:
+            return [self.stage(job) for job in jobs]
+        return [_failed(jobs[0], detail)]
 
     def peak_rss_mib(self) -> float:
         """Return the worker process's peak resident memory since it started (VmHWM; 0 when no

@@ -236,3 +236,25 @@ def test_a_worker_ends_when_the_process_that_started_it_dies(tmp_path: Path):
             break
         time.sleep(0.2)
     assert not Path(f"/proc/{pid}").exists() or "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_a_file_that_kills_the_worker_of_a_group_costs_only_itself(tmp_path: Path):
+    """Small files are staged together; when one of them kills the worker, the group is staged
+    again file by file, so only the bomb is rejected and its neighbours are staged."""
+    bomb = xlsx_dimension_bomb(tmp_path / "bom.xlsx")
+    good = [write_lines(tmp_path / f"good{i}.csv", [row("22000001", f"C{i}")]) for i in range(3)]
+    open_limits = ReadLimits(max_rows=10**9, max_columns=10**6, max_cells=10**15)
+    options = {"aliases": {}, "reference_date": PEIL, "key": KEY, "staging_dir": tmp_path / "s", "limits": open_limits}
+    stager = IsolatedStager(WorkerLimits(memory_mb=1536, seconds_per_file=120))
+    try:
+        jobs = [StageJob(path, f"{i}" * 64, options) for i, path in enumerate([good[0], bomb, good[1], good[2]])]
+        reports = stager.stage_together(jobs)
+    finally:
+        stager.stop()
+    assert [(r.file, r.status, r.reason) for r in reports] == [
+        ("good0.csv", "accepted", None),
+        ("bom.xlsx", "rejected", "reader_failed"),
+        ("good1.csv", "accepted", None),
+        ("good2.csv", "accepted", None),
+    ]
+    assert [r.rows_accepted for r in reports] == [1, 0, 1, 1]

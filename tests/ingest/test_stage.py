@@ -2,6 +2,7 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import entry_keys
@@ -60,3 +61,66 @@ def test_only_the_newest_file_of_a_provider_stays():
             "superseded",
             "replaced by b.csv",
         )
+
+
+def _staged_bytes(staging: Path, reports: list[FileReport]) -> list[bytes]:
+    return [path.read_bytes() if path.exists() else b"" for r in reports for path in staged_paths(staging, r.sha256)]
+
+
+@pytest.mark.parametrize("senders", [False, True], ids=["flat", "sender-folders-and-registry"])
+def test_files_staged_together_are_staged_as_one_by_one(tmp_path: Path, senders: bool):
+    """A generated round in every format, with rejected rows, files rejected whole and a
+    provider's aliases (and, in sender folders with a registry, rules per sender): staging the
+    files together gives every file the same report and the same staged bytes as alone."""
+    from flows.settings import load_settings
+    from ingest.inventory import inventory
+    from ingest.registry import load_registry, rules_for_sender
+    from ingest.stage import StageJob, stage_extracts
+    from sample_data.generate import RoundSpec, generate_round
+
+    spec = RoundSpec(entries=600, providers=14, seed=7, sender_folders=senders, registry=senders)
+    generated = generate_round(tmp_path / "round", spec)
+    settings = load_settings(generated.config_file)
+    registry = load_registry(settings.paths.registry) if settings.paths.registry else None
+    files = [f for f in inventory(generated.input_dir) if f.duplicate_of is None]
+    assert len(files) >= 15 and all(f.sender for f in files) == senders
+
+    def jobs(staging: Path) -> list[StageJob]:
+        options = {"aliases": settings.merged_aliases(), "reference_date": dt.date(2026, 11, 1), "key": KEY,
+                   "staging_dir": staging}  # fmt: skip
+        return [
+            StageJob(f.path, f.sha256, {**options, "file_name": f.name, "sender": f.sender, "rules": rules_for_sender(
+                f.folder, f.sender, registry, settings.locations, settings.limits.field_chars)})
+            for f in files
+        ]  # fmt: skip
+
+    alone = [stage_extracts([job])[0] for job in jobs(tmp_path / "alone")]
+    together = stage_extracts(jobs(tmp_path / "together"))
+    assert together == alone
+    assert {r.status for r in alone} == {"accepted", "rejected"}
+    assert sum(r.rows_rejected for r in alone) > 0
+    assert _staged_bytes(tmp_path / "together", together) == _staged_bytes(tmp_path / "alone", alone)
+
+
+def test_a_file_that_fails_pseudonymisation_costs_only_itself(write_csv, tmp_path: Path, monkeypatch):
+    import ingest.stage
+    from ingest.stage import StageJob, stage_extracts
+
+    real = ingest.stage.pseudonymise_entries
+
+    def failing_on_c666(accepted: pl.DataFrame, key: PseudonymKey) -> pl.DataFrame:
+        if "C666" in accepted["client_id"].to_list():
+            raise ValueError("C666 cannot be pseudonymised")
+        return real(accepted, key)
+
+    monkeypatch.setattr(ingest.stage, "pseudonymise_entries", failing_on_c666)
+    paths = [
+        write_csv(f"{HEADER}\n{GOOD_ROW.replace('C1', client)}\n", f"{client}.csv") for client in ("C1", "C666", "C2")
+    ]
+    options = {"aliases": {}, "reference_date": dt.date(2026, 11, 1), "key": KEY, "staging_dir": tmp_path / "s"}
+    reports = stage_extracts([StageJob(path, file_sha256(path), options) for path in paths])
+    assert [(r.file, r.status, r.reason, r.detail) for r in reports] == [
+        ("C1.csv", "accepted", None, None),
+        ("C666.csv", "rejected", "processing_failed", "ValueError"),
+        ("C2.csv", "accepted", None, None),
+    ]

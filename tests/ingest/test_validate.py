@@ -160,3 +160,25 @@ def test_a_treatment_row_without_intake_date_is_kept_and_counted():
     )  # fmt: skip
     assert result.accepted.height == 3 and result.warnings["intakedatum_missing"] == 1
     assert result.accepted["intakedatum"].to_list() == [None, None, dt.date(2026, 10, 1)]
+
+
+def test_extracts_validated_together_are_validated_as_alone():
+    """Every bad row, in files of their own with different senders (one without a verified
+    sender, one whose sender may deliver nothing, one with no rows accepted): validated
+    together, each file gets exactly what it gets alone."""
+    from ingest.validate import validate_extracts
+
+    senders = [frozenset({"22000001"}), None, frozenset({"22000002", "06020101"}), frozenset(), frozenset({"22000001"})]
+    rows = [GOOD, *({**GOOD, **bad, "client_id": f"C{reason}"} for reason, bad in sorted(BAD_ROWS.items()))]
+    frames = [raw(*rows[i::4]) for i in range(4)] + [raw({**GOOD, "agb_code": None})]
+    rules = [RowRules(registered=REGISTRY_RULES.registered, sender_codes=codes) for codes in senders]
+    together = validate_extracts(frames, PEIL, rules)
+    for frame, rule, result in zip(frames, rules, together, strict=True):
+        alone = validate_extract(frame, PEIL, rule)
+        assert result.accepted.equals(alone.accepted) and result.rejected.equals(alone.rejected)
+        assert (result.warnings, result.date_formats) == (alone.warnings, alone.date_formats)
+    reasons = {code for result in together for code in result.rejected["reden"]}
+    assert reasons >= {"agb_code_not_sender", "uzovi_invalid"}
+    assert together[4].accepted.height == 0 and together[3].accepted.height == 0
+    with pytest.raises(ValueError, match="one registry"):
+        validate_extracts(frames[:2], PEIL, [rules[0], RowRules()])
