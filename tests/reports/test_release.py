@@ -281,3 +281,27 @@ def test_protection_gives_the_same_result_in_workers_in_one_process_and_inside_a
     for column in in_workers.columns:
         assert (in_workers.hidden[column] == alone.hidden[column]).all(), column
         assert in_workers.hidden[column].tolist() == in_daemon[column], column
+
+
+def test_every_own_witness_moves_its_target_and_targets_it_moves_share_it(monkeypatch: pytest.MonkeyPatch):
+    """A target that an earlier target's witness moves gets that witness instead of a program
+    of its own; every witness handed out moves its target."""
+    import reports.protection as protection
+
+    calls = []
+    real = protection._TASKS["witness"]
+
+    def recording(problem, open_targets, task):
+        result = real(problem, open_targets, task)
+        calls.append((task[0], result))
+        return result
+
+    monkeypatch.setitem(protection._TASKS, "witness", recording)
+    population_release(PopulationSpec(providers=40, insurers=3, mean_entries=12.0, seed=3))
+    shared = 0
+    for targets, results in calls:
+        for target, moved in zip(targets, results, strict=True):
+            assert moved is None or target in moved
+        found = [id(moved) for moved in results if moved is not None]
+        shared += len(found) - len(set(found))
+    assert calls and shared > 0
