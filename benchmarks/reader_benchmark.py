@@ -31,8 +31,9 @@ def stage_all(target: Path, isolated: bool, threads: int, memory_mb: int) -> dic
     when ``isolated``; return seconds, rows and the reports' digest."""
     from flows.settings import load_settings
     from hashing.keys import load_key_file
+    from ingest.file_report import FileReport
     from ingest.inventory import inventory
-    from ingest.stage import FileReport, stage_extract
+    from ingest.stage import stage_extract
     from ingest.worker import POOL, StageJob, WorkerLimits, stop_workers
 
     settings = load_settings(target / "config.toml")

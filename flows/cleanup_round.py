@@ -17,8 +17,8 @@ from flows import stages
 from flows.round_context import RoundContext
 from flows.round_run import RoundSteps, run_round
 from flows.settings_sections import RunnerSettings
+from ingest.file_report import FileReport
 from ingest.inventory import InputFile
-from ingest.stage import FileReport
 from reports.summary import RunSummary
 
 TASK_OPTIONS: dict[str, Any] = {"persist_result": False, "cache_policy": NO_CACHE}

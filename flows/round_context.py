@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict
 
 from flows.settings import Settings
 from hashing.keys import KEY_ENVIRONMENT_VARIABLE, PseudonymKey, load_key
+from ingest.file_report import FileReport
 from ingest.registry import ProviderRegistry, load_registry
-from ingest.stage import FileReport
 from reports.package_delivery import DeliveryResult
 from reports.summary import RunSummary, build_summary
 

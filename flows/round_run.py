@@ -19,8 +19,8 @@ from flows import progress, stages
 from flows.resume import fault_point, remove_partial_files, round_lock, was_interrupted
 from flows.round_context import RoundContext, RoundFailed
 from ingest.feedback import FeedbackReport, feedback_files
+from ingest.file_report import FileReport, supersede_earlier_deliveries
 from ingest.inventory import InputFile
-from ingest.stage import FileReport, supersede_earlier_deliveries
 from ingest.worker import stop_workers
 from reports.files import AuditLog
 from reports.package_delivery import DeliveryResult

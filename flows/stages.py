@@ -28,10 +28,11 @@ from ingest.feedback import (
     stage_feedback,
     staged_feedback_path,
 )
+from ingest.file_report import FileReport, rejected_file
 from ingest.inventory import InputFile, expired_inputs, inventory
 from ingest.read import file_sha256
 from ingest.registry import UnknownSender, rules_for_sender
-from ingest.stage import FileReport, StageJob, rejected_file, stage_extracts, staged_paths
+from ingest.stage import StageJob, stage_extracts, staged_paths
 from ingest.worker import IsolatedStager, WorkerLimits, pooled_worker
 from linkage.history import compare_with_history
 from linkage.parameters import LinkageParameters, LinkageReport

@@ -36,7 +36,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
-from ingest.stage import FileReport, StageJob, rejected_file, stage_extracts
+from ingest.file_report import FileReport, rejected_file
+from ingest.stage import StageJob, stage_extracts
 
 FRAME = struct.Struct("<Q")
 MAX_REPLY_BYTES = 64 << 20

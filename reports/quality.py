@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from ingest.feedback import FeedbackReport
-from ingest.stage import FileReport
+from ingest.file_report import FileReport
 from linkage.frames import query_frame
 from linkage.store import sql_text
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ingest.stage import FileReport
+from ingest.file_report import FileReport
 from reports.package_delivery import DeliveryResult
 
 

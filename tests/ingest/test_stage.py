@@ -7,8 +7,9 @@ import pytest
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import entry_keys
 from ingest.columns import PLAIN_IDENTIFIER_COLUMNS
+from ingest.file_report import FileReport, supersede_earlier_deliveries
 from ingest.read import file_sha256
-from ingest.stage import FileReport, stage_extract, staged_paths, supersede_earlier_deliveries
+from ingest.stage import stage_extract, staged_paths
 from tests.ingest.conftest import GOOD_ROW, HEADER
 
 KEY = PseudonymKey("ktest", b"s" * 32)

@@ -5,7 +5,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.stage import rejected_file
+from ingest.file_report import rejected_file
 from reports.cover_note import cover_note
 from reports.files import csv_bytes
 from reports.providers import CONTACT_COLUMNS, contact_list, rejected_list
