@@ -263,8 +263,8 @@ def deliver_provider_files(
                                      other_provider_names(context))  # fmt: skip
     write_atomic(context.round_dir / QUALITY_REPORT, csv_bytes(operator_quality(quality)))
     result = deliver_packages(
-        packages, context.round_dir / "providers", settings.paths.recipients, context.round_id,
-        AuditLog(context.audit_path), on_provider_done=_provider_done,
+        packages.providers, packages.files_of, context.round_dir / "providers", settings.paths.recipients,
+        context.round_id, AuditLog(context.audit_path), on_provider_done=_provider_done,
         receipts_path=context.work_dir / context.round_id / "deliveries.jsonl", signer=signing_key(context.key()),
     )  # fmt: skip
     return result, unrouted_extract_rows(rejected, locations)

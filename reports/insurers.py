@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from reports.protection import protect_release
 from reports.release import (
     NATIONAL,
     PREVIOUS_DOUBLE,
+    TOTALS_ROW,
     TREND_COLUMNS,
     Release,
     add_fixed_column,
@@ -121,25 +122,28 @@ def protected_release(
     return protect_release(release, threshold, forced)
 
 
-def earlier_totals(output_root: Path, round_id: str) -> pl.DataFrame:
-    """Return the published totals of the rounds before ``round_id`` found under ``output_root``
-    (one row per round and scope: ``ronde``, ``uzovi`` and the count columns; null = suppressed)."""
-    frames = []
-    for path in sorted(output_root.glob("*/insurers/totalen.csv")):
-        earlier_round = path.parent.parent.name
-        if earlier_round >= round_id:
-            continue
-        frame = pl.read_csv(path.read_bytes().removeprefix(b"\xef\xbb\xbf"), separator=";", infer_schema=False)
-        frames.append(
-            frame.select(
-                pl.lit(earlier_round).alias("ronde"),
-                pl.col("uzovi"),
-                *[pl.col(c).cast(pl.Int64, strict=False) for c in COUNT_COLUMNS if c in frame.columns],
-            )
+def earlier_totals(ledger: Sequence[Mapping[str, Any]], round_id: str) -> pl.DataFrame:
+    """Return the totals rows that the last release of each round before ``round_id`` published,
+    from the release ledger and rounded as they were published: one row per round and scope
+    (``ronde``, ``uzovi`` and the count columns; null = suppressed). Only published values are
+    read, so a trend never shows what an earlier release suppressed."""
+    last = {entry["round"]: entry for entry in ledger if entry["round"] < round_id}
+    schema = {"ronde": pl.Utf8, "uzovi": pl.Utf8, **dict.fromkeys(COUNT_COLUMNS, pl.Int64)}
+    frames = [
+        round_published(
+            pl.DataFrame(
+                [
+                    {"ronde": earlier, "uzovi": scope, **{c: cells.get(TOTALS_ROW, {}).get(c) for c in COUNT_COLUMNS}}
+                    for scope, cells in entry["cells"].items()
+                ],
+                schema=schema,
+                orient="row",
+            ),
+            int(entry.get("rounding_base", 1)),
         )
-    if not frames:
-        return pl.DataFrame(schema={"ronde": pl.Utf8, "uzovi": pl.Utf8, **dict.fromkeys(COUNT_COLUMNS, pl.Int64)})
-    return pl.concat(frames, how="diagonal_relaxed")
+        for earlier, entry in sorted(last.items())
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
 @dataclass(frozen=True)
@@ -220,8 +224,8 @@ def write_insurer_outputs(
 
     Returns the files written (at their final paths, with size and SHA-256). Only protected
     aggregates are written (see :func:`protected_release`), rounded to ``rounding_base`` when it
-    is above 1; the release is recorded in the ledger at ``ledger_path``. Earlier rounds beside
-    this one (``insurers_dir/../../<round>/insurers/totalen.csv``) give the trend charts. With
+    is above 1; the release is recorded in the ledger at ``ledger_path``, whose releases of earlier
+    rounds give the trend charts (what they published). With
     ``provider_names`` (the registry's), each table has the provider's ``naam`` beside its code;
     with ``insurer_names`` (the configured UZOVI list), each insurer's report names its insurer.
     The national table by sector and zorgvraag goes to ``uitsplitsing.csv`` (and ``.parquet``)
@@ -236,7 +240,7 @@ def write_insurer_outputs(
         shutil.rmtree(insurers_dir)
     text = ReleaseText(round_id, reference_date, threshold, norms_weeks, rounding_base, insurer_names,
                        categories_per_sector, category_min_providers)  # fmt: skip
-    history = earlier_totals(insurers_dir.parent.parent, round_id)
+    history = earlier_totals(read_ledger(ledger_path) if ledger_path else [], round_id)
     release = protected_release(
         con, threshold, ledger_path, round_id, previous_round,
         categories_per_sector=categories_per_sector, category_min_providers=category_min_providers,

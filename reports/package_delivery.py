@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -140,7 +140,8 @@ def _deliver(
 
 
 def deliver_packages(
-    packages: Mapping[str, Mapping[str, bytes]],
+    providers: Sequence[str],
+    files_of: Callable[[str], Mapping[str, bytes]],
     providers_dir: Path,
     recipients_dir: Path | None,
     round_id: str,
@@ -150,7 +151,12 @@ def deliver_packages(
     *,
     signer: Ed25519PrivateKey,
 ) -> DeliveryResult:
-    """Encrypt each provider's files to ``<recipients_dir>/<agb>.pub`` and write them.
+    """Encrypt each provider's files (``files_of(provider)``) to ``<recipients_dir>/<agb>.pub``
+    and write them.
+
+    Every provider's key is resolved first; then the providers are handled one at a time
+    (rendered, encrypted, written), so that no more than one provider's plaintext is held and
+    nothing is rendered for a provider that cannot be delivered to.
 
     A provider with an age recipient gets ``providers/<agb>/<round>.age``, one package signed
     with ``signer`` (outputs version 2); one with a version 1 key gets each file encrypted
@@ -167,17 +173,17 @@ def deliver_packages(
     delivered: dict[str, list[str]] = {}
     undelivered: dict[str, str] = {}
     pins = load_registry(recipients_dir) if recipients_dir else None
+    keys = {provider: _recipient_key(provider, recipients_dir, pins) for provider in sorted(providers)}
     receipts = read_receipts(receipts_path) if receipts_path is not None else {}
     write_atomic(providers_dir / SIGNER_FILE, signer_pem(signer.public_key()))
     writer = _Writer(providers_dir, round_id, audit, receipts)
-    for provider, files in sorted(packages.items()):
-        key, (reason, code) = _recipient_key(provider, recipients_dir, pins)
+    for provider, (key, (reason, code)) in keys.items():
         if key is None:
             undelivered[provider] = reason
             audit.append("delivery_skipped", recipient=provider, reason=code)
         else:
             before = len(receipts)
-            delivered[provider] = _deliver(provider, files, key, writer, signer)
+            delivered[provider] = _deliver(provider, files_of(provider), key, writer, signer)
             if receipts_path is not None and len(receipts) > before:
                 append_receipts(receipts_path, dict(list(receipts.items())[before:]))
         if on_provider_done is not None:

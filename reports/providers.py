@@ -178,6 +178,40 @@ class _Split:
         return csv_bytes(self.safe.get(provider, self.empty), formula_escaped=True)
 
 
+@dataclass(frozen=True)
+class ProviderPackages:
+    """Every provider's files of a round, rendered one provider at a time (see
+    :func:`provider_packages`): the tables of all providers are made and split once up front,
+    a provider's bytes only when asked for."""
+
+    providers: tuple[str, ...]
+    round_id: str
+    contacts: _Split
+    routed: _Split
+    workbook_rows: Mapping[str, str]
+    own_quality: _Split | None
+    flagged: _Split | None
+    names: tuple[str, ...]
+
+    def files_of(self, provider: str) -> dict[str, bytes]:
+        """Return {file name: plaintext} of ``provider``'s package."""
+        own_contacts = self.contacts.plain_of(provider)
+        files = {
+            CONTACT_LIST: self.contacts.csv_of(provider),
+            CONTACT_WORKBOOK: contact_workbook(own_contacts, self.workbook_rows.get(provider, "")),
+            REJECTED_LIST: self.routed.csv_of(provider),
+        }
+        quality_row = None
+        if self.own_quality is not None:
+            quality_row = self.own_quality.plain_of(provider)
+            files[QUALITY_REPORT] = self.own_quality.csv_of(provider)
+        if self.flagged is not None:
+            files[WARNINGS_LIST] = self.flagged.csv_of(provider)
+        files[COVER_NOTE] = cover_note(provider, self.round_id, own_contacts, self.routed.plain_of(provider),
+                                       quality_row, list(self.names), CERTAIN_LINK)  # fmt: skip
+        return files
+
+
 def provider_packages(
     con: duckdb.DuckDBPyConnection,
     rejected: pl.DataFrame,
@@ -186,8 +220,8 @@ def provider_packages(
     quality: pl.DataFrame | None = None,
     warnings: pl.DataFrame | None = None,
     other_provider_names: Mapping[str, str] | None = None,
-) -> dict[str, dict[str, bytes]]:
-    """Return {provider AGB: {file name: plaintext}} for every provider in the round.
+) -> ProviderPackages:
+    """Return the packages of every provider in the round, in code order.
 
     Every provider with accepted or rejected rows gets its contact list (CSV and .xlsx), its
     rejected rows (CSV), a Dutch cover note and, given ``quality`` and ``warnings`` (see
@@ -201,30 +235,19 @@ def provider_packages(
     all_contacts = contact_lists(contact_rows(con), other_provider_names)
     contacts = _Split.of(all_contacts)
     routed = _Split.of(rejected_lists(routed_rejections(rejected, locations)))
-    workbook_rows = rows_xml_by(all_contacts.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")), "provider")
-    own_quality = _Split.of(quality, "agb_code", keep_key=True) if quality is not None else None
-    flagged = _Split.of(warning_list(warnings)) if warnings is not None else None
     entered = set(query_frame(con, "SELECT DISTINCT provider FROM entries")["provider"].to_list())
     names = [CONTACT_LIST, CONTACT_WORKBOOK, REJECTED_LIST, COVER_NOTE]
     if quality is not None:
         names.append(QUALITY_REPORT)
     if warnings is not None:
         names.append(WARNINGS_LIST)
-    packages: dict[str, dict[str, bytes]] = {}
-    for provider in sorted(set(contacts.plain) | set(routed.plain) | entered):
-        own_contacts = contacts.plain_of(provider)
-        files = {
-            CONTACT_LIST: contacts.csv_of(provider),
-            CONTACT_WORKBOOK: contact_workbook(own_contacts, workbook_rows.get(provider, "")),
-            REJECTED_LIST: routed.csv_of(provider),
-        }
-        quality_row = None
-        if own_quality is not None:
-            quality_row = own_quality.plain_of(provider)
-            files[QUALITY_REPORT] = own_quality.csv_of(provider)
-        if flagged is not None:
-            files[WARNINGS_LIST] = flagged.csv_of(provider)
-        files[COVER_NOTE] = cover_note(provider, round_id, own_contacts, routed.plain_of(provider), quality_row,
-                                       names, CERTAIN_LINK)  # fmt: skip
-        packages[provider] = files
-    return packages
+    return ProviderPackages(
+        providers=tuple(sorted(set(contacts.plain) | set(routed.plain) | entered)),
+        round_id=round_id,
+        contacts=contacts,
+        routed=routed,
+        workbook_rows=rows_xml_by(all_contacts.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")), "provider"),
+        own_quality=_Split.of(quality, "agb_code", keep_key=True) if quality is not None else None,
+        flagged=_Split.of(warning_list(warnings)) if warnings is not None else None,
+        names=tuple(names),
+    )

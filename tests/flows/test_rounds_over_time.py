@@ -177,3 +177,22 @@ def test_no_small_count_can_be_solved_for_from_a_release_and_the_one_before(seri
     assert any(table[c].null_count() for table, _ in current.values() for c in TREND_COLUMNS)
     names = {"vorig": "vorig_dubbel"}  # the attacker's name for the earlier round's double waiters
     assert [(key, value) for key, value in pinned if (names.get(key[0], key[0]), *key[1:]) not in reported] == []
+
+
+def test_the_trend_shows_what_earlier_rounds_published(series: Series):
+    """The trend charts read the earlier rounds' releases from the release ledger: the same
+    totals, suppressed cells included, as those rounds' ``totalen.csv``."""
+    from reports.disclosure import COUNT_COLUMNS
+    from reports.insurers import earlier_totals
+    from reports.ledger import read_ledger
+
+    ledger = read_ledger(series.output / "_ttp" / "release_ledger.jsonl")
+    history = earlier_totals(ledger, ROUNDS[-1]).sort("ronde", "uzovi")
+    files = pl.concat(
+        published(series, round_id, "totalen.csv").select(pl.lit(round_id).alias("ronde"), "uzovi", *COUNT_COLUMNS)
+        for round_id in ROUNDS[:-1]
+    ).sort("ronde", "uzovi")
+    assert history.height == files.height > 2
+    assert history.equals(files.cast(dict(history.schema)))
+    assert history.null_count().sum_horizontal().item() > 0, "a suppressed total stays suppressed"
+    assert earlier_totals(ledger, ROUNDS[0]).is_empty()

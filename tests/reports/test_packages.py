@@ -158,7 +158,8 @@ def test_delivery_gives_age_recipients_one_package_and_version_1_keys_their_file
     receipts = tmp_path / "deliveries.jsonl"
     packages = {"22000001": FILES, "22000002": FILES}
     audit = AuditLog(tmp_path / "audit.jsonl")
-    result = deliver_packages(packages, providers, recipients, "2026-11", audit, receipts_path=receipts, signer=ttp)
+    result = deliver_packages(list(packages), packages.__getitem__, providers, recipients, "2026-11", audit,
+                              receipts_path=receipts, signer=ttp)  # fmt: skip
     assert result.delivered == {"22000001": sorted(FILES), "22000002": sorted(FILES)}
     assert sorted(p.name for p in (providers / "22000001").iterdir()) == [package_name("2026-11")]
     assert sorted(p.name for p in (providers / "22000002").iterdir()) == sorted(FILES)
@@ -169,7 +170,8 @@ def test_delivery_gives_age_recipients_one_package_and_version_1_keys_their_file
     events = [json.loads(line)["event"] for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert events.count("file_delivered") == 1 + len(FILES)
     before = (providers / "22000001" / package_name("2026-11")).read_bytes()
-    deliver_packages(packages, providers, recipients, "2026-11", audit, receipts_path=receipts, signer=ttp)
+    deliver_packages(list(packages), packages.__getitem__, providers, recipients, "2026-11", audit,
+                     receipts_path=receipts, signer=ttp)  # fmt: skip
     assert (providers / "22000001" / package_name("2026-11")).read_bytes() == before, "delivered twice"
 
 
@@ -193,8 +195,15 @@ def test_pinned_registry_fails_closed_for_unknown_or_changed_keys(tmp_path: Path
     packages = {agb: {"contactlijst.csv": b"client_id\n"} for agb in ("22000001", "22000002", "22000003")}
     audit = AuditLog(tmp_path / "audit.jsonl")
     signer = signing_key(create_key_file(tmp_path / "ttp.key"))
-    result = deliver_packages(packages, tmp_path / "providers", recipients, "r1", audit, signer=signer)
+    rendered: list[str] = []
+
+    def files_of(provider: str) -> dict[str, bytes]:
+        rendered.append(provider)
+        return packages[provider]
+
+    result = deliver_packages(list(packages), files_of, tmp_path / "providers", recipients, "r1", audit, signer=signer)
     assert list(result.delivered) == ["22000001"] and result.recipients_pinned
+    assert rendered == ["22000001"], "nothing is rendered for a provider that cannot be delivered to"
     assert result.undelivered == {"22000002": "public key differs from its pin", "22000003": "public key not pinned"}
     assert not (tmp_path / "providers" / "22000002").exists()
     with pytest.raises(DeliveryError, match="22000002"):
