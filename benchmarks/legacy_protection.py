@@ -114,12 +114,11 @@ def _propagated_bounds(release: Release, group: Sequence[str], relations: Sequen
     return bounds
 
 
-def _lp_pinned(
+def _lp_problem(
     variables: list[Cell], relations: Sequence[Relation], release: Release, known: dict[Cell, list[int]]
-) -> list[Cell]:
-    """Return the cells of ``variables`` (one connected group of suppressed cells) that linear
-    programming pins to one integer, given the published cells, ``relations`` and the bounds
-    already ``known`` by propagation."""
+) -> dict[str, object]:
+    """Return ``linprog``'s arguments but the objective: ``relations`` over ``variables`` with
+    the published cells moved to the right-hand side, and the ``known`` bounds."""
     position = {cell: i for i, cell in enumerate(variables)}
     parts: dict[str, tuple[list[int], list[int], list[float], list[float]]] = {
         "eq": ([], [], [], []),
@@ -142,7 +141,7 @@ def _lp_pinned(
         rows, cols, values, rhs = parts[sense]
         return coo_matrix((values, (rows, cols)), shape=(len(rhs), n)).tocsr() if rhs else None
 
-    problem: dict[str, object] = {
+    return {
         "A_eq": matrix("eq"),
         "b_eq": np.array(parts["eq"][3]) if parts["eq"][3] else None,
         "A_ub": matrix("le"),
@@ -150,6 +149,16 @@ def _lp_pinned(
         "bounds": [(known[c][0], min(known[c][1], LP_CEILING)) for c in variables],
         "method": "highs",
     }
+
+
+def _lp_pinned(
+    variables: list[Cell], relations: Sequence[Relation], release: Release, known: dict[Cell, list[int]]
+) -> list[Cell]:
+    """Return the cells of ``variables`` (one connected group of suppressed cells) that linear
+    programming pins to one integer, given the published cells, ``relations`` and the bounds
+    already ``known`` by propagation."""
+    problem = _lp_problem(variables, relations, release, known)
+    n = len(variables)
     truth = np.array([release.value(cell) for cell in variables], dtype=float)
     # Each vertex solution frees every cell it moves by at least 1 from the true counts (which
     # are feasible): then two integers lie in that cell's range. Random signs over the cells

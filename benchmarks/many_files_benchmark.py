@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.attacker import differenced, read_release
+from benchmarks.attacker import differenced
+from benchmarks.published_release import read_release
 
 FORMATS = ("csv-semicolon", "parquet", "csv-semicolon-bom", "csv-comma-cp1252")
 

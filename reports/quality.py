@@ -8,6 +8,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -153,6 +154,37 @@ def _split(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return {str(key[0]): part for key, part in frame.partition_by("provider", as_dict=True).items()}
 
 
+def _quality_row(
+    provider: str,
+    own: Mapping[str, Any],
+    own_rows: pl.DataFrame | None,
+    whole_files: Mapping[str, pl.DataFrame],
+    findings: _FileFindings,
+) -> dict[str, object]:
+    """Return a provider's figures of its extract rows and files (``own``: its row of
+    ``quality.sql``; ``own_rows``: its rejected extract rows)."""
+    taken = int(own.get("rijen_geaccepteerd", 0))
+    reasons = Counter(own_rows["reden"].to_list() if own_rows is not None else [])
+    missing_bsn, invalid_bsn = int(own.get("bsn_ontbrekend", 0)), int(own.get("bsn_ongeldig", 0))
+    return {
+        "agb_code": provider,
+        "bestanden": len(findings.files[provider]),
+        "bestanden_afgewezen": whole_files[provider].height if provider in whole_files else 0,
+        "rijen_ontvangen": taken + sum(reasons.values()),
+        "rijen_geaccepteerd": taken,
+        "rijen_afgewezen": sum(reasons.values()),
+        "afgewezen_per_reden": _joined(reasons),
+        "aandeel_zonder_bruikbaar_bsn": round((missing_bsn + invalid_bsn) / taken, 4) if taken else None,
+        "bsn_ontbrekend": missing_bsn,
+        "bsn_ongeldig": invalid_bsn,
+        "verouderd": int(own.get("verouderd", 0)),
+        "behandeling_zonder_intakedatum": int(own.get("behandeling_zonder_intakedatum", 0)),
+        "niet_aangeleverde_optionele_kolommen": ", ".join(sorted(findings.missing[provider])),
+        "onbekende_kolommen": ", ".join(sorted(findings.unknown[provider])),
+        "datumnotaties": _joined(findings.notations[provider]),
+    }
+
+
 def quality_table(
     con: duckdb.DuckDBPyConnection,
     reports: Sequence[FileReport],
@@ -185,33 +217,11 @@ def quality_table(
     feedback, no_feedback = _split(all_feedback), all_feedback.clear()
     providers = set(findings.files) | set(accepted) | set(whole_files) | set(feedback)
     providers |= {r.sender for r in feedback_reports if r.status == "rejected" and r.sender is not None}
-    rows = []
-    for provider in sorted(providers):
-        own = accepted.get(provider, {})
-        taken = int(own.get("rijen_geaccepteerd", 0))
-        own_rows = extract_rows.get(provider)
-        reasons = Counter(own_rows["reden"].to_list() if own_rows is not None else [])
-        without_bsn = int(own.get("bsn_ontbrekend", 0)) + int(own.get("bsn_ongeldig", 0))
-        rows.append(
-            {
-                "agb_code": provider,
-                "bestanden": len(findings.files[provider]),
-                "bestanden_afgewezen": whole_files[provider].height if provider in whole_files else 0,
-                "rijen_ontvangen": taken + sum(reasons.values()),
-                "rijen_geaccepteerd": taken,
-                "rijen_afgewezen": sum(reasons.values()),
-                "afgewezen_per_reden": _joined(reasons),
-                "aandeel_zonder_bruikbaar_bsn": round(without_bsn / taken, 4) if taken else None,
-                "bsn_ontbrekend": int(own.get("bsn_ontbrekend", 0)),
-                "bsn_ongeldig": int(own.get("bsn_ongeldig", 0)),
-                "verouderd": int(own.get("verouderd", 0)),
-                "behandeling_zonder_intakedatum": int(own.get("behandeling_zonder_intakedatum", 0)),
-                "niet_aangeleverde_optionele_kolommen": ", ".join(sorted(findings.missing[provider])),
-                "onbekende_kolommen": ", ".join(sorted(findings.unknown[provider])),
-                "datumnotaties": _joined(findings.notations[provider]),
-                **_feedback_figures(provider, feedback.get(provider, no_feedback), feedback_reports),
-            }
-        )
+    rows = [
+        _quality_row(provider, accepted.get(provider, {}), extract_rows.get(provider), whole_files, findings)
+        | _feedback_figures(provider, feedback.get(provider, no_feedback), feedback_reports)
+        for provider in sorted(providers)
+    ]
     if not rows:
         return pl.DataFrame(schema=dict.fromkeys(QUALITY_COLUMNS, pl.Utf8))
     return pl.DataFrame(rows, schema_overrides={"aandeel_zonder_bruikbaar_bsn": pl.Float64}).select(QUALITY_COLUMNS)

@@ -97,6 +97,39 @@ class RunSummary(_Part):
         return self.model_dump(mode="json")
 
 
+def _file_counts(file_reports: Sequence[FileReport]) -> dict[str, Any]:
+    """Return the summary's ``files``: received, accepted and rejected (by reason) with each
+    file's report."""
+    accepted = sum(1 for r in file_reports if r.status == "accepted")
+    files_by_reason = Counter(r.reason for r in file_reports if r.status == "rejected")
+    return {
+        "received": len(file_reports),
+        "accepted": accepted,
+        "rejected": len(file_reports) - accepted,
+        "rejected_by_reason": dict(sorted((str(k), v) for k, v in files_by_reason.items())),
+        "details": [r.to_dict() for r in sorted(file_reports, key=lambda r: r.file)],
+    }
+
+
+def _row_counts(accepted_files: Sequence[FileReport], unrouted: int, duplicates: int) -> dict[str, Any]:
+    """Return the rows of the accepted files: received, accepted, rejected (by reason), the
+    warnings, the rejected rows that reach no provider (``unrouted``) and the duplicate rows."""
+    by_reason: Counter[str] = Counter()
+    warnings: Counter[str] = Counter()
+    for report in accepted_files:
+        by_reason.update(report.rejected_by_reason)
+        warnings.update(report.warnings)
+    return {
+        "received": sum(r.rows_received for r in accepted_files),
+        "accepted": sum(r.rows_accepted for r in accepted_files),
+        "rejected": sum(r.rows_rejected for r in accepted_files),
+        "rejected_by_reason": dict(sorted(by_reason.items())),
+        "warnings": dict(sorted(warnings.items())),
+        "rejected_unrouted": unrouted,
+        "duplicate_rows": duplicates,
+    }
+
+
 def build_summary(
     *,
     round_id: str,
@@ -124,35 +157,12 @@ def build_summary(
     accepted files without a verified sender; ``registry`` the registered codes (None without a registry).
     """
     accepted_files = [r for r in file_reports if r.status == "accepted"]
-    by_reason: Counter[str] = Counter()
-    warnings: Counter[str] = Counter()
-    for report in accepted_files:
-        by_reason.update(report.rejected_by_reason)
-        warnings.update(report.warnings)
-    files_by_reason = Counter(r.reason for r in file_reports if r.status == "rejected")
-    rows_received = sum(r.rows_received for r in accepted_files)
-    rows_accepted = sum(r.rows_accepted for r in accepted_files)
-    rows_rejected = sum(r.rows_rejected for r in accepted_files)
     return RunSummary.model_validate({
         "round": round_id,
         "reference_date": reference_date,
         "key_version": key_id,
-        "files": {
-            "received": len(file_reports),
-            "accepted": len(accepted_files),
-            "rejected": len(file_reports) - len(accepted_files),
-            "rejected_by_reason": dict(sorted((str(k), v) for k, v in files_by_reason.items())),
-            "details": [r.to_dict() for r in sorted(file_reports, key=lambda r: r.file)],
-        },
-        "rows": {
-            "received": rows_received,
-            "accepted": rows_accepted,
-            "rejected": rows_rejected,
-            "rejected_by_reason": dict(sorted(by_reason.items())),
-            "warnings": dict(sorted(warnings.items())),
-            "rejected_unrouted": unrouted_rejections,
-            "duplicate_rows": totals.get("duplicate_rows", 0),
-        },
+        "files": _file_counts(file_reports),
+        "rows": _row_counts(accepted_files, unrouted_rejections, totals.get("duplicate_rows", 0)),
         "entries": totals["entries"],
         "persons": totals["persons"],
         "double_waiters": totals["double_waiters"],
@@ -160,10 +170,8 @@ def build_summary(
         "providers": totals["providers"],
         "insurers": totals["insurers"],
         "links": {
-            "bsn": totals["links_bsn"],
-            "probabilistic": totals["links_probabilistic"],
-            "unlinked_without_bsn": totals["unlinked_without_bsn"],
-            "review_pairs": linkage["review_pairs"],
+            "bsn": totals["links_bsn"], "probabilistic": totals["links_probabilistic"],
+            "unlinked_without_bsn": totals["unlinked_without_bsn"], "review_pairs": linkage["review_pairs"],
         },
         "linkage": dict(linkage),
         "delivered": {agb: files for agb, files in sorted(delivery.delivered.items())},

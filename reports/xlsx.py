@@ -183,6 +183,39 @@ def _sheet_xml(sheet: Sheet) -> bytes:
     ).encode()
 
 
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    '<Override PartName="/docProps/core.xml" '
+    'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+)
+"""The start of ``[Content_Types].xml``: one override per sheet follows."""
+ROOT_RELATIONSHIPS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/'
+    'core-properties" Target="docProps/core.xml"/></Relationships>'
+)
+CORE_PROPERTIES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+    "<dc:creator>{author}</dc:creator>"
+    '<dcterms:created xsi:type="dcterms:W3CDTF">2026-01-01T00:00:00Z</dcterms:created>'
+    "</cp:coreProperties>"
+)
+"""``docProps/core.xml`` with ``{author}`` to fill in (escaped); a fixed time stamp."""
+
+
 def workbook_bytes(sheets: Sequence[Sheet], author: str = "wachtlijst") -> bytes:
     """Return an .xlsx holding ``sheets`` in order (names at most 31 characters, distinct)."""
     names = [sheet.name[:31] for sheet in sheets]
@@ -193,64 +226,12 @@ def workbook_bytes(sheets: Sequence[Sheet], author: str = "wachtlijst") -> bytes
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
         for i in range(1, len(sheets) + 1)
     )
-    defined = "".join(
-        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-        f"'{_escaped(name)}'!$A$1:${column_letters(max(1, len(sheet.frame.columns)) - 1)}"
-        f"${sheet.frame.height + 1}</definedName>"
-        for i, (name, sheet) in enumerate(zip(names, sheets, strict=True))
-        if sheet.frame.height and sheet.frame.columns
-    )
     parts = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/styles.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            '<Override PartName="/docProps/core.xml" '
-            'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
-            f"{overrides}</Types>"
-        ),
-        "_rels/.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'officeDocument" Target="xl/workbook.xml"/>'
-            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/'
-            'core-properties" Target="docProps/core.xml"/></Relationships>'
-        ),
-        "docProps/core.xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
-            'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            f"<dc:creator>{_escaped(author)}</dc:creator>"
-            '<dcterms:created xsi:type="dcterms:W3CDTF">2026-01-01T00:00:00Z</dcterms:created>'
-            "</cp:coreProperties>"
-        ),
-        "xl/workbook.xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
-            + "".join(
-                f'<sheet name="{_escaped(name)}" sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(names, 1)
-            )
-            + f"</sheets>{f'<definedNames>{defined}</definedNames>' if defined else ''}</workbook>"
-        ),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            + "".join(
-                f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                f'relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                for i in range(1, len(sheets) + 1)
-            )
-            + f'<Relationship Id="rId{len(sheets) + 1}" Type="http://schemas.openxmlformats.org/officeDocument/'
-            '2006/relationships/styles" Target="styles.xml"/></Relationships>'
-        ),
+        "[Content_Types].xml": f"{CONTENT_TYPES}{overrides}</Types>",
+        "_rels/.rels": ROOT_RELATIONSHIPS,
+        "docProps/core.xml": CORE_PROPERTIES.format(author=_escaped(author)),
+        "xl/workbook.xml": _workbook_xml(names, sheets),
+        "xl/_rels/workbook.xml.rels": _workbook_relationships(len(sheets)),
         "xl/styles.xml": STYLES,
     }
     buffer = io.BytesIO()
@@ -260,6 +241,39 @@ def workbook_bytes(sheets: Sequence[Sheet], author: str = "wachtlijst") -> bytes
         for i, sheet in enumerate(sheets, 1):
             _write(archive, f"xl/worksheets/sheet{i}.xml", _sheet_xml(sheet))
     return buffer.getvalue()
+
+
+def _workbook_xml(names: Sequence[str], sheets: Sequence[Sheet]) -> str:
+    """Return ``xl/workbook.xml``: the sheets by name, each table's auto-filter range."""
+    defined = "".join(
+        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+        f"'{_escaped(name)}'!$A$1:${column_letters(max(1, len(sheet.frame.columns)) - 1)}"
+        f"${sheet.frame.height + 1}</definedName>"
+        for i, (name, sheet) in enumerate(zip(names, sheets, strict=True))
+        if sheet.frame.height and sheet.frame.columns
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        + "".join(f'<sheet name="{_escaped(name)}" sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(names, 1))
+        + f"</sheets>{f'<definedNames>{defined}</definedNames>' if defined else ''}</workbook>"
+    )
+
+
+def _workbook_relationships(count: int) -> str:
+    """Return ``xl/_rels/workbook.xml.rels``: ``count`` sheets, then the styles."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + "".join(
+            f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            f'relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'
+            for i in range(1, count + 1)
+        )
+        + f'<Relationship Id="rId{count + 1}" Type="http://schemas.openxmlformats.org/officeDocument/'
+        '2006/relationships/styles" Target="styles.xml"/></Relationships>'
+    )
 
 
 def _write(archive: zipfile.ZipFile, name: str, data: bytes) -> None:

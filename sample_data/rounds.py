@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from ingest.feedback import OUTCOMES
-from sample_data.generate import RoundSpec, generate_round
+from sample_data.generate import GeneratedRound, RoundSpec, generate_round
 
 BAD_FEEDBACK = {"uitkomst_invalid": 1, "feedback_not_on_contact_list": 1, "feedback_duplicate": 1}
 
@@ -114,12 +114,9 @@ def trend_truth(previous: pl.DataFrame, current: pl.DataFrame, feedback: pl.Data
     )
 
 
-def generate_rounds(out_dir: Path, round_ids: Sequence[str], spec: RoundSpec | None = None) -> GeneratedRounds:
-    """Write ``out_dir/inbox/<round>/`` for each of ``round_ids`` (at least two) with its
-    extracts and, from the second round on, its feedback; return the inbox and the truth."""
-    spec = dataclasses.replace(spec or RoundSpec(), formats=("parquet",), bad_rows_per_kind=0, bad_files=False)
-    rng = np.random.default_rng(spec.seed + 7)
-    universe = generate_round(out_dir / "population", spec)
+def _population_files(universe: GeneratedRound) -> tuple[dict[str, tuple[pl.DataFrame, str]], pl.DataFrame]:
+    """Return the population round's files ({name: (rows, its client_id column)}) and one row
+    per entry with its file, person and scope (sector, and zorgvraag in msz)."""
     flags = universe.truth["entry_flags"].select("provider", "client_id", "person_id")
     files = {}
     rows = []
@@ -148,6 +145,16 @@ def generate_rounds(out_dir: Path, round_ids: Sequence[str], spec: RoundSpec | N
             .alias("scope")
         )
     )
+    return files, entries
+
+
+def generate_rounds(out_dir: Path, round_ids: Sequence[str], spec: RoundSpec | None = None) -> GeneratedRounds:
+    """Write ``out_dir/inbox/<round>/`` for each of ``round_ids`` (at least two) with its
+    extracts and, from the second round on, its feedback; return the inbox and the truth."""
+    spec = dataclasses.replace(spec or RoundSpec(), formats=("parquet",), bad_rows_per_kind=0, bad_files=False)
+    rng = np.random.default_rng(spec.seed + 7)
+    universe = generate_round(out_dir / "population", spec)
+    files, entries = _population_files(universe)
     persons = entries["person_id"].unique().sort()
     start = dict(zip(persons.to_list(), rng.choice([0, 0, 0, 0, 0, 0, 1, 2], size=len(persons)).tolist(), strict=True))
     entries = entries.with_columns(

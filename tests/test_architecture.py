@@ -59,3 +59,25 @@ def test_the_check_sees_an_upward_import(tmp_path: Path):
     module = tmp_path / "m.py"
     module.write_text("import json\nfrom reports.files import write_atomic\n\ndef f():\n    import flows.cli\n")
     assert imported_packages(module) == {"reports", "flows"}
+
+
+MAX_MODULE_LINES = 350
+MAX_FUNCTION_LINES = 60
+
+
+def test_modules_and_functions_stay_small():
+    """No module of the packages over 350 lines, no function over 60 (data tables are module
+    constants, not functions)."""
+    too_long = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            name = path.relative_to(ROOT).as_posix()
+            if len(text.splitlines()) > MAX_MODULE_LINES:
+                too_long.append(f"{name}: {len(text.splitlines())} lines")
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if lines > MAX_FUNCTION_LINES:
+                        too_long.append(f"{name}: {node.name} has {lines} lines")
+    assert too_long == []

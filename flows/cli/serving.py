@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -47,7 +48,6 @@ def serve(
     from flows.round_context import work_dir_for
 
     settings = serve_settings(config, cron, timezone)
-    schedule = settings.schedule
     inbox = inbox or settings.paths.inbox
     if inbox is None or not inbox.is_dir():
         fail(f"inbox folder {inbox} does not exist (pass --inbox or set paths.inbox)", EXIT_INPUT)
@@ -55,18 +55,26 @@ def serve(
         fail("pass --output, the folder the rounds are written to", EXIT_USAGE)
     check_key(key_file)
     output_dir.mkdir(parents=True, exist_ok=True)
-    prefect_home = settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect"
-    prepare_prefect_environment(prefect_home)
-    from flows.server import ServerError, local_prefect_server, run_until_stopped
-
-    server = nullcontext(api_url) if api_url else local_prefect_server(port, Path(os.environ["PREFECT_HOME"]))
+    prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
     arguments = {
         "inbox_dir": str(inbox.resolve()),
         "output_dir": str(output_dir.resolve()),
         "key_file": str(key_file.resolve()) if key_file else None,
         "config_file": str(config.resolve()) if config else None,
-        "schedule": schedule.model_dump(),
+        "schedule": settings.schedule.model_dump(),
     }
+    run_deployment(arguments, settings, inbox, port, api_url)
+
+
+def run_deployment(
+    arguments: Mapping[str, object], settings: Settings, inbox: Path, port: int, api_url: str | None
+) -> None:
+    """Serve the scheduled deployment with ``arguments`` on the Prefect API at ``api_url``, or on
+    a local server on ``port`` started here, until stopped; fail when the runner stops on its own."""
+    from flows.server import ServerError, local_prefect_server, run_until_stopped
+
+    schedule = settings.schedule
+    server = nullcontext(api_url) if api_url else local_prefect_server(port, Path(os.environ["PREFECT_HOME"]))
     try:
         with server as url:
             console.print(

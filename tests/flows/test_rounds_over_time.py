@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from benchmarks.attacker import attack, read_categories, read_release
+from benchmarks.attacker import attack
+from benchmarks.published_release import read_categories, read_release
 from hashing.keys import create_key_file
 from reports.recipients import create_age_keys, pin_recipients
 from reports.release import TREND_COLUMNS

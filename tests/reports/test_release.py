@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reports.release as release_module
-from benchmarks.attacker import Attack, Tables, attack, differenced, read_categories, read_release
+from benchmarks.attacker import Attack, Tables, attack, differenced
 from benchmarks.legacy_protection import legacy_protect_release
+from benchmarks.published_release import read_categories, read_release
 from reports.insurers import protected_release
 from reports.ledger import forced_suppressions, read_ledger, record_release
 from reports.protection import audit_release, protect_release
