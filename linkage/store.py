@@ -142,12 +142,17 @@ def link_round(
     return report
 
 
+def _split_totals(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return (the provider rows, the totals row without ``agb_code``) of a query's rows, told
+    apart by ``is_total``."""
+    is_total = pl.col("is_total")
+    return frame.filter(~is_total).drop("is_total"), frame.filter(is_total).drop("is_total", "agb_code")
+
+
 def provider_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return the unsuppressed insurer table (one row per provider) and its totals row,
     for one UZOVI or for all insured."""
-    frame = query_frame(con, sql_text("provider_counts.sql"), {"uzovi": uzovi})
-    is_total = pl.col("agb_code") == "totaal"
-    return frame.filter(~is_total), frame.filter(is_total)
+    return _split_totals(query_frame(con, sql_text("provider_counts.sql"), {"uzovi": uzovi}))
 
 
 def insurer_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -166,10 +171,10 @@ def entry_warnings(con: duckdb.DuckDBPyConnection, stale_from: dt.date) -> pl.Da
     return query_frame(con, sql_text("entry_warnings.sql"), {"stale_from": stale_from})
 
 
-def trend_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> pl.DataFrame:
-    """Return the trend columns per provider and the totals row (``agb_code`` 'totaal') for one
-    UZOVI or all insured, with ``vorig_dubbel`` (previous round's double waiters)."""
-    return query_frame(con, sql_text("trend_counts.sql"), {"uzovi": uzovi})
+def trend_counts(con: duckdb.DuckDBPyConnection, uzovi: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return the trend columns per provider and their totals row for one UZOVI or all insured,
+    with ``vorig_dubbel`` (previous round's double waiters)."""
+    return _split_totals(query_frame(con, sql_text("trend_counts.sql"), {"uzovi": uzovi}))
 
 
 def round_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -44,16 +44,20 @@ SLICE_CODES_SQL = "SELECT slice_uzovi AS uzovi FROM entry_facts UNION SELECT uzo
 def scope_tables(con: duckdb.DuckDBPyConnection, uzovi: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return the unsuppressed (provider table, totals row) of one scope with the count and trend
     columns and the previous round's double waiters (``vorig_dubbel``); a provider of only one of
-    the two rounds counts 0 in the other's columns."""
+    the two rounds counts 0 in the other's columns. The totals row has no ``agb_code``."""
     table, totals = provider_counts(con, uzovi)
-    counts = pl.concat([table, totals]).select("agb_code", *COUNT_COLUMNS, DOUBLE_ENTRIES, *BREAKDOWN_COLUMNS)
-    merged = (
-        counts.join(trend_counts(con, uzovi), on="agb_code", how="full", coalesce=True)
+    trend, trend_totals = trend_counts(con, uzovi)
+    providers = (
+        table.select("agb_code", *COUNT_COLUMNS, DOUBLE_ENTRIES, *BREAKDOWN_COLUMNS)
+        .join(trend, on="agb_code", how="full", coalesce=True)
         .with_columns(pl.exclude("agb_code").fill_null(0).cast(pl.Int64))
         .select(*INSURER_COLUMNS, PREVIOUS_DOUBLE)
+        .sort("agb_code")
     )
-    is_total = pl.col("agb_code") == "totaal"
-    return merged.filter(~is_total).sort("agb_code"), merged.filter(is_total)
+    # each query has exactly one totals row: the empty grouping set gives one even over no rows
+    counted = totals.select(*COUNT_COLUMNS, DOUBLE_ENTRIES, *BREAKDOWN_COLUMNS)
+    both = pl.concat([counted, trend_totals], how="horizontal").with_columns(pl.all().cast(pl.Int64))
+    return providers, both.select(*PUBLISHED_COLUMNS, PREVIOUS_DOUBLE)
 
 
 def previous_hidden(
@@ -67,7 +71,7 @@ def previous_hidden(
     if not entries:
         return hidden
     cells: dict[str, dict[str, dict[str, int | None]]] = entries[-1]["cells"]
-    names = [*release.providers, "totaal"]
+    names = release.row_names
     for s, scope in enumerate(release.scopes):
         for p, name in enumerate(names):
             published = cells.get(scope, {}).get(name, {})
@@ -196,12 +200,12 @@ def scope_outputs(
     )  # fmt: skip
     scope_history = history_frame(
         [
-            *history.filter(pl.col("uzovi") == (uzovi or "alle")).drop("uzovi").to_dicts(),
+            *history.filter(pl.col("uzovi") == scope_code).drop("uzovi").to_dicts(),
             {"ronde": text.round_id, **totals.drop("agb_code").row(0, named=True)},
         ]
     )
     outputs[f"{name}.html"] = insurer_report_html(context, table, totals, scope_history, scope_categories)
-    return outputs, totals.drop("agb_code").insert_column(0, pl.Series("uzovi", [uzovi or "alle"]))
+    return outputs, totals.drop("agb_code").insert_column(0, pl.Series("uzovi", [scope_code]))
 
 
 def write_insurer_outputs(

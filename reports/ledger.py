@@ -18,25 +18,25 @@ from typing import Any
 import numpy as np
 
 from hashing.files import write_atomic
-from reports.release import Release
+from reports.release import TOTALS_ROW, Release
 
 LEDGER_FORMAT = "wachtlijst-release-ledger/1"
 
 
 def published_cells(release: Release) -> dict[str, dict[str, dict[str, int | None]]]:
-    """Return {scope: {provider or 'totaal': {column: published value or None}}} of a release."""
+    """Return {scope: {provider or ``TOTALS_ROW``: {column: published value or None}}} of a release."""
     cells: dict[str, dict[str, dict[str, int | None]]] = {}
-    names = [*release.providers, "totaal"]
+    names = release.row_names
     for s, scope in enumerate(release.scopes):
         present = np.logical_or.reduce([release.counts[c][s] > 0 for c in release.columns])
         cells[scope] = {
             name: {
                 column: None if release.hidden[column][s, p] else int(release.counts[column][s, p])
                 for column in release.columns
-                if name == "totaal" or column not in release.totals_only  # never published
+                if name == TOTALS_ROW or column not in release.totals_only  # never published
             }
             for p, name in enumerate(names)
-            if present[p] or name == "totaal"
+            if present[p] or name == TOTALS_ROW
         }
     return cells
 
@@ -55,15 +55,15 @@ def forced_suppressions(
     from what an earlier release of the same round published for it."""
     earlier = [entry for entry in ledger if entry["round"] == round_id]
     forced = []
-    names = [*release.providers, "totaal"]
+    names = release.row_names
     for entry in earlier:
         for s, scope in enumerate(release.scopes):
             before = entry["cells"].get(scope, {})
             for p, name in enumerate(names):
                 for column in release.columns:
-                    if name != "totaal" and column in release.totals_only:
+                    if name != TOTALS_ROW and column in release.totals_only:
                         continue  # a cell never published cannot be differenced
-                    old = before.get(name, {}).get(column, 0 if name != "totaal" else None)
+                    old = before.get(name, {}).get(column, 0 if name != TOTALS_ROW else None)
                     if old is None:
                         continue
                     if 1 <= abs(int(release.counts[column][s, p]) - old) < threshold:

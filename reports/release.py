@@ -138,6 +138,12 @@ class Release:
         return column not in self.columns
 
     @property
+    def row_names(self) -> list[str]:
+        """Return the name of each position along the providers axis: the providers, then
+        :data:`TOTALS_ROW` (the name the ledger and the spreadsheets give the totals row)."""
+        return [*self.providers, TOTALS_ROW]
+
+    @property
     def all_columns(self) -> list[str]:
         """Return the published columns, then the fixed ones: the order of the flat cell index."""
         return [*self.columns, *sorted(set(self.counts) - set(self.columns))]

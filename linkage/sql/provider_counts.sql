@@ -1,8 +1,9 @@
--- The insurer table: one row per provider plus the totals row (persons counted once
--- nationally, so the totals of person columns are not the sums of the rows).
+-- The insurer table: one row per provider plus the totals row (is_total, agb_code NULL;
+-- persons counted once nationally, so the totals of person columns are not the sums of the rows).
 -- $uzovi NULL means every insured; otherwise the persons of that insurer's slice (slice_uzovi).
 SELECT
-    CASE WHEN grouping(provider) = 1 THEN 'totaal' ELSE provider END AS agb_code,
+    provider AS agb_code,
+    grouping(provider) = 1 AS is_total,
     count(*) AS wachtenden,
     count(DISTINCT person_id) AS unieke_personen,
     count(DISTINCT person_id) FILTER (WHERE is_double) AS dubbel_wachtenden,
