@@ -8,6 +8,8 @@ import io
 import json
 import os
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,45 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> WrittenFil
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return WrittenFile(path, len(data), sha256_bytes(data))
+    written = WrittenFile(path, len(data), sha256_bytes(data))
+    _remember(written)
+    return written
+
+
+MAX_REMEMBERED = 100_000
+"""How many written files' hashes this process keeps (the oldest are forgotten first)."""
+_REMEMBERED: OrderedDict[str, tuple[tuple[int, int, int], str]] = OrderedDict()
+_REMEMBERED_LOCK = threading.Lock()
+
+
+def _identity(status: os.stat_result) -> tuple[int, int, int]:
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _remember(written: WrittenFile) -> None:
+    """Keep the hash of a file this process wrote, with what identifies that version of it."""
+    identity = _identity(os.stat(written.path))
+    with _REMEMBERED_LOCK:
+        _REMEMBERED[os.fspath(written.path)] = (identity, written.sha256)
+        _REMEMBERED.move_to_end(os.fspath(written.path))
+        while len(_REMEMBERED) > MAX_REMEMBERED:
+            _REMEMBERED.popitem(last=False)
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """Return (size, SHA-256) of the file at ``path``: the hash :func:`write_atomic` made when
+    this process wrote it, while the file is still that version (the same inode, size and
+    modification time); else the hash of its bytes as read now."""
+    status = os.stat(path)
+    with _REMEMBERED_LOCK:
+        remembered = _REMEMBERED.get(os.fspath(path))
+    if remembered is not None and remembered[0] == _identity(status):
+        return status.st_size, remembered[1]
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return status.st_size, digest.hexdigest()
 
 
 def parquet_bytes(frame: pl.DataFrame) -> bytes:

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import polars as pl
 
-from hashing.files import sha256_bytes, write_atomic
+from hashing.files import file_digest, sha256_bytes, write_atomic
 
 CSV_SEPARATOR = ";"
 GENESIS_HASH = "0" * 64
@@ -49,14 +49,15 @@ def csv_bytes(frame: pl.DataFrame, *, formula_escaped: bool = False) -> bytes:
 
 
 def build_manifest(round_dir: Path, exclude: tuple[str, ...] = ("manifest.json",)) -> dict[str, Any]:
-    """Return {"files": [{path, size, sha256}]} for every file below ``round_dir``."""
+    """Return {"files": [{path, size, sha256}]} for every file below ``round_dir`` (the hashes
+    made while writing them, for files this process wrote and nothing changed since)."""
     files = []
     for path in sorted(p for p in round_dir.rglob("*") if p.is_file()):
         relative = path.relative_to(round_dir)
         if relative.as_posix() in exclude or any(part.startswith(".") for part in relative.parts):
             continue
-        data = path.read_bytes()
-        files.append({"path": relative.as_posix(), "size": len(data), "sha256": sha256_bytes(data)})
+        size, sha256 = file_digest(path)
+        files.append({"path": relative.as_posix(), "size": size, "sha256": sha256})
     return {"files": files}
 
 
