@@ -7,7 +7,6 @@ locked-down machine without a network request. Suppressed cells read ``<threshol
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -15,11 +14,14 @@ from importlib import resources
 import polars as pl
 from markupsafe import Markup
 
+from reports.breakdowns import ALL
 from reports.charts import TOP_PROVIDERS, bar_chart, breakdown_chart, dutch_number, scatter_chart, share, trend_chart
 from reports.disclosure import COUNT_COLUMNS, SUPPRESSED_MARK, suppressed_note
 from reports.spreadsheets import DEFINITIONS_NL
-from reports.templating import render
+from reports.templating import macro, render
 
+PARTS = "report_parts.html"
+"""The template of the report's tables, cards and lists."""
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 HEADLINES_NL: tuple[tuple[str, str], ...] = (
@@ -90,47 +92,46 @@ def _row_values(row: Mapping[str, object]) -> dict[str, object]:
     return values
 
 
-def _cell(column: str, value: object, threshold: int) -> str:
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the provider table: its text, its number for sorting (None: a text cell),
+    and whether it is suppressed."""
+
+    text: str
+    number: object = None
+    suppressed: bool = False
+
+
+def _cell(column: str, value: object, threshold: int) -> Cell:
     if column in ("agb_code", "naam"):
-        return f"<td>{html.escape('' if value is None else str(value))}</td>"
+        return Cell("" if value is None else str(value))
     if value is None:
-        title = f"onderdrukt: een aantal van 1 tot {threshold}, of een groter aantal dat een klein aantal beschermt"
-        return f'<td class="num suppressed" data-v="-1" title="{title}">{SUPPRESSED_MARK}</td>'
+        return Cell(SUPPRESSED_MARK, -1, suppressed=True)
     decimals = 1 if column.startswith("aandeel") else 0
-    text = dutch_number(value, threshold, decimals) + (" %" if decimals else "")  # type: ignore[arg-type]
-    return f'<td class="num" data-v="{value}">{html.escape(text)}</td>'
+    return Cell(dutch_number(value, threshold, decimals) + (" %" if decimals else ""), value)  # type: ignore[arg-type]
 
 
 def provider_table(table: pl.DataFrame, totals: pl.DataFrame, threshold: int) -> str:
     """Return the sortable, filterable HTML table of providers with a totals row in the footer."""
     shown = [(c, title) for c, title in DISPLAY_COLUMNS if c in table.columns or c.startswith("aandeel")]
-    header = "".join(
-        f'<th scope="col" data-col="{i}" aria-sort="none"><button type="button">{html.escape(title)}</button></th>'
-        for i, (_, title) in enumerate(shown)
-    )
-    body = "".join(
-        "<tr>" + "".join(_cell(c, values[c], threshold) for c, _ in shown) + "</tr>"
-        for values in map(_row_values, table.iter_rows(named=True))
-    )
-    footer = "".join(
-        "<tr>" + "".join(_cell(c, values[c], threshold) for c, _ in shown) + "</tr>"
-        for values in map(
-            _row_values,
-            totals.with_columns(pl.lit(TOTALS_LABEL).alias("agb_code"), pl.lit("").alias("naam")).iter_rows(named=True),
-        )
-    )
-    return (
-        '<label for="filter">Zoek op AGB-code of naam: </label><input id="filter" type="search" autocomplete="off"> '
-        '<span id="shown"></span>'
-        f'<table id="providers"><thead><tr>{header}</tr></thead><tbody>{body}</tbody>'
-        f"<tfoot>{footer}</tfoot></table>"
-        f'<p class="totals-note">{html.escape(TOTALS_NOTE)}</p>'
+    footer = totals.with_columns(pl.lit(TOTALS_LABEL).alias("agb_code"), pl.lit("").alias("naam"))
+
+    def rows(frame: pl.DataFrame) -> list[list[Cell]]:
+        named = map(_row_values, frame.iter_rows(named=True))
+        return [[_cell(c, values[c], threshold) for c, _ in shown] for values in named]
+
+    return macro(PARTS, "provider_table")(
+        [title for _, title in shown],
+        rows(table),
+        rows(footer),
+        f"onderdrukt: een aantal van 1 tot {threshold}, of een groter aantal dat een klein aantal beschermt",
+        TOTALS_NOTE,
     )
 
 
 def _fragment(markup: str) -> Markup:
     """Return ``markup`` for the page template as it is: a constant, a package file, or a
-    fragment this module built with every data value escaped (``html.escape``)."""
+    fragment rendered from a template (every value escaped) or drawn by :mod:`reports.charts`."""
     return Markup(markup)  # noqa: S704 (see the docstring)
 
 
@@ -154,29 +155,23 @@ def _headline_cards(totals: pl.DataFrame, threshold: int) -> str:
             sub = _share_text(share(row[column], row["wachtenden"]), "van de wachtenden", threshold)
         elif column == "dubbel_wachtenden":
             sub = _share_text(share(row["dubbel_wachtenden"], row["unieke_personen"]), "van de personen", threshold)
-        cards.append(
-            f'<div class="card" data-column="{column}"><div class="label">{label}</div>'
-            f'<div class="value">{html.escape(dutch_number(row[column], threshold))}</div>'
-            f'<div class="sub">{html.escape(sub)}</div></div>'
-        )
+        cards.append({"column": column, "label": label, "value": dutch_number(row[column], threshold), "sub": sub})
     if row.get("dubbel_blijvend", 0) != 0 or row.get("dubbel_opgelost", 0) != 0:  # there was a previous round
         sub = (f"{dutch_number(row['dubbel_nieuw'], threshold)} nieuw dubbel, "
                f"{dutch_number(row['dubbel_blijvend'], threshold)} nog dubbel")  # fmt: skip
-        cards.append(
-            '<div class="card" data-column="dubbel_opgelost"><div class="label">Opgelost sinds vorige ronde</div>'
-            f'<div class="value">{html.escape(dutch_number(row["dubbel_opgelost"], threshold))}</div>'
-            f'<div class="sub">{html.escape(sub)}</div></div>'
-        )
-    return '<div class="cards">' + "".join(cards) + "</div>"
+        cards.append({"column": "dubbel_opgelost", "label": "Opgelost sinds vorige ronde",
+                      "value": dutch_number(row["dubbel_opgelost"], threshold), "sub": sub})  # fmt: skip
+    return macro(PARTS, "headline_cards")(cards)
 
 
 def _norms_list(norms_weeks: Mapping[str, Mapping[str, int]]) -> str:
-    items = "".join(
-        f"<li>{html.escape(sector)}, {html.escape(PHASES_NL.get(phase, phase))}: {weeks} weken</li>"
-        for sector, phases in sorted(norms_weeks.items())
-        for phase, weeks in phases.items()
+    return macro(PARTS, "norms_list")(
+        [
+            (sector, PHASES_NL.get(phase, phase), weeks)
+            for sector, phases in sorted(norms_weeks.items())
+            for phase, weeks in phases.items()
+        ]
     )
-    return f"<ul>{items}</ul>"
 
 
 def category_note(min_providers: int, per_sector: int) -> str:
@@ -218,8 +213,7 @@ def category_section(
         )
     if not categories.height:
         return ""
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in CATEGORY_COLUMNS_NL)
-    body = []
+    rows = []
     for row in categories.iter_rows(named=True):
         values = {
             **row,
@@ -230,17 +224,14 @@ def category_section(
         for column, _ in CATEGORY_COLUMNS_NL:
             value = values[column]
             if column in ("sector", "zorgvraag", "omschrijving"):
-                cells.append(f"<td>{html.escape(str(value or ''))}</td>")
+                cells.append((False, str(value or "")))
             elif column.startswith("aandeel"):
-                text = "" if value is None else dutch_number(value, threshold, 1)
-                cells.append(f'<td class="num">{html.escape(text)}</td>')
+                cells.append((True, "" if value is None else dutch_number(value, threshold, 1)))
             else:
-                cells.append(f'<td class="num">{html.escape(dutch_number(value, threshold))}</td>')
-        kind = ' class="total"' if row["zorgvraag"] == "alle" else ""
-        body.append(f"<tr{kind}>" + "".join(cells) + "</tr>")
-    return (
-        f"<h2>Naar sector en zorgvraag</h2><p>{html.escape(category_note(min_providers, per_sector))}</p>"
-        f'<table class="categories"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+                cells.append((True, dutch_number(value, threshold)))
+        rows.append((row["zorgvraag"] == ALL, cells))
+    return macro(PARTS, "category_section")(
+        category_note(min_providers, per_sector), [label for _, label in CATEGORY_COLUMNS_NL], rows
     )
 
 
