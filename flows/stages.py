@@ -60,8 +60,9 @@ milliseconds, about twice what reading a small provider file costs, so a nationa
 2,000 files goes in batches."""
 
 SMALL_FILE_BYTES = 1 << 20
-"""Files up to this size are staged together with their neighbours: read and validated one by
-one, pseudonymised in one pass (about 20 ms a file saved, most of a small file's cost)."""
+"""Files up to this size are staged together with their neighbours: read one by one, then
+validated in one pass and pseudonymised in one pass (a small file then costs about 9 ms instead
+of 33 ms, measured in one process)."""
 FILES_STAGED_TOGETHER = 32
 BYTES_STAGED_TOGETHER = 8 << 20
 """At most this many files and bytes are staged together: a worker killed by one of them

@@ -4,15 +4,15 @@ decoder crashes or exhausts memory (a native abort cannot be caught) costs only 
 Each worker is a child process (``python -m ingest.worker``, started with ``subprocess``: it
 works from threads and from inside daemonic processes such as Dask's workers, where
 ``multiprocessing`` may not start children) whose address space is capped with
-``RLIMIT_AS`` and that ends itself when its parent is gone. It receives one batch of staging
+``RLIMIT_AS`` and that ends itself when its parent is gone. It receives one group of staging
 jobs at a time on its standard input (small files go together, see
-:func:`ingest.stage.stage_extracts`) and answers on its own pipe with the files' reports as JSON
-(the parent never unpickles what a process that read hostile data sends). The staged Parquet files it
-writes hold pseudonymised data only. When a worker dies or overruns its time, the file is
-rejected as ``reader_failed`` and the next file gets a fresh worker; when a batch killed it, its
-files are staged again one by one, so that only the file that did it is rejected. Workers are kept for the
-life of the process (starting one costs about a second) and stopped by :func:`stop_workers`, at
-exit at the latest.
+:func:`ingest.stage.stage_extracts`) and answers on its own pipe with the files' reports as
+JSON (the parent never unpickles what a process that read hostile data sends). The staged
+Parquet files it writes hold pseudonymised data only. When a worker dies or overruns its time,
+the file is rejected as ``reader_failed`` and the next file gets a fresh worker; when a group
+killed or stalled it, its files are staged again one by one, so that only the file that did it
+is rejected. Workers are kept for the life of the process (starting one costs about a second)
+and stopped by :func:`stop_workers`, at exit at the latest.
 """
 
 from __future__ import annotations
