@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from reports.summary import RunSummary
 
 
-def prepare_prefect_environment(prefect_home: Path) -> None:
-    """Point Prefect at a workspace folder and switch off what does not work offline.
+def prepare_prefect_environment(prefect_home: Path, create: bool = True) -> None:
+    """Point Prefect at a workspace folder (made now with ``create``, else when a flow runs) and
+    switch off what does not work offline.
 
     Must run before ``prefect`` is imported. An explicit ``PREFECT_HOME`` is respected.
     """
@@ -47,7 +48,8 @@ def prepare_prefect_environment(prefect_home: Path) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    if create:
+        Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
 def use_running_server() -> None:
@@ -146,7 +148,8 @@ def run_round(
     check_round_resources(settings.paths.recipients, registry)
     context = round_context(input_dir=input_dir, output_dir=output_dir, round_id=round_id, key_file=key_file,
                             settings=settings, reference_date=reference_date, registry=registry)  # fmt: skip
-    prepare_prefect_environment(settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect")
+    prefect_home = settings.paths.prefect_home or work_dir_for(settings, output_dir.resolve()) / "prefect"
+    prepare_prefect_environment(prefect_home, create=False)  # made only when the round runs as a flow
     use_running_server()
     engine = choose_engine(engine, settings)
     if engine == "direct" and settings.runner.kind == "dask":
@@ -168,6 +171,7 @@ def execute_round(context: RoundContext, engine: str) -> RunSummary:
 
     try:
         if engine == "prefect":
+            Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
             from flows.cleanup_round import cleanup_round_with_runner
 
             summary: RunSummary = cleanup_round_with_runner(context)(context)
