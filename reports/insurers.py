@@ -97,7 +97,7 @@ def add_categories(con: duckdb.DuckDBPyConnection, release: Release, per_sector:
 def protected_release(
     con: duckdb.DuckDBPyConnection,
     threshold: int,
-    forced_by_ledger: Path | None = None,
+    ledger: Sequence[dict[str, Any]] = (),
     round_id: str = "",
     previous_round: str | None = None,
     *,
@@ -107,22 +107,22 @@ def protected_release(
     """Return the round's release (national table and every UZOVI slice, counts and trend
     columns, and the tables by sector and zorgvraag) protected together: small counts,
     complements, cells that differ by a small count from an earlier release of the same round in
-    the ledger, whatever else the search finds derivable, also with the previous round's release
-    (``previous_round``) beside it. ``categories_per_sector`` and ``category_min_providers`` say
-    which zorgvraag codes are shown by name (see :func:`reports.breakdowns.choose_categories`)."""
+    ``ledger`` (the release ledger's entries, see :func:`reports.ledger.read_ledger`), whatever
+    else the search finds derivable, also with the previous round's release (``previous_round``)
+    beside it. ``categories_per_sector`` and ``category_min_providers`` say which zorgvraag codes
+    are shown by name (see :func:`reports.breakdowns.choose_categories`)."""
     codes = query_frame(con, SLICE_CODES_SQL)["uzovi"].to_list()
     tables = {uzovi or NATIONAL: scope_tables(con, uzovi) for uzovi in [None, *codes]}
     release = build_release(tables, (*PUBLISHED_COLUMNS, PREVIOUS_DOUBLE))
     release.columns = PUBLISHED_COLUMNS
     add_categories(con, release, categories_per_sector, category_min_providers)
-    ledger = read_ledger(forced_by_ledger) if forced_by_ledger else []
     add_fixed_column(
         release,
         PREVIOUS_DOUBLE,
         release.counts[PREVIOUS_DOUBLE],
-        previous_hidden(release, ledger, previous_round, threshold),
+        previous_hidden(release, list(ledger), previous_round, threshold),
     )
-    forced = forced_suppressions(ledger, round_id, release, threshold)
+    forced = forced_suppressions(list(ledger), round_id, release, threshold)
     return protect_release(release, threshold, forced)
 
 
@@ -244,9 +244,10 @@ def write_insurer_outputs(
         shutil.rmtree(insurers_dir)
     text = ReleaseText(round_id, reference_date, threshold, norms_weeks, rounding_base, insurer_names,
                        categories_per_sector, category_min_providers)  # fmt: skip
-    history = earlier_totals(read_ledger(ledger_path) if ledger_path else [], round_id)
+    ledger = read_ledger(ledger_path) if ledger_path else []  # read once: the trend and the protection
+    history = earlier_totals(ledger, round_id)
     release = protected_release(
-        con, threshold, ledger_path, round_id, previous_round,
+        con, threshold, ledger, round_id, previous_round,
         categories_per_sector=categories_per_sector, category_min_providers=category_min_providers,
     )  # fmt: skip
     categories = round_published(category_table(category_totals(release, NATIONAL)), rounding_base)
