@@ -41,7 +41,7 @@ from hashing.pseudonyms import PURPOSE_QUASI_IDENTIFIER, pseudonymise_series
 from linkage.blocking import find_candidates
 from linkage.parameters import LinkageParameters
 from linkage.probabilistic import link_probabilistically
-from linkage.store import query_frame, sql_text
+from linkage.store import load_linking_table, query_frame
 
 SYSTEM_LABELS = {
     "ours": "wachtlijst (keyed encodings)",
@@ -90,7 +90,7 @@ def ours_generated(dataset: Dataset) -> dict[str, Any]:
             "FROM entry_facts AS f JOIN entries AS e USING (entry_id)",
         )
         # the store keeps no encodings: load the linking table again to see what blocking proposes
-        con.execute(sql_text("01_entries.sql"), {"files": [str(path) for path in staged_files]})
+        load_linking_table(con, staged_files)
         find_candidates(con, left_filter="l.bsn_token IS NULL")
         candidates = query_frame(con, "SELECT l, r, pass::VARCHAR AS pass FROM candidate_passes")
     peers = dataset.sources[0]

@@ -192,8 +192,8 @@ def touched_clusters(con: duckdb.DuckDBPyConnection, links: pl.DataFrame) -> pl.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE base_cluster AS
            SELECT entry_id, bsn_token, provider,
-                  dense_rank() OVER (ORDER BY CASE WHEN bsn_token IS NOT NULL THEN 'b' || bsn_token
-                                                   ELSE 'e' || entry_id END) AS cluster
+                  dense_rank() OVER (ORDER BY bsn_token IS NULL, bsn_token,
+                                              CASE WHEN bsn_token IS NULL THEN entry_id END) AS cluster
            FROM entries"""
     )
     con.register("touched_entries", pl.concat([links["l"], links["r"]]).unique().to_frame("entry_id"))

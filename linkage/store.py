@@ -125,21 +125,35 @@ def link_round(
     files = [str(path) for path in sorted(staged_files)]
     if not files:
         raise ValueError("no staged entries to link")
-    con.execute(sql_text("01_entries.sql"), {"files": files})
-    key_ids = query_frame(con, "SELECT DISTINCT key_id FROM entries")["key_id"].to_list()
+    con.execute(sql_text("00_entry_order.sql"), {"files": files})
+    con.execute(sql_text("02_stored_entries.sql"), {"files": files})
+    key_ids = query_frame(con, "SELECT DISTINCT key_id FROM entry_details")["key_id"].to_list()
     if len(key_ids) != 1:
         raise KeyVersionMismatch(
             f"the staged entries carry {len(key_ids)} key ids ({', '.join(sorted(map(str, key_ids)))}); "
             "pseudonyms made under different keys never match, so this round is not linked"
         )
+    con.execute(sql_text("01_entries.sql"), {"files": files})
+    con.execute("DROP TABLE entry_order")
     report = link_probabilistically(con, parameters or LinkageParameters())
     report.key_id = str(key_ids[0])
-    run_script(con, sql_text("02_stored_entries.sql"))
+    con.execute("DROP TABLE temp.entries")
+    con.execute("DROP TABLE IF EXISTS entries")  # an earlier run's, in a store linked again
+    con.execute("ALTER TABLE entry_details RENAME TO entries")
     facts_sql = sql_text("03_entry_facts.sql").replace("{scope_key}", scope_key_sql(match_scope))
     con.execute(facts_sql, {"reference_date": reference_date})
     run_script(con, sql_text("history_empty.sql"))
     con.execute("CHECKPOINT")
     return report
+
+
+def load_linking_table(con: duckdb.DuckDBPyConnection, staged_files: Sequence[Path]) -> None:
+    """Create the linking table (temp ``entries``, numbered as in :func:`link_round`) from the
+    staged files again: the store keeps no encodings, so a step of linking is rerun on this."""
+    files = [str(path) for path in sorted(staged_files)]
+    con.execute(sql_text("00_entry_order.sql"), {"files": files})
+    con.execute(sql_text("01_entries.sql"), {"files": files})
+    con.execute("DROP TABLE entry_order")
 
 
 def _split_totals(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -12,7 +12,7 @@ from hashing.bsn import BSN_WEIGHTS
 from hashing.keys import PseudonymKey
 from hashing.pseudonyms import pseudonymise_entries
 from linkage.parameters import LinkageParameters
-from linkage.store import link_round, open_store, sql_text
+from linkage.store import link_round, load_linking_table, open_store
 from sample_data.names import FIRST_NAMES, SURNAMES
 
 PEIL = dt.date(2026, 11, 1)
@@ -123,7 +123,7 @@ def link(tmp_path: Path) -> Iterator[Callable[..., duckdb.DuckDBPyConnection]]:
             parameters=parameters,
         )
         if keep_linking_table:  # the store keeps no encodings: load them again to rerun a linking step
-            con.execute(sql_text("01_entries.sql"), {"files": [str(staged)]})
+            load_linking_table(con, [staged])
         return con
 
     yield run

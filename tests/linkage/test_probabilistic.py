@@ -16,7 +16,7 @@ def candidate_passes(con) -> dict[tuple[str, str], set[str]]:
     frame = query_frame(
         con,
         "SELECT a.client_id AS x, b.client_id AS y, c.pass FROM candidate_passes AS c "
-        "JOIN entries AS a ON a.entry_id = c.l JOIN entries AS b ON b.entry_id = c.r",
+        "JOIN entry_facts AS a ON a.entry_id = c.l JOIN entry_facts AS b ON b.entry_id = c.r",
     )
     found: dict[tuple[str, str], set[str]] = {}
     for x, y, name in frame.iter_rows():
@@ -137,8 +137,8 @@ def test_a_large_block_pairs_each_entry_with_its_neighbours_only(link):
         frame = query_frame(
             con,
             "SELECT a.client_id AS x, b.client_id AS y FROM candidate_passes AS c "
-            "JOIN entries AS a ON a.entry_id = c.l "
-            "JOIN entries AS b ON b.entry_id = c.r WHERE c.pass = 'geboortedatum'",
+            "JOIN entry_facts AS a ON a.entry_id = c.l "
+            "JOIN entry_facts AS b ON b.entry_id = c.r WHERE c.pass = 'geboortedatum'",
         )
         partners: dict[str, int] = {}
         for x, y in frame.iter_rows():
