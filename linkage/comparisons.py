@@ -91,11 +91,18 @@ SEX_LEVEL_SQL = f"""CASE WHEN a.sex_tok IS NULL OR b.sex_tok IS NULL THEN {MISSI
 
 
 TERM_FREQUENCY_FIELDS: dict[str, tuple[str, int]] = {
-    "sn": (f"hash({', '.join(f'{{side}}.sn_bf{i}' for i in range(BLOOM_WORDS))})", TOP_LEVEL["sn"]),
-    "fn": (f"hash({', '.join(f'{{side}}.fn_bf{i}' for i in range(BLOOM_WORDS))})", TOP_LEVEL["fn"]),
-    "pc": ("hash({side}.pc_full)", TOP_LEVEL["pc"]),
+    "sn": ("{side}.sn_key", TOP_LEVEL["sn"]),
+    "fn": ("{side}.fn_key", TOP_LEVEL["fn"]),
+    "pc": ("{side}.pc_full", TOP_LEVEL["pc"]),
 }
-"""Fields whose exact agreement is weighed by how common the value is: (value key, level)."""
+"""Fields whose exact agreement is weighed by how common the value is: (value key, level). A
+name's key is the hash of its Bloom filter, made once per entry (:data:`NAME_KEYS_SQL`)."""
+
+
+NAME_KEYS_SQL = ", ".join(
+    f"hash({', '.join(f'{name}_bf{i}' for i in range(BLOOM_WORDS))}) AS {name}_key" for name in ("sn", "fn")
+)
+"""The columns ``sn_key`` and ``fn_key`` of the linking table: a name's value for term frequencies."""
 
 
 BLOOM_COLUMNS_SQL = ", ".join(
@@ -114,7 +121,8 @@ def comparison_sql(pairs_table: str) -> str:
                    b.fn_bits AS b_fn_bits, a.sn_phon AS a_sn_phon, b.sn_phon AS b_sn_phon,
                    a.fn_phon AS a_fn_phon, b.fn_phon AS b_fn_phon,
                    a.fn_initial AS a_fn_initial, b.fn_initial AS b_fn_initial,
-                   {DOB_LEVEL_SQL} AS dob, {POSTCODE_LEVEL_SQL} AS pc, {SEX_LEVEL_SQL} AS sex,
+                   ({DOB_LEVEL_SQL})::TINYINT AS dob, ({POSTCODE_LEVEL_SQL})::TINYINT AS pc,
+                   ({SEX_LEVEL_SQL})::TINYINT AS sex,
                    {shared_values_sql()}, {BLOOM_COLUMNS_SQL}
             FROM {pairs_table} AS c
             JOIN entries AS a ON a.entry_id = c.l
@@ -127,7 +135,7 @@ def comparison_sql(pairs_table: str) -> str:
                           a_sn_bits, b_sn_bits, a_fn_bits, b_fn_bits, a_sn_phon, b_sn_phon, a_fn_phon, b_fn_phon,
                           a_fn_initial, b_fn_initial,
                           sn_dice, fn_dice, sn_fn_dice, fn_sn_dice),
-               {name_level_sql("sn")} AS sn, {name_level_sql("fn")} AS fn
+               ({name_level_sql("sn")})::TINYINT AS sn, ({name_level_sql("fn")})::TINYINT AS fn
         FROM compared"""
 
 

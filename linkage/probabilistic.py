@@ -60,9 +60,10 @@ def block(con: duckdb.DuckDBPyConnection, parameters: LinkageParameters, report:
 
 
 def compare(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Give every candidate pair its comparison level per field (``pair_levels``); return each
-    pattern of levels that occurs with its count ``n``."""
+    """Give every candidate pair its comparison level per field (``pair_levels``, which replaces
+    ``candidate_pairs``); return each pattern of levels that occurs with its count ``n``."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE pair_levels AS {comparison_sql('candidate_pairs')}")
+    con.execute("DROP TABLE candidate_pairs")  # pair_levels holds every pair from here on
     return query_frame(con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM pair_levels GROUP BY ALL")
 
 

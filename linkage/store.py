@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from linkage.comparisons import NAME_KEYS_SQL
 from linkage.frames import query_frame
 from linkage.parameters import LinkageParameters, LinkageReport
 from linkage.probabilistic import link_probabilistically
@@ -133,7 +134,7 @@ def link_round(
             f"the staged entries carry {len(key_ids)} key ids ({', '.join(sorted(map(str, key_ids)))}); "
             "pseudonyms made under different keys never match, so this round is not linked"
         )
-    con.execute(sql_text("01_entries.sql"), {"files": files})
+    con.execute(linking_table_sql(), {"files": files})
     con.execute("DROP TABLE entry_order")
     report = link_probabilistically(con, parameters or LinkageParameters())
     report.key_id = str(key_ids[0])
@@ -147,12 +148,17 @@ def link_round(
     return report
 
 
+def linking_table_sql() -> str:
+    """Return the SQL creating the linking table (``01_entries.sql`` with its name keys)."""
+    return sql_text("01_entries.sql").replace("{name_keys}", NAME_KEYS_SQL)
+
+
 def load_linking_table(con: duckdb.DuckDBPyConnection, staged_files: Sequence[Path]) -> None:
     """Create the linking table (temp ``entries``, numbered as in :func:`link_round`) from the
     staged files again: the store keeps no encodings, so a step of linking is rerun on this."""
     files = [str(path) for path in sorted(staged_files)]
     con.execute(sql_text("00_entry_order.sql"), {"files": files})
-    con.execute(sql_text("01_entries.sql"), {"files": files})
+    con.execute(linking_table_sql(), {"files": files})
     con.execute("DROP TABLE entry_order")
 
 

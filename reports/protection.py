@@ -130,7 +130,8 @@ class _Workers:
         ``count``-th task), or None when the workers fail (they are stopped then)."""
         if self.pool is None:
             return None
-        state = (np.packbits(self.problem.hidden), np.packbits(open_targets), self.problem.tried)
+        # tried holds -1, 0 or 1 per cell: sent as bytes, not as 8-byte floats (millions of cells)
+        state = (np.packbits(self.problem.hidden), np.packbits(open_targets), self.problem.tried.astype(np.int8))
         batches = [list(tasks[i :: self.count]) for i in range(self.count)]
         try:
             futures = [self.pool.submit(_worker_run, function, state, batch) for batch in batches]
@@ -169,7 +170,7 @@ def _worker_run(
         raise RuntimeError("the protection worker was started without its problem")
     size = problem.truth.size
     problem.hidden = np.unpackbits(state[0])[:size].astype(bool)
-    problem.tried = state[2]
+    problem.tried = state[2].astype(float)
     open_targets = np.unpackbits(state[1])[:size].astype(bool)
     return _run_tasks(problem, function, open_targets, tasks)
 

@@ -96,7 +96,7 @@ def test_ten_thousand_identical_rows_stay_bounded_and_unlinked(link):
     )
     assert linked["n"].item() == 0
     assert con.sql("SELECT count(*) FROM frequent_entries").fetchall()[0][0] == 10_000
-    pairs = con.sql("SELECT count(*) FROM candidate_pairs").fetchall()[0][0]
+    pairs = con.sql("SELECT count(*) FROM pair_levels").fetchall()[0][0]
     assert pairs < 10_000, "no pair involves the copies"
 
 
