@@ -190,8 +190,8 @@ class BlockingResult:
 def find_candidates(
     con: duckdb.DuckDBPyConnection, *, left_filter: str, parameters: LinkageParameters | None = None
 ) -> BlockingResult:
-    """Create ``candidate_pairs`` (l, r) and ``candidate_passes`` (l, r, pass) over every
-    blocking pass, pass by pass; return pairs per pass and what was skipped.
+    """Create ``candidate_passes`` (l, r, pass) over every blocking pass, pass by pass (a pair
+    found by several passes is listed once per pass); return pairs per pass and what was skipped.
 
     Entries sharing surname, birth date and postcode with more than twice
     ``max_cluster_size`` others identify no one and take no part; a block shared by more than
@@ -218,7 +218,6 @@ def find_candidates(
         )
     con.execute("DROP TABLE oversized_keys")
     per_pass = query_frame(con, "SELECT pass, count(*) AS n FROM candidate_passes GROUP BY pass")
-    con.execute("CREATE OR REPLACE TEMP TABLE candidate_pairs AS SELECT DISTINCT l, r FROM candidate_passes")
     counts = dict(zip(per_pass["pass"].to_list(), per_pass["n"].to_list(), strict=True))
     result.pairs_per_pass = {name: int(counts.get(name, 0)) for name in BLOCKING_KEYS}
     return result

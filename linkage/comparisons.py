@@ -114,7 +114,8 @@ BLOOM_ALIASES_SQL = ", ".join(f"a_{n}_bf{i}, b_{n}_bf{i}" for n in ("sn", "fn") 
 
 
 def comparison_sql(pairs_table: str) -> str:
-    """Return SQL giving the comparison levels of every pair in ``pairs_table`` (l, r)."""
+    """Return SQL giving the comparison levels of every pair in ``pairs_table`` (l, r; a table
+    or a parenthesised query)."""
     return f"""
         WITH named AS (
             SELECT c.*, a.sn_bits AS a_sn_bits, b.sn_bits AS b_sn_bits, a.fn_bits AS a_fn_bits,

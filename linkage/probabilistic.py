@@ -39,10 +39,14 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
     block(con, parameters, report)
     report.seconds["blocking"] = round(time.perf_counter() - started, 3)
     mark = time.perf_counter()
+    labelled_m, report.labelled_matches = same_bsn_m(con, parameters.labelled_pairs)
     patterns = compare(con)
+    report.candidate_pairs = int(patterns["n"].sum()) if patterns.height else 0
+    if report.labelled_matches >= MIN_LABELLED_MATCHES:  # m is learnt from the labels: no EM on the passes
+        con.execute("DROP TABLE candidate_passes")
     report.seconds["comparing"] = round(time.perf_counter() - mark, 3)
     mark = time.perf_counter()
-    estimate_and_score(con, patterns, parameters, report)
+    estimate_and_score(con, patterns, labelled_m, parameters, report)
     report.seconds["estimating"] = round(time.perf_counter() - mark, 3)
     mark = time.perf_counter()
     select_and_cluster(con, parameters, report)
@@ -51,31 +55,35 @@ def link_probabilistically(con: duckdb.DuckDBPyConnection, parameters: LinkagePa
 
 
 def block(con: duckdb.DuckDBPyConnection, parameters: LinkageParameters, report: LinkageReport) -> None:
-    """Find the candidate pairs (``candidate_pairs``) and record the blocking's counts in ``report``."""
+    """Find the candidate pairs of every pass (``candidate_passes``) and record the blocking's
+    counts in ``report``."""
     blocking = find_candidates(con, left_filter="l.bsn_token IS NULL", parameters=parameters)
     report.pairs_per_pass, report.skipped_blocks = blocking.pairs_per_pass, blocking.skipped_blocks
     report.skipped_block_entries = blocking.skipped_block_entries
     report.frequent_value_entries = blocking.frequent_value_entries
-    report.candidate_pairs = int(con.sql("SELECT count(*) FROM candidate_pairs").fetchall()[0][0])
 
 
 def compare(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Give every candidate pair its comparison level per field (``pair_levels``, which replaces
-    ``candidate_pairs``); return each pattern of levels that occurs with its count ``n``."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE pair_levels AS {comparison_sql('candidate_pairs')}")
-    con.execute("DROP TABLE candidate_pairs")  # pair_levels holds every pair from here on
+    """Give every candidate pair (each pair of ``candidate_passes`` once) its comparison level per
+    field (``pair_levels``); return each pattern of levels that occurs with its count ``n``."""
+    distinct_pairs = "(SELECT DISTINCT l, r FROM candidate_passes)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pair_levels AS {comparison_sql(distinct_pairs)}")
     return query_frame(con, f"SELECT {', '.join(FIELDS)}, count(*) AS n FROM pair_levels GROUP BY ALL")
 
 
 def estimate_and_score(
-    con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, parameters: LinkageParameters, report: LinkageReport
+    con: duckdb.DuckDBPyConnection,
+    patterns: pl.DataFrame,
+    labelled_m: dict[str, list[float]],
+    parameters: LinkageParameters,
+    report: LinkageReport,
 ) -> None:
-    """Estimate m, u and the prior (m from BSN-labelled pairs, or by EM without enough of them),
-    score every pattern of levels (``patterns``) and leave the pairs worth keeping in ``scored_pairs``."""
+    """Estimate u and the prior, take m from BSN-labelled pairs (``labelled_m``, from
+    ``report.labelled_matches`` pairs) or by EM without enough of them, score every pattern of
+    levels (``patterns``) and leave the pairs worth keeping in ``scored_pairs``."""
     u = random_pair_u(con, parameters.random_pairs)
-    m, labelled = same_bsn_m(con, parameters.labelled_pairs)
-    report.labelled_matches = labelled
-    if labelled < MIN_LABELLED_MATCHES:
+    m = labelled_m
+    if report.labelled_matches < MIN_LABELLED_MATCHES:
         m = m_from_passes(con, u, parameters.em_iterations)
     prior = match_prior(con, m, u)
     if patterns.height:
