@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -139,6 +142,28 @@ def _deliver(
     return sorted(files)
 
 
+RENDER_AHEAD = 4
+"""Providers whose files are rendered ahead, on threads, while one provider's are encrypted and
+written (the CSV, workbook and compression work of rendering runs outside the GIL)."""
+
+
+def rendered_ahead(
+    providers: Sequence[str], files_of: Callable[[str], Mapping[str, bytes]], ahead: int = RENDER_AHEAD
+) -> Iterator[Mapping[str, bytes]]:
+    """Yield ``files_of(provider)`` for each of ``providers`` in order, rendering up to ``ahead``
+    providers beyond the one yielded on a thread pool (so at most ``ahead + 1`` providers'
+    plaintext is held at a time). An error in rendering is raised when its provider is reached."""
+    with ThreadPoolExecutor(max(1, min(ahead, os.cpu_count() or 1))) as pool:
+        pending: deque[Future[Mapping[str, bytes]]] = deque()
+        queued = iter(providers)
+        for provider in islice(queued, ahead + 1):
+            pending.append(pool.submit(files_of, provider))
+        while pending:
+            yield pending.popleft().result()
+            for provider in islice(queued, 1):  # the one yielded is done with: render the next
+                pending.append(pool.submit(files_of, provider))
+
+
 def deliver_packages(
     providers: Sequence[str],
     files_of: Callable[[str], Mapping[str, bytes]],
@@ -154,9 +179,9 @@ def deliver_packages(
     """Encrypt each provider's files (``files_of(provider)``) to ``<recipients_dir>/<agb>.pub``
     and write them.
 
-    Every provider's key is resolved first; then the providers are handled one at a time
-    (rendered, encrypted, written), so that no more than one provider's plaintext is held and
-    nothing is rendered for a provider that cannot be delivered to.
+    Every provider's key is resolved first; then the providers are encrypted and written one at a
+    time, each rendered shortly before (:func:`rendered_ahead`), so that no more than a few
+    providers' plaintext is held and nothing is rendered for a provider that cannot be delivered to.
 
     A provider with an age recipient gets ``providers/<agb>/<round>.age``, one package signed
     with ``signer`` (outputs version 2); one with a version 1 key gets each file encrypted
@@ -177,13 +202,14 @@ def deliver_packages(
     receipts = read_receipts(receipts_path) if receipts_path is not None else {}
     write_atomic(providers_dir / SIGNER_FILE, signer_pem(signer.public_key()))
     writer = _Writer(providers_dir, round_id, audit, receipts)
+    rendered = rendered_ahead([provider for provider, (key, _) in keys.items() if key is not None], files_of)
     for provider, (key, (reason, code)) in keys.items():
         if key is None:
             undelivered[provider] = reason
             audit.append("delivery_skipped", recipient=provider, reason=code)
         else:
             before = len(receipts)
-            delivered[provider] = _deliver(provider, files_of(provider), key, writer, signer)
+            delivered[provider] = _deliver(provider, next(rendered), key, writer, signer)
             if receipts_path is not None and len(receipts) > before:
                 append_receipts(receipts_path, dict(list(receipts.items())[before:]))
         if on_provider_done is not None:

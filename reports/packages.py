@@ -86,11 +86,12 @@ def load_signer(path: Path) -> Ed25519PublicKey:
 
 
 def _zip_member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
-    """Add ``data`` as ``name`` with a fixed time, so that the same files give the same zip."""
+    """Add ``data`` as ``name`` with a fixed time, so that the same files give the same zip: a
+    workbook (a zip itself) stored as it is, other files deflated quickly (level 1)."""
     info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
+    info.compress_type = zipfile.ZIP_STORED if name.endswith(".xlsx") else zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+    archive.writestr(info, data, compresslevel=1)
 
 
 def build_package(

@@ -2,6 +2,7 @@
 
 import io
 import json
+import threading
 import zipfile
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hashing.keys import create_key_file
 from reports.delivery import DeliveryError, create_recipient_keys
 from reports.files import AuditLog
-from reports.package_delivery import append_receipts, deliver_packages, read_receipts
+from reports.package_delivery import append_receipts, deliver_packages, read_receipts, rendered_ahead
 from reports.packages import (
     SIGNER_FILE,
     PackageError,
@@ -221,3 +222,30 @@ def test_receipts_are_a_journal_that_survives_a_torn_line(tmp_path: Path):
     assert read_receipts(journal) == {"22000001/a.age": "h3:f1", "22000002/a.age": "h2:f2"}
     append_receipts(journal, {"22000003/a.age": "h4:f3"})
     assert read_receipts(journal)["22000003/a.age"] == "h4:f3"
+
+
+def test_rendering_runs_a_few_providers_ahead_in_order_and_raises_at_its_provider():
+    """Providers are rendered ahead on threads but yielded in order, never more than ``ahead + 1``
+    rendered and not yet yielded; a provider whose rendering fails raises when it is reached."""
+    held: list[int] = []
+    rendered: list[str] = []
+    lock = threading.Lock()
+
+    def files_of(provider: str) -> dict[str, bytes]:
+        with lock:
+            rendered.append(provider)
+            held.append(len(rendered) - len(yielded))
+        if provider == "p7":
+            raise ValueError("broken")
+        return {"f.csv": provider.encode()}
+
+    yielded: list[str] = []
+    providers = [f"p{i}" for i in range(10)]
+    stream = rendered_ahead(providers, files_of, ahead=3)
+    for provider in providers[:7]:
+        assert next(stream) == {"f.csv": provider.encode()}
+        yielded.append(provider)
+    with pytest.raises(ValueError, match="broken"):
+        next(stream)
+    assert max(held) <= 3 + 1
+    assert set(rendered) <= set(providers)
