@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ingest.limits import DEFAULT_FIELD_CHARS, ReadLimits
-from linkage.store import StoreResources, machine_resources
+from linkage.store import StoreResources, machine_resources, round_resources
 
 
 class ProviderSettings(BaseModel):
@@ -243,9 +243,13 @@ class StoreSettings(BaseModel):
     """Threads for DuckDB (default: every core)."""
     memory_mb: int | None = Field(default=None, ge=256)
     """DuckDB's memory limit in MiB, beyond which it spills to ``<store>.tmp`` (default: half
-    of the machine's memory)."""
+    of the machine's memory, and for linking no more than the round needs, see
+    :func:`linkage.store.round_resources`)."""
 
-    def resources(self) -> StoreResources:
-        """Return the store's resources: the configured ones, the machine's for the rest."""
+    def resources(self, entries: int | None = None) -> StoreResources:
+        """Return the store's resources: the configured ones, the machine's for the rest; given
+        the round's ``entries``, a memory limit that is not configured grows with the round."""
         machine = machine_resources()
+        if entries is not None:
+            machine = round_resources(machine, entries)
         return StoreResources(threads=self.threads or machine.threads, memory_mb=self.memory_mb or machine.memory_mb)

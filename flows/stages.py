@@ -192,7 +192,8 @@ def link_entries(context: RoundContext, reports: list[FileReport], feedback: lis
     settings = context.settings
     staged = [staged_paths(context.staging_dir, r.sha256)[0] for r in reports if r.status == "accepted"]
     accepted_feedback = [r for r in feedback if r.status == "accepted"]
-    with open_store(context.store_path, settings.store.resources()) as con:
+    entries = sum(r.rows_accepted for r in reports if r.status == "accepted")
+    with open_store(context.store_path, settings.store.resources(entries)) as con:
         linkage = link_round(con, staged, match_scope=settings.match_scope, norm_days=settings.norm_days(),
                              locations=context.locations(), reference_date=context.reference_date,
                              parameters=LinkageParameters(**settings.linkage.model_dump()))  # fmt: skip

@@ -79,6 +79,20 @@ def machine_resources() -> StoreResources:
     return StoreResources(threads=max(1, cores), memory_mb=max(1024, memory_mb // 2))
 
 
+ROUND_BASE_MB = 1024
+ROUND_MB_PER_MILLION_ENTRIES = 700
+"""Memory a round's linking needs before it spills, from the measured working set (the linking
+table of fixed-width encodings and the pair tables): a base and a share per million entries."""
+
+
+def round_resources(machine: StoreResources, entries: int) -> StoreResources:
+    """Return ``machine``'s resources with the memory limit lowered to what linking a round of
+    ``entries`` entries works in (:data:`ROUND_MB_PER_MILLION_ENTRIES`): the store spills beyond
+    it instead of holding half the machine, so memory grows with the round, not with the machine."""
+    needed = ROUND_BASE_MB + ROUND_MB_PER_MILLION_ENTRIES * entries // 1_000_000
+    return StoreResources(threads=machine.threads, memory_mb=min(machine.memory_mb, needed))
+
+
 def open_store(path: Path, limits: StoreResources | None = None) -> duckdb.DuckDBPyConnection:
     """Return a connection to the DuckDB file at ``path``, created if needed, within ``limits``
     (default: :class:`StoreResources`' small defaults)."""
