@@ -126,6 +126,6 @@ JOIN norms AS n USING (sector, wachtfase)
 LEFT JOIN norms AS a ON a.sector = s.sector AND a.wachtfase = 'aanmelding'
 WHERE s.n_entries = 1
 )
-SELECT * FROM multi_entry_facts
+SELECT * EXCLUDE (bsn_token) FROM multi_entry_facts
 UNION ALL BY NAME
-SELECT * FROM single_entry_facts;
+SELECT * EXCLUDE (bsn_token) FROM single_entry_facts;
