@@ -105,6 +105,12 @@ NAME_KEYS_SQL = ", ".join(
 """The columns ``sn_key`` and ``fn_key`` of the linking table: a name's value for term frequencies."""
 
 
+def with_name_keys_sql(relation: str) -> str:
+    """Return SQL selecting every column of ``relation`` (a linking table's encodings, made
+    elsewhere than from staged files) with the name keys added."""
+    return f"SELECT *, {NAME_KEYS_SQL} FROM {relation}"
+
+
 BLOOM_COLUMNS_SQL = ", ".join(
     f"a.{n}_bf{i} AS a_{n}_bf{i}, b.{n}_bf{i} AS b_{n}_bf{i}" for n in ("sn", "fn") for i in range(BLOOM_WORDS)
 )
