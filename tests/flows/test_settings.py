@@ -98,3 +98,17 @@ def test_the_store_takes_the_machine_unless_told_otherwise(tmp_path: Path):
     with pytest.raises(SettingsError) as caught:
         load_settings(config)
     assert "memory_mb" in str(caught.value) and "threads" in str(caught.value)
+
+
+def test_linkings_memory_grows_with_the_round_within_the_machine_and_the_configuration(tmp_path: Path):
+    """Given the round's entries, the store's memory limit is what linking works in (a base and a
+    share per million entries), never above half the machine, and a configured limit wins."""
+    from linkage.store import ROUND_BASE_MB, ROUND_MB_PER_MILLION_ENTRIES, machine_resources
+
+    machine = machine_resources()
+    small, large = load_settings().store.resources(100_000), load_settings().store.resources(10**9)
+    assert small.memory_mb == min(machine.memory_mb, ROUND_BASE_MB + ROUND_MB_PER_MILLION_ENTRIES // 10)
+    assert large.memory_mb == machine.memory_mb and small.threads == large.threads == machine.threads
+    config = tmp_path / "c.toml"
+    config.write_text("[store]\nmemory_mb = 700\n")
+    assert load_settings(config).store.resources(10**9).memory_mb == 700
