@@ -29,15 +29,25 @@ def _level_patterns(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> tuple[np.
     )
 
 
+def _ranked_draw(seed: int, pairs: int) -> str:
+    """Return SQL giving the ``pairs`` linkable entries first in the order of ``hash(entry_id,
+    seed)`` (all of them in a smaller round), with their rank ``k`` in that order: a top-N, not a
+    sort of every entry."""
+    return f"""SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed}), entry_id) AS k
+               FROM (SELECT entry_id, bsn_token FROM linkable_entries
+                     ORDER BY hash(entry_id, {seed}), entry_id LIMIT {int(pairs)})"""
+
+
 def random_pair_u(con: duckdb.DuckDBPyConnection, pairs: int) -> dict[str, list[float]]:
     """Return u: the share of each comparison level among random pairs of entries (almost all
-    of them two different persons; pairs sharing a BSN pseudonym are left out)."""
+    of them two different persons; pairs sharing a BSN pseudonym are left out).
+
+    Three times, the first ``pairs`` entries of one random order are paired by rank with those of
+    another; of those pairs the ``pairs`` first by ``hash(l, r)`` are taken. In a round of at most
+    ``pairs`` linkable entries each draw is the whole random permutation."""
     permutations = " UNION ALL ".join(
-        f"""SELECT a.entry_id AS l, b.entry_id AS r FROM
-              (SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed})) AS k
-               FROM linkable_entries) AS a
-              JOIN (SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed + 10})) AS k
-                    FROM linkable_entries) AS b USING (k)
+        f"""SELECT a.entry_id AS l, b.entry_id AS r
+            FROM ({_ranked_draw(seed, pairs)}) AS a JOIN ({_ranked_draw(seed + 10, pairs)}) AS b USING (k)
             WHERE a.entry_id <> b.entry_id AND (a.bsn_token IS NULL OR a.bsn_token IS DISTINCT FROM b.bsn_token)"""
         for seed in (1, 2, 3)
     )
