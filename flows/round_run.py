@@ -83,6 +83,7 @@ def read_round(
     staged = steps.stage_batches(stages.batches(inputs, stages.reading_workers(context)), context)
     reports = [report for batch in staged for report in batch]
     feedback = [steps.stage_feedback_file(item, context) for item in feedback_files(context.input_dir)]
+    stop_workers()  # every file is staged: the reader processes' memory goes back before linking
     for received in feedback:
         audit.append("feedback_received", object=received.file, sha256=received.sha256, round=round_id,
                      status=received.status)  # fmt: skip
