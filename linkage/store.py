@@ -79,11 +79,12 @@ def machine_resources() -> StoreResources:
     return StoreResources(threads=max(1, cores), memory_mb=max(1024, memory_mb // 2))
 
 
-ROUND_BASE_MB = 512
+ROUND_BASE_MB = 256
 ROUND_MB_PER_MILLION_ENTRIES = 1024
 """Memory a round's linking works in, from the measured working set (the linking table of
 fixed-width encodings and the pair tables): at 10 M entries linking took 305 s and wrote 49 GB of
-spill files held to 8 GiB, 173 s and 4 GB held to 11 GiB; at 3 M it spills about 2 GB for 4 s."""
+spill files held to 8 GiB, 173 s and 4 GB held to 11 GiB; at 3 M it spills about 2 GB for 4 s.
+The process holds about 0.6 GiB more (Python, the frames of link selection)."""
 
 
 def round_resources(machine: StoreResources, entries: int) -> StoreResources:
