@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -144,12 +145,14 @@ def _deliver(
 
 RENDER_AHEAD = 4
 """Providers whose files are rendered ahead, on threads, while one provider's are encrypted and
-written (the CSV, workbook and compression work of rendering runs outside the GIL)."""
+written: polars' CSV writing and zlib release the GIL, so large providers' rendering overlaps
+(measured with the lighter package zip: the 1 M round's 200 packages 5.3 to 3.3 s in one
+process; no gain measured for 2,000 small providers, whose rendering is mostly Python)."""
 
 
 def rendered_ahead(
     providers: Sequence[str], files_of: Callable[[str], Mapping[str, bytes]], ahead: int = RENDER_AHEAD
-) -> Iterator[Mapping[str, bytes]]:
+) -> Generator[Mapping[str, bytes], None, None]:
     """Yield ``files_of(provider)`` for each of ``providers`` in order, rendering up to ``ahead``
     providers beyond the one yielded on a thread pool (so at most ``ahead + 1`` providers'
     plaintext is held at a time). An error in rendering is raised when its provider is reached."""
@@ -202,16 +205,18 @@ def deliver_packages(
     receipts = read_receipts(receipts_path) if receipts_path is not None else {}
     write_atomic(providers_dir / SIGNER_FILE, signer_pem(signer.public_key()))
     writer = _Writer(providers_dir, round_id, audit, receipts)
-    rendered = rendered_ahead([provider for provider, (key, _) in keys.items() if key is not None], files_of)
-    for provider, (key, (reason, code)) in keys.items():
-        if key is None:
-            undelivered[provider] = reason
-            audit.append("delivery_skipped", recipient=provider, reason=code)
-        else:
-            before = len(receipts)
-            delivered[provider] = _deliver(provider, next(rendered), key, writer, signer)
-            if receipts_path is not None and len(receipts) > before:
-                append_receipts(receipts_path, dict(list(receipts.items())[before:]))
-        if on_provider_done is not None:
-            on_provider_done(provider)
+    deliverable = [provider for provider, (key, _) in keys.items() if key is not None]
+    # closed on an error too, so that the render threads stop at once rather than when collected
+    with closing(rendered_ahead(deliverable, files_of)) as rendered:
+        for provider, (key, (reason, code)) in keys.items():
+            if key is None:
+                undelivered[provider] = reason
+                audit.append("delivery_skipped", recipient=provider, reason=code)
+            else:
+                before = len(receipts)
+                delivered[provider] = _deliver(provider, next(rendered), key, writer, signer)
+                if receipts_path is not None and len(receipts) > before:
+                    append_receipts(receipts_path, dict(list(receipts.items())[before:]))
+            if on_provider_done is not None:
+                on_provider_done(provider)
     return DeliveryResult(delivered=delivered, undelivered=undelivered, recipients_pinned=pins is not None)
