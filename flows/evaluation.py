@@ -39,7 +39,7 @@ from flows.evaluation_data import (
 from hashing.encodings import encode_quasi_identifiers
 from hashing.pseudonyms import PURPOSE_QUASI_IDENTIFIER, pseudonymise_series
 from linkage.blocking import find_candidates
-from linkage.comparisons import with_name_keys_sql
+from linkage.comparisons import linking_columns_sql
 from linkage.parameters import LinkageParameters
 from linkage.probabilistic import link_probabilistically
 from linkage.store import load_linking_table, query_frame
@@ -133,7 +133,7 @@ def ours_febrl4(dataset: Dataset, parameters: LinkageParameters | None = None) -
     del plain
     with duckdb.connect() as con:
         con.register("encoded", encoded.drop("unique_id"))
-        con.sql(with_name_keys_sql("encoded")).create("entries")
+        con.sql(linking_columns_sql("encoded")).create("entries")
         report = link_probabilistically(con, parameters or LinkageParameters())
         candidates = query_frame(con, "SELECT l, r, pass::VARCHAR AS pass FROM candidate_passes")
         people = query_frame(con, "SELECT entry_id AS unique_id, person_id FROM entry_person")

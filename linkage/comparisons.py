@@ -30,10 +30,34 @@ LEVEL_LABELS: dict[str, tuple[str, ...]] = {
 """What each level means, for the operator's page (Dutch: the operator reads it)."""
 
 
+PACKED_WORDS = BLOOM_WORDS // 2
+"""A linking table holds each Bloom filter as this many 128-bit integers (``<name>_bf128_<i>``):
+half the AND and popcount operations of 64-bit words per Dice similarity (DuckDB counts the bits
+of a HUGEINT, not of an unsigned one, so each is the signed integer with the same 128 bits)."""
+_TWO_TO_64 = 2**64
+_TWO_TO_63 = 2**63
+
+
+def packed_filters_sql() -> str:
+    """Return SQL columns packing the staged Bloom words ``<name>_bf0..7`` (UBIGINT) into
+    :data:`PACKED_WORDS` HUGEINTs per name: word ``2i + 1`` as the high and word ``2i`` as the
+    low 64 bits of ``<name>_bf128_<i>``, so that the bits of each 128-bit integer are exactly
+    those of its two words."""
+    columns = []
+    for name in ("sn", "fn"):
+        for i in range(PACKED_WORDS):
+            high, low = f"{name}_bf{2 * i + 1}", f"{name}_bf{2 * i}"
+            signed_high = (
+                f"(CASE WHEN {high} >= {_TWO_TO_63} THEN {high}::HUGEINT - {_TWO_TO_64} ELSE {high}::HUGEINT END)"
+            )
+            columns.append(f"({signed_high} * {_TWO_TO_64} + {low}::HUGEINT) AS {name}_bf128_{i}")
+    return ", ".join(columns)
+
+
 def dice_sql(left: str, right: str) -> str:
-    """Return SQL for the Dice similarity of the Bloom filters ``<left>_bf*`` and ``<right>_bf*``
-    (with popcounts ``<left>_bits`` and ``<right>_bits``)."""
-    overlap = " + ".join(f"bit_count({left}_bf{i} & {right}_bf{i})::INTEGER" for i in range(BLOOM_WORDS))
+    """Return SQL for the Dice similarity of the packed Bloom filters ``<left>_bf128_*`` and
+    ``<right>_bf128_*`` (with popcounts ``<left>_bits`` and ``<right>_bits``)."""
+    overlap = " + ".join(f"bit_count({left}_bf128_{i} & {right}_bf128_{i})::INTEGER" for i in range(PACKED_WORDS))
     return f"(2.0 * ({overlap}) / nullif({left}_bits + {right}_bits, 0))"
 
 
@@ -104,19 +128,27 @@ NAME_KEYS_SQL = ", ".join(
 )
 """The columns ``sn_key`` and ``fn_key`` of the linking table: a name's value for term frequencies."""
 
+NAME_COLUMNS_SQL = f"{NAME_KEYS_SQL}, {packed_filters_sql()}"
+"""The linking table's name columns made from the staged Bloom words: keys and packed filters."""
 
-def with_name_keys_sql(relation: str) -> str:
+STAGED_WORDS_SQL = ", ".join(f"{n}_bf{i}" for n in ("sn", "fn") for i in range(BLOOM_WORDS))
+
+
+def linking_columns_sql(relation: str) -> str:
     """Return SQL selecting every column of ``relation`` (a linking table's encodings, made
-    elsewhere than from staged files) with the name keys added."""
-    return f"SELECT *, {NAME_KEYS_SQL} FROM {relation}"
+    elsewhere than from staged files) with its Bloom words replaced by the name columns of
+    :data:`NAME_COLUMNS_SQL`."""
+    return f"SELECT * EXCLUDE ({STAGED_WORDS_SQL}), {NAME_COLUMNS_SQL} FROM {relation}"
 
 
 BLOOM_COLUMNS_SQL = ", ".join(
-    f"a.{n}_bf{i} AS a_{n}_bf{i}, b.{n}_bf{i} AS b_{n}_bf{i}" for n in ("sn", "fn") for i in range(BLOOM_WORDS)
+    f"a.{n}_bf128_{i} AS a_{n}_bf128_{i}, b.{n}_bf128_{i} AS b_{n}_bf128_{i}"
+    for n in ("sn", "fn")
+    for i in range(PACKED_WORDS)
 )
 
 
-BLOOM_ALIASES_SQL = ", ".join(f"a_{n}_bf{i}, b_{n}_bf{i}" for n in ("sn", "fn") for i in range(BLOOM_WORDS))
+BLOOM_ALIASES_SQL = ", ".join(f"a_{n}_bf128_{i}, b_{n}_bf128_{i}" for n in ("sn", "fn") for i in range(PACKED_WORDS))
 
 
 def comparison_sql(pairs_table: str) -> str:

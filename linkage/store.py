@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from linkage.comparisons import NAME_KEYS_SQL
+from linkage.comparisons import NAME_COLUMNS_SQL
 from linkage.frames import query_frame
 from linkage.parameters import LinkageParameters, LinkageReport
 from linkage.probabilistic import link_probabilistically
@@ -165,8 +165,8 @@ def link_round(
 
 
 def linking_table_sql() -> str:
-    """Return the SQL creating the linking table (``01_entries.sql`` with its name keys)."""
-    return sql_text("01_entries.sql").replace("{name_keys}", NAME_KEYS_SQL)
+    """Return the SQL creating the linking table (``01_entries.sql`` with its name columns)."""
+    return sql_text("01_entries.sql").replace("{name_columns}", NAME_COLUMNS_SQL)
 
 
 def load_linking_table(con: duckdb.DuckDBPyConnection, staged_files: Sequence[Path]) -> None:
