@@ -10,8 +10,10 @@ temporary server included), recording seconds per stage from the round's own sum
 memory of the command's whole process tree (sampled), the bytes it caused to be written to disk
 (the kernel's ``write_bytes``, DuckDB's spills included) and what it leaves on disk. The naive
 baseline reads the same files with pandas, pseudonymises with a per-row ``hmac.new`` loop and
-finds double waiters by an exact-key pandas dedupe. Writes ``result.json`` and draws
-``scaling.png`` / ``scaling.svg`` (time and memory per entry against entries, one line per stage).
+finds double waiters by an exact-key pandas dedupe. Writes ``result.json`` (the latest run) and
+``runs/<started>-<commit>.json`` (kept), each result with the commit and start of its run, and
+draws ``scaling.png`` / ``scaling.svg`` (time and memory per entry against entries, one line per
+stage).
 """
 
 from __future__ import annotations
@@ -149,6 +151,20 @@ def run_child(*args: str) -> dict[str, Any]:
     return result
 
 
+def code_commit() -> str:
+    """Return the commit of the code this benchmark runs (with ``+changes`` when its work tree
+    differs from it), or ``unknown`` outside a git checkout."""
+    here = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()  # fmt: skip
+        changed = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}+changes" if changed else commit
+
+
 def draw_curve(results: list[dict[str, Any]], folder: Path) -> list[Path]:
     """Draw time per entry (per stage and whole command) and memory and disk per entry against
     entries; return the PNG and SVG written into ``folder``."""
@@ -249,6 +265,9 @@ def main() -> None:
     results = []
     label = f"-{args.memory_mb}mb" if args.memory_mb else ""
     label += f"-{args.runner}{args.workers}" if args.runner else ""
+    run = {"commit": code_commit(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": args.files}
+    kept = args.dir / "runs" / f"{run['started'].replace(':', '')}-{run['commit']}{label}.json"
+    kept.parent.mkdir(exist_ok=True)
     for size in (float(s) for s in args.sizes.split(",")):
         entries = int(size * 1_000_000)
         started = time.perf_counter()
@@ -257,13 +276,15 @@ def main() -> None:
               flush=True)  # fmt: skip
         config = config_variant(target, args.memory_mb, args.runner, args.workers)
         result: dict[str, Any] = {
+            "run": run,
             "round": run_child("--child", "round", "--target", str(target), "--config", str(config))
         }
         if entries <= args.baseline_largest:
             result["naive"] = run_child("--child", "naive", "--target", str(target))
         results.append(result)
         print(json.dumps(result), flush=True)
-        (args.dir / f"result{label}.json").write_text(json.dumps(results, indent=2))
+        for path in (args.dir / f"result{label}.json", kept):
+            path.write_text(json.dumps(results, indent=2))
     print(table(results))
     for path in draw_curve(results, args.curve_dir or args.dir):
         print(f"curve: {path}")
