@@ -286,20 +286,26 @@ def read_extract(
     frame = table.frame
     headers = [c for c in frame.columns if c != ROW_NUMBER]
     mapping, unknown = map_columns(headers, aliases)
-    numbers = frame[ROW_NUMBER] if ROW_NUMBER in frame.columns else None
-    frame = frame.select([pl.col(source).alias(target) for source, target in mapping.items()])
-    frame = frame.with_columns([pl.col(name).str.strip_chars().replace("", None).alias(name) for name in frame.columns])
-    if numbers is None:
-        frame = frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
-    else:
-        frame = frame.with_columns(numbers)
-    frame = frame.filter(pl.any_horizontal([pl.col(name).is_not_null() for name in mapping.values()]))
-    missing_optional = [c for c in ALL_COLUMNS if c not in frame.columns]
-    frame = frame.with_columns([pl.lit(None, dtype=pl.Utf8).alias(c) for c in missing_optional])
+    present = list(dict.fromkeys(mapping.values()))
+    missing_optional = [c for c in ALL_COLUMNS if c not in present]
+    # one query per file, so that the many small files of a national round pay polars' fixed cost
+    # per operation once; on the in-memory engine (the default may choose the streaming engine,
+    # measured at about 10 ms for a file of 50 rows, against 2.5 ms in all for this one)
+    absent = pl.lit(None, dtype=pl.Utf8)
+    lazy = frame.lazy() if ROW_NUMBER in frame.columns else frame.lazy().with_row_index(ROW_NUMBER, offset=1)
+    frame = (
+        lazy.select(
+            pl.col(ROW_NUMBER).cast(pl.Int64),
+            *(pl.col(source).str.strip_chars().replace("", None).alias(target) for source, target in mapping.items()),
+        )
+        .filter(pl.any_horizontal([pl.col(name).is_not_null() for name in present]))
+        .select(ROW_NUMBER, *(absent.alias(c) if c in missing_optional else c for c in ALL_COLUMNS))
+        .collect(engine="in-memory")
+    )
     if frame.height == 0 and not table.malformed_rows:
         raise ExtractRejected("empty", "no data rows")
     return RawExtract(
-        frame=frame.select([ROW_NUMBER, *ALL_COLUMNS]),
+        frame=frame,
         missing_columns=tuple(missing_optional),
         unknown_columns=tuple(unknown),
         encoding=table.encoding,
