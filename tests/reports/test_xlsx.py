@@ -10,6 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reports import xlsx
 from reports.xlsx import INVALID_XML, Sheet, column_letters, workbook_bytes
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20)
@@ -74,3 +75,21 @@ def test_dates_are_date_cells():
     assert [c.value.date() if c.value is not None else None for c in cells] == days
     assert all(c.is_date for c in cells if c.value is not None)
     assert pl.read_excel(io.BytesIO(data))["datum"].drop_nulls().to_list() == [d for d in days if d is not None]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["22000001", "22000002", "22000003", "06100004"]), st.text(max_size=6)),
+         min_size=1, max_size=40),
+    st.integers(min_value=1, max_value=12),
+)
+def test_rows_made_in_batches_are_the_rows_made_in_one_pass(rows: list[tuple[str, str]], batch_rows: int):
+    frame = pl.DataFrame({"provider": [p for p, _ in rows], "naam": [n for _, n in rows], "n": list(range(len(rows)))})
+    in_one_pass = xlsx._rows_xml_in_one_pass(frame, "provider", None)
+    original = xlsx.XML_BATCH_ROWS
+    xlsx.XML_BATCH_ROWS = batch_rows
+    try:
+        batched = xlsx.rows_xml_by(frame, "provider")
+    finally:
+        xlsx.XML_BATCH_ROWS = original
+    assert list(batched.items()) == list(in_one_pass.items())
