@@ -33,9 +33,9 @@ def _ranked_draw(seed: int, pairs: int) -> str:
     """Return SQL giving the ``pairs`` linkable entries first in the order of ``hash(entry_id,
     seed)`` (all of them in a smaller round), with their rank ``k`` in that order: a top-N, not a
     sort of every entry."""
-    return f"""SELECT entry_id, bsn_token, row_number() OVER (ORDER BY hash(entry_id, {seed}), entry_id) AS k
-               FROM (SELECT entry_id, bsn_token FROM linkable_entries
-                     ORDER BY hash(entry_id, {seed}), entry_id LIMIT {int(pairs)})"""
+    order = f"hash(entry_id, {int(seed)}), entry_id"
+    return f"""SELECT entry_id, bsn_token, row_number() OVER (ORDER BY {order}) AS k
+               FROM (SELECT entry_id, bsn_token FROM linkable_entries ORDER BY {order} LIMIT {int(pairs)})"""
 
 
 def random_pair_u(con: duckdb.DuckDBPyConnection, pairs: int) -> dict[str, list[float]]:
